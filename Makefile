@@ -1,0 +1,62 @@
+# One entry point for people and CI. `make test` works on a fresh clone with python3, node, npm and make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test lint format typecheck unit sandbox synth lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PY_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules (pinned)
+
+lint: $(PY_STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(PY_STAMP) ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(PY_STAMP) ## mypy --strict over every module
+	$(BIN)/mypy
+
+test: setup lint typecheck ## Everything CI checks: lint, types, the whole test suite
+	$(BIN)/pytest
+
+unit: $(PY_STAMP) ## The fast tests only (no sandbox servers)
+	$(BIN)/pytest tests/unit
+
+sandbox: $(PY_STAMP) ## Run the local AWS sandbox in the foreground and print the variables to export
+	$(PY) -m sandbox $(if $(SCENARIO),--scenario $(SCENARIO))
+
+synth: setup ## Synthesize the CDK app offline with the pinned CLI (no credentials needed)
+	npx --no-install cdk synth --quiet --no-notices
+
+lock: ## Re-pin every transitive Python dependency into constraints.txt
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements-dev.txt
+	{ echo "# Every transitive dependency, pinned: regenerate with 'make lock' after changing a requirements file."; \
+	  .lock-venv/bin/pip freeze; } > constraints.txt
+	rm -rf .lock-venv
+
+clean: ## Remove the virtualenv, node_modules and build output
+	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .ruff_cache
