@@ -1,0 +1,106 @@
+"""The Lambda entry point: settings, wiring and observability around one call to `run`."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.config import Config
+
+from config_notifier.publish import Publisher
+from config_notifier.run import Dependencies, run
+from config_notifier.settings import Settings
+from config_notifier.snapshot import SnapshotStore
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_config import ConfigServiceClient
+
+SERVICE = "config-deployment-notifier"
+METRICS_NAMESPACE = "ConfigDeploymentNotifier"
+# Stop starting new work this long before Lambda's own timeout, so the run commits what it
+# delivered and returns cleanly; the next run continues.
+SAFETY_MARGIN_SECONDS = 30
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+@cache
+def settings() -> Settings:
+    """Parsed once per execution environment; a bad environment fails every invocation loudly."""
+    return Settings.from_env(os.environ)
+
+
+@cache
+def dependencies() -> Dependencies:
+    """The boto3 clients, created once per execution environment and reused by warm invocations."""
+    current = settings()
+    session = boto3.session.Session()
+    client_config = Config(
+        retries={"mode": "adaptive", "max_attempts": current.max_attempts},
+        max_pool_connections=current.max_concurrency * 2,
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    config_clients: dict[str, ConfigServiceClient] = {
+        region: session.client("config", region_name=region, config=client_config)
+        for region in current.regions
+    }
+    return Dependencies(
+        config_client=config_clients.__getitem__,
+        snapshot=SnapshotStore(
+            session.client("dynamodb", config=client_config), current.snapshot_table_name
+        ),
+        publisher=Publisher(session.client("sns", config=client_config), current.topic_arn),
+    )
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Run once per schedule tick; returns the run's summary."""
+    # One correlation id per run: the schedule's event id, or the invocation's request id.
+    run_id = str(event.get("id") or context.aws_request_id)
+    logger.set_correlation_id(run_id)
+    try:
+        current = settings()
+    except ValueError as exc:
+        logger.error(str(exc))
+        raise
+    budget = current.time_budget_seconds or (
+        context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
+    )
+    summary = run(
+        current,
+        dependencies(),
+        now=datetime.now(UTC),
+        run_id=run_id,
+        deadline=time.monotonic() + max(budget, 1),
+    )
+    _emit(summary)
+    logger.info("run finished", extra={"summary": summary})
+    return summary
+
+
+def _emit(summary: dict[str, Any]) -> None:
+    metrics.add_metric("ConfigApiCalls", MetricUnit.Count, summary["api_calls"])
+    metrics.add_metric("FailedSources", MetricUnit.Count, len(summary["failed_sources"]))
+    metrics.add_metric("MessagesPublished", MetricUnit.Count, summary["messages_published"])
+    metrics.add_metric("MessagesFailed", MetricUnit.Count, summary["messages_failed"])
+    metrics.add_metric("WriteConflicts", MetricUnit.Count, summary["write_conflicts"])
+    metrics.add_metric("DeferredForTime", MetricUnit.Count, summary["deferred_for_time"])
+    for severity in ("failure", "recovery", "progress"):
+        metrics.add_metric(
+            f"Transitions{severity.title()}",
+            MetricUnit.Count,
+            summary["transitions"].get(severity, 0),
+        )

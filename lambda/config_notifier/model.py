@@ -1,0 +1,206 @@
+"""Plain data the steps of a run hand to each other: observations, snapshot records, transitions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What an observation is the status of; the value is stored and sent to people."""
+
+    ORG_RULE = "organization-rule"
+    ORG_RULE_MEMBER = "organization-rule-member"
+    ORG_PACK = "organization-pack"
+    ORG_PACK_MEMBER = "organization-pack-member"
+    ACCOUNT_PACK = "account-pack"
+
+    @property
+    def is_member(self) -> bool:
+        return self in (Kind.ORG_RULE_MEMBER, Kind.ORG_PACK_MEMBER)
+
+    @property
+    def member_kind(self) -> Kind:
+        """The kind of this organization entity's per-account records."""
+        if self is Kind.ORG_RULE:
+            return Kind.ORG_RULE_MEMBER
+        if self is Kind.ORG_PACK:
+            return Kind.ORG_PACK_MEMBER
+        raise ValueError(f"{self} has no member accounts")
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Kind.ORG_RULE: "organization Config rule",
+    Kind.ORG_RULE_MEMBER: "organization Config rule in a member account",
+    Kind.ORG_PACK: "organization conformance pack",
+    Kind.ORG_PACK_MEMBER: "organization conformance pack in a member account",
+    Kind.ACCOUNT_PACK: "conformance pack",
+}
+
+
+class Severity(StrEnum):
+    """How much a transition matters to a person; ordered worst first by `rank`."""
+
+    FAILURE = "failure"
+    RECOVERY = "recovery"
+    PROGRESS = "progress"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.FAILURE: 0, Severity.RECOVERY: 1, Severity.PROGRESS: 2}
+
+
+class Change(StrEnum):
+    APPEARED = "appeared"
+    CHANGED = "changed"
+    DISAPPEARED = "disappeared"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """One deployment status as AWS Config reported it. Unknown status values are kept verbatim."""
+
+    status: str
+    error_code: str | None = None
+    error_message: str | None = None
+    updated_at: str | None = None  # AWS's last-update time, ISO 8601 UTC
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status.endswith("_FAILED")
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status.endswith("_IN_PROGRESS")
+
+    @property
+    def is_settled_ok(self) -> bool:
+        """True when nothing is going on: deployed (or deleted) everywhere, no error."""
+        return self.status.endswith(("_SUCCESSFUL", "_COMPLETE"))
+
+
+@dataclass(frozen=True, slots=True)
+class EntityId:
+    """The identity of a watched thing, the same across runs."""
+
+    region: str
+    kind: Kind
+    name: str
+    account_id: str = ""  # set for member-account records only
+
+    @property
+    def sort_key(self) -> str:
+        """The snapshot's sort key inside the entity's partition."""
+        return self.account_id if self.kind.is_member else f"{self.kind.value}#{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What AWS Config says about one entity now."""
+
+    entity: EntityId
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the snapshot holds about one entity: its last delivered status and bookkeeping."""
+
+    entity: EntityId
+    status: Status
+    first_seen: str
+    last_changed: str
+    revision: int = 0  # conditional writes compare it, so an overlapping run cannot overwrite
+    detail_synced: str | None = None  # parents only: the parent state whose members were last read
+    detail_read_at: str | None = None  # parents only: when the members were last read completely
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One entity moved between runs. `old` is None if it appeared, `new` if it disappeared."""
+
+    entity: EntityId
+    change: Change
+    old: Status | None
+    new: Status | None
+    severity: Severity
+
+
+@dataclass(slots=True)
+class SourceFailure:
+    """A source that could not be read completely this run: its entities are unknown, not gone."""
+
+    region: str
+    source: str
+    reason: str
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counts a run reports as metrics and in its summary; filled in from one thread."""
+
+    api_calls: dict[str, int] = field(default_factory=dict)
+    transitions: dict[str, int] = field(default_factory=dict)
+    messages_published: int = 0
+    messages_failed: int = 0
+    records_written: int = 0
+    records_deleted: int = 0
+    write_conflicts: int = 0
+    baselined: list[str] = field(default_factory=list)  # regions whose summary went out
+    failures: list[SourceFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Everything one message tells: one organization rule or pack (or account pack) in one region.
+
+    `parent` is the organization-level transition, if it moved; `current` its status now (None
+    when it disappeared); `members` the member accounts that moved. `detail_read` is False when
+    the member accounts could not be read this run, so the message can say so.
+    """
+
+    region: str
+    kind: Kind
+    name: str
+    parent: Transition | None
+    current: Status | None
+    members: tuple[Transition, ...] = ()
+    detail_read: bool = True
+
+    @property
+    def transitions(self) -> tuple[Transition, ...]:
+        return ((self.parent,) if self.parent else ()) + self.members
+
+    @property
+    def severity(self) -> Severity:
+        return min((t.severity for t in self.transitions), key=lambda s: s.rank)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One SNS publish: a subject, a body per protocol, and attributes for subscription filters."""
+
+    subject: str
+    bodies: dict[str, str]  # protocol -> text; "default" is required by MessageStructure=json
+    attributes: dict[str, str]
+    group_key: str  # what the message is about; also the PublishBatch entry id (sanitized)
+
+    @property
+    def size(self) -> int:
+        """Bytes SNS counts against its 256 KiB limit (message, subject and attributes)."""
+        return (
+            len(json.dumps(self.bodies).encode())
+            + len(self.subject.encode())
+            + sum(
+                len(k.encode()) + len(v.encode()) + len(b"String")
+                for k, v in self.attributes.items()
+            )
+        )

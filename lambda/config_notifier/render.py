@@ -1,0 +1,463 @@
+"""Step 4a, render: one message per group, for every kind of subscriber. Pure: no I/O.
+
+Email and the default body are plain text a person reads at a glance; `https` is an AWS Chatbot
+custom notification (how Slack subscribes); `sqs` and `lambda` get a versioned JSON document.
+Everything fits SNS's limits: long lists are cut with "and N more", never silently.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from config_notifier.model import (
+    Change,
+    EntityId,
+    Group,
+    Kind,
+    Message,
+    Observation,
+    Severity,
+    SourceFailure,
+    Status,
+    Transition,
+)
+
+SCHEMA = "config-deployment-notifier.transitions"
+SCHEMA_VERSION = 1
+SUMMARY_SCHEMA = "config-deployment-notifier.baseline-summary"
+
+# SNS allows 256 KiB per publish (body, subject and attributes together); keep a margin for the
+# JSON escaping SNS applies when it wraps the message for SQS and Lambda subscribers.
+MAX_MESSAGE_BYTES = 240 * 1024
+MAX_SUBJECT = 99  # "must be less than 100 characters"
+TEXT_ACCOUNTS = 50  # accounts listed in an email before "and N more"
+CHAT_ACCOUNTS = 10  # a Slack card stays readable
+CHAT_DESCRIPTION_CHARS = 3_500
+TEXT_ERROR_CHARS = 1_000
+JSON_ERROR_CHARS = 4_000
+JSON_TRANSITIONS = 1_000
+
+_ICON = {Severity.FAILURE: "FAILED", Severity.RECOVERY: "RECOVERED", Severity.PROGRESS: "UPDATE"}
+_EMOJI = {
+    Severity.FAILURE: ":red_circle:",
+    Severity.RECOVERY: ":large_green_circle:",
+    Severity.PROGRESS: ":large_blue_circle:",
+}
+_SHORT = {
+    Kind.ORG_RULE: "org rule",
+    Kind.ORG_PACK: "org conformance pack",
+    Kind.ACCOUNT_PACK: "conformance pack",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Facts about the run that every message carries."""
+
+    run_id: str
+    sent_at: str  # ISO 8601 UTC
+
+
+# How many accounts each body lists, tried in order until the message fits: the JSON document
+# gives way first (a machine can ask the API for the rest), the email last.
+_LIMITS = (
+    (TEXT_ACCOUNTS, CHAT_ACCOUNTS, JSON_TRANSITIONS),
+    (TEXT_ACCOUNTS, CHAT_ACCOUNTS, 250),
+    (TEXT_ACCOUNTS, CHAT_ACCOUNTS, 50),
+    (25, CHAT_ACCOUNTS, 25),
+    (10, 5, 10),
+    (3, 3, 3),
+    (0, 0, 0),
+)
+
+
+def render(group: Group, context: Context) -> Message:
+    """The message for `group`, cut down until it fits SNS's size limit."""
+    for text_limit, chat_limit, json_limit in _LIMITS:
+        message = _render(group, context, text_limit, chat_limit, json_limit)
+        if message.size <= MAX_MESSAGE_BYTES:
+            break
+    return message
+
+
+def ordered(transitions: Sequence[Transition]) -> list[Transition]:
+    """Worst first: failures, then recoveries, then progress; then by account and name."""
+    return sorted(
+        transitions,
+        key=lambda t: (t.severity.rank, t.entity.account_id, t.entity.name),
+    )
+
+
+def _render(
+    group: Group, context: Context, text_limit: int, chat_limit: int, json_limit: int
+) -> Message:
+    members = ordered(group.members)
+    subject = _subject(group)
+    bodies = {
+        "default": _text(group, members, context, text_limit),
+        "https": json.dumps(_chatbot(group, members, context, chat_limit)),
+        "sqs": json.dumps(_document(group, members, context, json_limit)),
+    }
+    bodies["email"] = bodies["default"]
+    bodies["lambda"] = bodies["sqs"]
+    return Message(
+        subject=subject,
+        bodies=bodies,
+        attributes=_attributes(group),
+        group_key=f"{group.region}/{group.kind.value}/{group.name}",
+    )
+
+
+def headline_status(group: Group) -> str:
+    """The one status a filter policy and a subject talk about."""
+    if group.current is not None:
+        return group.current.status
+    if group.parent is not None and group.parent.change is Change.DISAPPEARED:
+        return "REMOVED"
+    worst = ordered(group.members)
+    return worst[0].new.status if worst and worst[0].new else "REMOVED"
+
+
+def _attributes(group: Group) -> dict[str, str]:
+    return {
+        "event_type": "transition",
+        "severity": group.severity.value,
+        "kind": group.kind.value,
+        "region": group.region,
+        "status": headline_status(group),
+        "name": group.name,
+    }
+
+
+def _counts(members: Sequence[Transition]) -> tuple[int, int]:
+    failed = sum(1 for t in members if t.severity is Severity.FAILURE)
+    return failed, len(members)
+
+
+def _subject(group: Group) -> str:
+    failed, moved = _counts(group.members)
+    what = _SHORT.get(group.kind, group.kind.value)
+    if group.parent is not None and group.parent.change is Change.APPEARED:
+        verb = "new"
+    elif group.parent is not None and group.parent.change is Change.DISAPPEARED:
+        verb = "removed"
+    else:
+        verb = {"failure": "failed", "recovery": "recovered", "progress": "updated"}[
+            group.severity.value
+        ]
+    tail = f" in {group.region}"
+    if failed:
+        tail += f": {failed} account{'s' * (failed != 1)} failing"
+    elif moved:
+        tail += f": {moved} account{'s' * (moved != 1)} changed"
+    head = f"[{_ICON[group.severity]}] Config {what} {verb}: "
+    return _fit_subject(head, group.name, tail)
+
+
+def _fit_subject(head: str, name: str, tail: str) -> str:
+    # SNS subjects are ASCII, start with a letter, digit or punctuation, and have no line breaks.
+    name = _ascii(name)
+    room = MAX_SUBJECT - len(head) - len(tail)
+    if len(name) > room:
+        name = name[: max(room - 3, 1)] + "..."
+    return (head + name + tail)[:MAX_SUBJECT]
+
+
+def _ascii(text: str) -> str:
+    return re.sub(r"[^\x20-\x7e]", "?", text)
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+def _describe(status: Status | None) -> str:
+    return "(none)" if status is None else status.status
+
+
+def _arrow(t: Transition) -> str:
+    if t.change is Change.APPEARED:
+        return f"new, {_describe(t.new)}"
+    if t.change is Change.DISAPPEARED:
+        return f"{_describe(t.old)} -> no longer reported"
+    return f"{_describe(t.old)} -> {_describe(t.new)}"
+
+
+def _error_line(status: Status | None, limit: int) -> str | None:
+    if status is None or not (status.error_code or status.error_message):
+        return None
+    parts = [p for p in (status.error_code, _cut(status.error_message, limit)) if p]
+    return ": ".join(parts)
+
+
+def _title(group: Group) -> str:
+    return f'{group.kind.label} "{group.name}" in {group.region}'
+
+
+def _text(group: Group, members: Sequence[Transition], context: Context, limit: int) -> str:
+    failed, moved = _counts(members)
+    lines = [f"{_ICON[group.severity]}: {_title(group)}", ""]
+    if group.parent is not None:
+        lines.append(f"Organization-level status: {_arrow(group.parent)}")
+        if error := _error_line(group.parent.new or group.parent.old, TEXT_ERROR_CHARS):
+            lines.append(f"  {error}")
+    elif group.current is not None:
+        lines.append(f"Status now: {group.current.status}")
+    if members:
+        lines += ["", f"{moved} member account{'s' * (moved != 1)} changed, {failed} failing:"]
+        for t in members[:limit]:
+            lines.append(f"  {t.severity.value.upper():9} {t.entity.account_id}  {_arrow(t)}")
+            if error := _error_line(t.new or t.old, TEXT_ERROR_CHARS):
+                lines.append(f"            {error}")
+        if len(members) > limit:
+            lines.append(
+                f"  ... and {len(members) - limit} more accounts "
+                "(the JSON document on the topic and the command below list them all)"
+            )
+    if not group.detail_read:
+        lines += ["", "Member accounts could not be read this run; the next run reads them again."]
+    lines += ["", "What to look at next:"]
+    lines += [f"  - {step}" for step in next_steps(group)]
+    lines += [
+        "",
+        f"Sent by config-deployment-notifier at {context.sent_at} (run {context.run_id}).",
+    ]
+    return "\n".join(lines)
+
+
+def next_steps(group: Group) -> list[str]:
+    """Commands and links that show the detail behind a message."""
+    region, name = group.region, group.name
+    steps: list[str] = []
+    if group.kind is Kind.ORG_PACK:
+        steps.append(
+            "aws configservice get-organization-conformance-pack-detailed-status "
+            f"--region {region} --organization-conformance-pack-name {name}"
+            + (" --filters Status=<STATUS>" if group.severity is Severity.FAILURE else "")
+        )
+    elif group.kind is Kind.ORG_RULE:
+        steps.append(
+            f"aws configservice get-organization-config-rule-detailed-status --region {region} "
+            f"--organization-config-rule-name {name}"
+            + (
+                " --filters MemberAccountRuleStatus=<STATUS>"
+                if group.severity is Severity.FAILURE
+                else ""
+            )
+        )
+    else:
+        steps.append(
+            f"aws configservice describe-conformance-pack-status --region {region} "
+            f"--conformance-pack-names {name}"
+        )
+    page = "conformance-packs" if group.kind is not Kind.ORG_RULE else "rules"
+    steps.append(
+        f"AWS Config console: https://{region}.console.aws.amazon.com/config/home"
+        f"?region={region}#/{page}?search={quote(name)}"
+    )
+    return steps
+
+
+def _chatbot(
+    group: Group, members: Sequence[Transition], context: Context, limit: int
+) -> dict[str, Any]:
+    failed, moved = _counts(members)
+    lines: list[str] = []
+    if group.parent is not None:
+        lines.append(f"*Organization status:* {_arrow(group.parent)}")
+        if error := _error_line(group.parent.new or group.parent.old, 300):
+            lines.append(f"> {error}")
+    if members:
+        lines.append(f"*{moved} account{'s' * (moved != 1)} changed, {failed} failing:*")
+        for t in members[:limit]:
+            lines.append(f"• `{t.entity.account_id}` {_arrow(t)}")
+            if error := _error_line(t.new or t.old, 200):
+                lines.append(f"    _{error}_")
+        if len(members) > limit:
+            lines.append(f"…and {len(members) - limit} more accounts (see the email or the API)")
+    if not group.detail_read:
+        lines.append("_Member accounts could not be read this run; next run retries._")
+    description = "\n".join(lines)
+    if len(description) > CHAT_DESCRIPTION_CHARS:
+        description = description[: CHAT_DESCRIPTION_CHARS - 40] + "\n…(cut; see the email)"
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "id": f"{context.run_id}:{group.region}:{group.kind.value}:{group.name}",
+        "content": {
+            "textType": "client-markdown",
+            "title": f"{_EMOJI[group.severity]} {_subject(group)}",
+            "description": description,
+            "nextSteps": next_steps(group),
+            "keywords": [group.region, group.severity.value, headline_status(group)],
+        },
+        "metadata": {
+            "threadId": f"{group.region}/{group.kind.value}/{group.name}",
+            "summary": _subject(group),
+            "eventType": f"config-deployment-{group.severity.value}",
+            "relatedResources": [group.name],
+            "additionalContext": {"run_id": context.run_id},
+        },
+    }
+
+
+def _status_doc(status: Status | None) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {
+        "status": status.status,
+        "error_code": status.error_code,
+        "error_message": _cut(status.error_message, JSON_ERROR_CHARS),
+        "updated_at": status.updated_at,
+    }
+
+
+def transition_doc(t: Transition) -> dict[str, Any]:
+    """One transition in the machine-readable document."""
+    return {
+        "kind": t.entity.kind.value,
+        "name": t.entity.name,
+        "account_id": t.entity.account_id or None,
+        "change": t.change.value,
+        "severity": t.severity.value,
+        "old": _status_doc(t.old),
+        "new": _status_doc(t.new),
+    }
+
+
+def _document(
+    group: Group, members: Sequence[Transition], context: Context, limit: int
+) -> dict[str, Any]:
+    listed = ([group.parent] if group.parent else []) + list(members[:limit])
+    return {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "run_id": context.run_id,
+        "sent_at": context.sent_at,
+        "region": group.region,
+        "kind": group.kind.value,
+        "name": group.name,
+        "severity": group.severity.value,
+        "status": _status_doc(group.current),
+        "member_detail_read": group.detail_read,
+        "transitions": [transition_doc(t) for t in listed],
+        "omitted_transitions": max(len(members) - limit, 0),
+    }
+
+
+SUMMARY_FAILING_LISTED = 25
+
+
+def render_baseline_summary(
+    region: str,
+    watched: Mapping[Kind, Sequence[Observation]],
+    failing_members: Mapping[EntityId, int],
+    unread: Sequence[SourceFailure],
+    context: Context,
+) -> Message:
+    """The one message a region's first run sends: what is watched now and what fails already."""
+    failing = [o for kind in watched for o in watched[kind] if o.status.is_failed]
+    counts = {kind: len(observations) for kind, observations in watched.items()}
+    parts = [f"{n} {_SUBJECT_PLURAL[kind]}" for kind, n in counts.items()]
+    subject = _ascii(
+        f"[WATCHING] Config deployments in {region}: {len(failing)} failing, " + ", ".join(parts)
+    )[:MAX_SUBJECT]
+    lines = [f"Now watching AWS Config deployments in {region}.", ""]
+    for kind, observations in watched.items():
+        n_failing = sum(1 for o in observations if o.status.is_failed)
+        lines.append(f"  {_PLURAL[kind] + ':':36} {len(observations):5} ({n_failing} failing)")
+    failing_lines = []
+    for o in failing[:SUMMARY_FAILING_LISTED]:
+        accounts = failing_members.get(o.entity)
+        detail = f", {accounts} member accounts failing" if accounts else ""
+        error = f" ({o.status.error_code})" if o.status.error_code else ""
+        failing_lines.append(
+            f'{o.entity.kind.label} "{o.entity.name}": {o.status.status}{error}{detail}'
+        )
+    if len(failing) > SUMMARY_FAILING_LISTED:
+        failing_lines.append(f"... and {len(failing) - SUMMARY_FAILING_LISTED} more")
+    if failing_lines:
+        lines += ["", "Failing right now:"] + [f"  - {line}" for line in failing_lines]
+    if unread:
+        lines += ["", "Could not be read this run (watched as soon as they can be read):"]
+        lines += [f"  - {f.source}: {_cut(f.reason, TEXT_ERROR_CHARS)}" for f in unread[:10]]
+    lines += [
+        "",
+        "This first run records what exists without a message for each item. From now on, every "
+        "change of a deployment status in this region is reported.",
+        "",
+        f"Sent by config-deployment-notifier at {context.sent_at} (run {context.run_id}).",
+    ]
+    text = "\n".join(lines)
+    severity = Severity.FAILURE if failing else Severity.PROGRESS
+    chatbot = {
+        "version": "1.0",
+        "source": "custom",
+        "id": f"{context.run_id}:{region}:baseline",
+        "content": {
+            "textType": "client-markdown",
+            "title": f":eyes: {subject}",
+            "description": "\n".join(
+                [f"*{_PLURAL[k]}:* {n}" for k, n in counts.items()]
+                + [f"• {line}" for line in failing_lines[:CHAT_ACCOUNTS]]
+            ),
+            "keywords": [region, "baseline"],
+        },
+        "metadata": {
+            "threadId": f"{region}/baseline",
+            "summary": subject,
+            "eventType": "config-deployment-baseline",
+        },
+    }
+    document = {
+        "schema": SUMMARY_SCHEMA,
+        "version": SCHEMA_VERSION,
+        "run_id": context.run_id,
+        "sent_at": context.sent_at,
+        "region": region,
+        "watched": {kind.value: n for kind, n in counts.items()},
+        "failing": [
+            {
+                "kind": o.entity.kind.value,
+                "name": o.entity.name,
+                "status": _status_doc(o.status),
+                "failing_members": failing_members.get(o.entity),
+            }
+            for o in failing[:JSON_TRANSITIONS]
+        ],
+        "unread_sources": [{"source": f.source, "reason": f.reason} for f in unread],
+    }
+    bodies = {"default": text, "email": text, "https": json.dumps(chatbot)}
+    bodies["sqs"] = bodies["lambda"] = json.dumps(document)
+    return Message(
+        subject=subject,
+        bodies=bodies,
+        attributes={
+            "event_type": "baseline-summary",
+            "severity": severity.value,
+            "kind": "summary",
+            "region": region,
+            "status": "WATCHING",
+            "name": region,
+        },
+        group_key=f"{region}/baseline",
+    )
+
+
+_SUBJECT_PLURAL = {
+    Kind.ORG_RULE: "org rules",
+    Kind.ORG_PACK: "org packs",
+    Kind.ACCOUNT_PACK: "account packs",
+}
+_PLURAL = {
+    Kind.ORG_RULE: "organization Config rules",
+    Kind.ORG_PACK: "organization conformance packs",
+    Kind.ACCOUNT_PACK: "conformance packs of this account",
+}

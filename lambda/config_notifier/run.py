@@ -1,0 +1,462 @@
+"""One run: read every region, diff against the snapshot, publish, then commit what was delivered.
+
+The steps live in their own modules (read, snapshot, diff, render, publish); this module only
+orders them and keeps the rules that make the notifier trustworthy:
+- a source that was not read completely is unknown: nothing of it changes or disappears;
+- a transition enters the snapshot only after SNS accepted the message that carries it;
+- the first run per region and source is a baseline: recorded, summarized, not flooded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from config_notifier.diff import diff, for_baseline
+from config_notifier.model import (
+    Change,
+    EntityId,
+    Group,
+    Kind,
+    Observation,
+    Record,
+    RunStats,
+    SourceFailure,
+    Transition,
+)
+from config_notifier.plan import MEMBERS_PENDING, needs_detail, state_key
+from config_notifier.publish import Publisher
+from config_notifier.read import (
+    CallCounter,
+    SourceReadError,
+    read_account_packs,
+    read_members,
+    read_org_packs,
+    read_org_rules,
+)
+from config_notifier.render import Context, render, render_baseline_summary
+from config_notifier.settings import Settings
+from config_notifier.snapshot import RegionSnapshot, SnapshotStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_config import ConfigServiceClient
+
+logger = Logger(child=True)
+
+Reader = Callable[["ConfigServiceClient", str, CallCounter], list[Observation]]
+SOURCES: dict[Kind, Reader] = {
+    Kind.ORG_RULE: read_org_rules,
+    Kind.ORG_PACK: read_org_packs,
+    Kind.ACCOUNT_PACK: read_account_packs,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """The run's adapters, each wrapping the boto3 client it was given."""
+
+    config_client: Callable[[str], ConfigServiceClient]  # region -> client
+    snapshot: SnapshotStore
+    publisher: Publisher
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    """What every step of one run shares."""
+
+    settings: Settings
+    deps: Dependencies
+    calls: CallCounter
+    context: Context
+    now: datetime
+    deadline: float
+    clock: Callable[[], float]
+
+    @property
+    def stamp(self) -> str:
+        return _iso(self.now)
+
+
+@dataclass(slots=True)
+class _Region:
+    """What phase one learned about a region."""
+
+    name: str
+    snapshot: RegionSnapshot | None = None
+    current: dict[Kind, list[Observation]] = field(default_factory=dict)  # sources read completely
+    unfinished: set[Kind] = field(default_factory=set)  # sources with a parent not committed
+
+    def in_baseline(self, kind: Kind) -> bool:
+        return self.snapshot is not None and kind.value not in self.snapshot.baselined
+
+    def previous(self, kind: Kind) -> dict[EntityId, Record]:
+        records = self.snapshot.records if self.snapshot is not None else {}
+        return {e: r for e, r in records.items() if e.kind is kind}
+
+
+@dataclass(slots=True)
+class _Commit:
+    written: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one organization rule or pack's work came to."""
+
+    parent: EntityId
+    published: Transition | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    commit: _Commit = field(default_factory=_Commit)
+    failure: SourceFailure | None = None
+    publish_error: str | None = None
+    committed: bool = False
+    deferred: bool = False
+    failing_members: int = 0
+
+
+def run(
+    settings: Settings,
+    deps: Dependencies,
+    *,
+    now: datetime,
+    run_id: str,
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Do one schedule tick's work and return its summary (also what the handler returns)."""
+    started = clock()
+    tick = _Tick(settings, deps, CallCounter(), Context(run_id, _iso(now)), now, deadline, clock)
+    stats = RunStats()
+    regions = {name: _Region(name) for name in settings.regions}
+    skipped = 0
+    with ThreadPoolExecutor(max_workers=settings.max_concurrency) as pool:
+        _survey(pool, regions, tick, stats)
+        work = [
+            (region, observation)
+            for region in regions.values()
+            if region.snapshot is not None
+            for kind in (Kind.ORG_RULE, Kind.ORG_PACK)
+            for observation in region.current.get(kind, [])
+            if needs_detail(
+                observation.status,
+                region.snapshot.records.get(observation.entity),
+                now,
+                timedelta(hours=settings.full_reconcile_hours),
+            )
+        ]
+        # Deployments that moved or are unsettled first; routine reconciles last.
+        work.sort(key=lambda item: item[1].status.is_settled_ok)
+        futures: list[tuple[_Region, Future[_Outcome]]] = [
+            (
+                region,
+                pool.submit(_reconcile_parent, tick, region, observation),
+            )
+            for region, observation in work
+        ]
+        outcomes: dict[str, list[_Outcome]] = {name: [] for name in regions}
+        for region, future in futures:
+            outcome = future.result()
+            outcomes[region.name].append(outcome)
+            _count(stats, outcome)
+            if not outcome.committed:
+                region.unfinished.add(outcome.parent.kind)
+                skipped += outcome.deferred
+    for region in regions.values():
+        if region.snapshot is not None:
+            _finish_region(tick, region, outcomes[region.name], stats)
+    stats.api_calls = tick.calls.snapshot()
+    return {
+        "run_id": run_id,
+        "regions": list(settings.regions),
+        "api_calls": sum(stats.api_calls.values()),
+        "api_calls_by_operation": stats.api_calls,
+        "transitions": stats.transitions,
+        "messages_published": stats.messages_published,
+        "messages_failed": stats.messages_failed,
+        "records_written": stats.records_written,
+        "records_deleted": stats.records_deleted,
+        "write_conflicts": stats.write_conflicts,
+        "deferred_for_time": skipped,
+        "failed_sources": [
+            {"region": f.region, "source": f.source, "reason": f.reason} for f in stats.failures
+        ],
+        "baselined": stats.baselined,
+        "duration_ms": round((clock() - started) * 1000),
+    }
+
+
+def _survey(
+    pool: ThreadPoolExecutor, regions: dict[str, _Region], tick: _Tick, stats: RunStats
+) -> None:
+    """Phase one: every source of every region, and every region's snapshot, side by side."""
+    reads = {
+        (name, kind): pool.submit(reader, tick.deps.config_client(name), name, tick.calls)
+        for name in regions
+        for kind, reader in SOURCES.items()
+    }
+    loads = {name: pool.submit(tick.deps.snapshot.load_region, name) for name in regions}
+    for name, future in loads.items():
+        try:
+            regions[name].snapshot = future.result()
+        except (ClientError, BotoCoreError) as exc:
+            _fail(stats, name, "snapshot", f"could not load the snapshot: {exc}")
+    for (name, kind), read in reads.items():
+        try:
+            regions[name].current[kind] = read.result()
+        except SourceReadError as exc:
+            _fail(stats, name, kind.value, exc.reason)
+
+
+def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) -> _Outcome:
+    """Read, diff, publish and commit one organization rule or pack with its member accounts.
+
+    Its members are done before the next rule's or pack's, so memory follows one rule or pack.
+    """
+    parent = observation.entity
+    if tick.clock() >= tick.deadline:
+        # Left for the next run; nothing of it is committed, so nothing is lost.
+        return _Outcome(parent, deferred=True)
+    deps, mode = tick.deps, tick.settings.baseline_mode
+    previous = region.previous(parent.kind).get(parent)
+    in_baseline = region.in_baseline(parent.kind)
+    failure = None
+    try:
+        members_before = deps.snapshot.load_members(parent)
+        members_now: list[Observation] | None = read_members(
+            deps.config_client(parent.region), parent, tick.calls
+        )
+    except SourceReadError as exc:
+        members_now = None
+        failure = SourceFailure(parent.region, f"{parent.kind.value} {parent.name}", exc.reason)
+    except (ClientError, BotoCoreError) as exc:
+        return _Outcome(parent, failure=SourceFailure(parent.region, "snapshot", str(exc)))
+
+    parent_changes = diff({parent: previous} if previous else {}, [observation])
+    member_changes = diff(members_before, members_now) if members_now is not None else []
+    # Members seen for the first time are a baseline too: when the region's source is new, or when
+    # an earlier run recorded the rule or pack but could not read its members.
+    quiet_members = in_baseline or (previous is not None and previous.detail_synced is None)
+    to_publish = (for_baseline(parent_changes, mode) if in_baseline else parent_changes) + (
+        for_baseline(member_changes, mode) if quiet_members else member_changes
+    )
+    counts = Counter(t.severity.value for t in to_publish)
+    failing = sum(1 for o in members_now or [] if o.status.is_failed)
+
+    published_parent = next((t for t in to_publish if t.entity == parent), None)
+    if to_publish:
+        group = Group(
+            region=parent.region,
+            kind=parent.kind,
+            name=parent.name,
+            parent=published_parent,
+            current=observation.status,
+            members=tuple(t for t in to_publish if t.entity != parent),
+            detail_read=members_now is not None,
+        )
+        error = deps.publisher.publish([render(group, tick.context)])[0]
+        if error is not None:
+            return _Outcome(parent, failure=failure, publish_error=error, counts=Counter())
+
+    commit = _commit_changes(deps.snapshot, member_changes, members_before, tick.stamp)
+    record = _next_record(previous, observation, tick.stamp)
+    if members_now is not None and commit.conflicts == 0:
+        record = replace(
+            record, detail_synced=state_key(observation.status), detail_read_at=tick.stamp
+        )
+    elif previous is None and not in_baseline:
+        # A new rule or pack announced without its members: report them once they can be read.
+        record = replace(record, detail_synced=MEMBERS_PENDING)
+    if record != previous:
+        if deps.snapshot.put(record, previous):
+            commit.written += 1
+        else:
+            commit.conflicts += 1
+    return _Outcome(
+        parent,
+        published=published_parent,
+        counts=counts,
+        commit=commit,
+        failure=failure,
+        committed=commit.conflicts == 0,
+        failing_members=failing,
+    )
+
+
+def _finish_region(
+    tick: _Tick, region: _Region, outcomes: Sequence[_Outcome], stats: RunStats
+) -> None:
+    """Phase three: account packs, removed rules and packs, and the baseline summary."""
+    deps = tick.deps
+    groups: list[tuple[Group, list[Transition]]] = []  # a group, and what committing it means
+    for kind in SOURCES:
+        current = region.current.get(kind)
+        if current is None:
+            continue  # unknown this run: nothing of it changes or disappears
+        previous = region.previous(kind)
+        if kind is Kind.ACCOUNT_PACK:
+            changes = diff(previous, current)
+        else:
+            # Organization rules and packs that still exist were handled with their members.
+            present = {o.entity for o in current}
+            changes = diff({e: r for e, r in previous.items() if e not in present}, [])
+        in_baseline = region.in_baseline(kind)
+        to_publish = for_baseline(changes, tick.settings.baseline_mode) if in_baseline else changes
+        for t in changes:
+            if t in to_publish:
+                groups.append((_single_group(t), [t]))
+            else:
+                _commit_transitions(deps.snapshot, [t], previous, tick.stamp, stats)
+
+    if groups:
+        messages = [render(group, tick.context) for group, _ in groups]
+        results = deps.publisher.publish(messages)
+        for (group, transitions), error in zip(groups, results, strict=True):
+            if error is not None:
+                stats.messages_failed += 1
+                logger.warning(
+                    "publish failed; the transition is retried next run",
+                    extra={"group": f"{group.region}/{group.name}", "error": error},
+                )
+                region.unfinished.add(group.kind)
+                continue
+            stats.messages_published += 1
+            for t in transitions:
+                stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
+            previous = region.previous(group.kind)
+            _commit_transitions(deps.snapshot, transitions, previous, tick.stamp, stats)
+
+    _baseline_summary(tick, region, outcomes, stats)
+
+
+def _baseline_summary(
+    tick: _Tick, region: _Region, outcomes: Sequence[_Outcome], stats: RunStats
+) -> None:
+    """Tell people once that a region is now watched; mark its sources done only if they heard."""
+    done = [
+        kind
+        for kind in SOURCES
+        if region.in_baseline(kind) and kind in region.current and kind not in region.unfinished
+    ]
+    if not done:
+        return
+    failing_members = {o.parent: o.failing_members for o in outcomes}
+    message = render_baseline_summary(
+        region.name,
+        {kind: region.current[kind] for kind in done},
+        failing_members,
+        [f for f in stats.failures if f.region == region.name],
+        tick.context,
+    )
+    error = tick.deps.publisher.publish([message])[0]
+    if error is not None:
+        stats.messages_failed += 1
+        logger.warning("baseline summary not published; retried next run", extra={"error": error})
+        return
+    stats.messages_published += 1
+    for kind in done:
+        tick.deps.snapshot.mark_baselined(region.name, kind.value, tick.stamp)
+    stats.baselined.append(region.name)
+
+
+def _single_group(t: Transition) -> Group:
+    return Group(
+        region=t.entity.region,
+        kind=t.entity.kind,
+        name=t.entity.name,
+        parent=t,
+        current=t.new,
+    )
+
+
+def _commit_transitions(
+    store: SnapshotStore,
+    transitions: Sequence[Transition],
+    previous: dict[EntityId, Record],
+    now: str,
+    stats: RunStats,
+) -> None:
+    commit = _commit_changes(store, transitions, previous, now)
+    for t in transitions:
+        if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
+            # A removed rule or pack takes its member records with it.
+            members = store.load_members(t.entity)
+            commit = _merge(commit, _commit_changes(store, diff(members, []), members, now))
+    stats.records_written += commit.written
+    stats.records_deleted += commit.deleted
+    stats.write_conflicts += commit.conflicts
+
+
+def _commit_changes(
+    store: SnapshotStore,
+    transitions: Sequence[Transition],
+    previous: dict[EntityId, Record],
+    now: str,
+) -> _Commit:
+    commit = _Commit()
+    for t in transitions:
+        before = previous.get(t.entity)
+        if t.new is None:
+            ok = before is None or store.delete(before)
+            commit.deleted += ok
+        else:
+            ok = store.put(_next_record(before, Observation(t.entity, t.new), now), before)
+            commit.written += ok
+        commit.conflicts += not ok
+    return commit
+
+
+def _next_record(previous: Record | None, observation: Observation, now: str) -> Record:
+    if previous is None:
+        return Record(observation.entity, observation.status, first_seen=now, last_changed=now)
+    if previous.status == observation.status:
+        return previous
+    return replace(
+        previous,
+        status=observation.status,
+        last_changed=now,
+        revision=previous.revision + 1,
+    )
+
+
+def _merge(a: _Commit, b: _Commit) -> _Commit:
+    return _Commit(a.written + b.written, a.deleted + b.deleted, a.conflicts + b.conflicts)
+
+
+def _count(stats: RunStats, outcome: _Outcome) -> None:
+    if outcome.failure is not None:
+        stats.failures.append(outcome.failure)
+    if outcome.publish_error is not None:
+        stats.messages_failed += 1
+        logger.warning(
+            "publish failed; the transitions are retried next run",
+            extra={"entity": outcome.parent.name, "error": outcome.publish_error},
+        )
+    elif outcome.counts:
+        stats.messages_published += 1
+    for severity, n in outcome.counts.items():
+        stats.transitions[severity] = stats.transitions.get(severity, 0) + n
+    stats.records_written += outcome.commit.written
+    stats.records_deleted += outcome.commit.deleted
+    stats.write_conflicts += outcome.commit.conflicts
+
+
+def _fail(stats: RunStats, region: str, source: str, reason: str) -> None:
+    stats.failures.append(SourceFailure(region, source, reason))
+    logger.error(
+        "source unread; its entities are kept as they were",
+        extra={"region": region, "source": source, "reason": reason},
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")

@@ -1,0 +1,143 @@
+"""The function's settings: parsed once from environment variables, every problem told at once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+
+
+class BaselineMode(StrEnum):
+    """What the first run in a region publishes besides its one summary message."""
+
+    SILENT = "silent"  # the summary only
+    FAILURES = "failures"  # the summary, plus what is failing right now
+    ALL = "all"  # the summary, plus everything as if it had just appeared
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable notifier; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "The notifier's settings are invalid (fix these environment variables and redeploy):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the notifier reads from its environment; a field is its variable's name, lower-cased."""
+
+    snapshot_table_name: str
+    topic_arn: str
+    regions: tuple[str, ...]
+    baseline_mode: BaselineMode = BaselineMode.SILENT
+    max_concurrency: int = 8
+    max_attempts: int = 8
+    full_reconcile_hours: int = 24
+    time_budget_seconds: int = 0  # 0: use what the Lambda context says is left
+
+    @classmethod
+    def env_names(cls) -> list[str]:
+        """The environment variables the notifier reads, as the CDK app must set them."""
+        return [f.name.upper() for f in fields(cls)]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from `environ`, or raise SettingsError naming every bad variable."""
+        problems: list[str] = []
+
+        def take(
+            name: str, parse: Callable[[str], T], example: str, default: T | None = None
+        ) -> Any:
+            raw = environ.get(name, "").strip()
+            if not raw:
+                if default is not None:
+                    return default
+                problems.append(f"{name} is missing; for example {name}={example}")
+                return None
+            try:
+                return parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name}={raw!r} is invalid: {exc}; for example {name}={example}")
+                return None
+
+        values = {
+            "snapshot_table_name": take(
+                "SNAPSHOT_TABLE_NAME",
+                _matching(_TABLE, "a DynamoDB table name"),
+                "config-notifier-snapshot",
+            ),
+            "topic_arn": take(
+                "TOPIC_ARN",
+                _matching(_TOPIC_ARN, "an SNS topic ARN"),
+                "arn:aws:sns:us-east-1:123456789012:config-deployments",
+            ),
+            "regions": take("REGIONS", _regions, "us-east-1,eu-west-1"),
+            "baseline_mode": take(
+                "BASELINE_MODE", _choice(BaselineMode), "silent", default=BaselineMode.SILENT
+            ),
+            "max_concurrency": take("MAX_CONCURRENCY", _int_between(1, 64), "8", default=8),
+            "max_attempts": take("MAX_ATTEMPTS", _int_between(1, 20), "8", default=8),
+            "full_reconcile_hours": take(
+                "FULL_RECONCILE_HOURS", _int_between(1, 24 * 30), "24", default=24
+            ),
+            "time_budget_seconds": take(
+                "TIME_BUDGET_SECONDS", _int_between(0, 900), "0", default=0
+            ),
+        }
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not pattern.match(raw):
+            raise ValueError(f"not {what}")
+        return raw
+
+    return parse
+
+
+def _regions(raw: str) -> tuple[str, ...]:
+    regions = tuple(dict.fromkeys(r.strip() for r in raw.split(",") if r.strip()))
+    bad = [r for r in regions if not _REGION.match(r)]
+    if bad:
+        raise ValueError(f"not a region name: {', '.join(bad)}")
+    if not regions:
+        raise ValueError("no region given")
+    return regions
+
+
+def _choice(enum: type[BaselineMode]) -> Callable[[str], BaselineMode]:
+    def parse(raw: str) -> BaselineMode:
+        try:
+            return enum(raw.lower())
+        except ValueError:
+            raise ValueError(f"must be one of {', '.join(m.value for m in enum)}") from None
+
+    return parse
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("not a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse

@@ -1,0 +1,233 @@
+"""Rendering: what a person and a machine read, within every SNS limit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from config_notifier.diff import diff
+from config_notifier.model import (
+    EntityId,
+    Group,
+    Kind,
+    Observation,
+    Record,
+    Severity,
+    SourceFailure,
+    Status,
+)
+from config_notifier.render import (
+    MAX_SUBJECT,
+    SCHEMA,
+    Context,
+    render,
+    render_baseline_summary,
+)
+
+CONTEXT = Context(run_id="run-1", sent_at="2026-11-21T10:00:00+00:00")
+PACK = EntityId("eu-west-1", Kind.ORG_PACK, "ops-baseline")
+SNS_LIMIT = 256 * 1024
+
+
+def member(account: str, status: str, code: str | None = None, message: str | None = None):
+    return Observation(
+        EntityId("eu-west-1", Kind.ORG_PACK_MEMBER, "ops-baseline", account),
+        Status(status, code, message, "2026-11-21T09:58:00+00:00"),
+    )
+
+
+def rollout_group(failing: int, fine: int, message: str = "The stack failed") -> Group:
+    """A pack rolled out to `failing + fine` accounts that were all successful before."""
+    observations = [
+        member(f"{i:012d}", "CREATE_FAILED", "ConformancePackCreationFailed", message)
+        for i in range(failing)
+    ] + [member(f"{900000000000 + i:012d}", "UPDATE_SUCCESSFUL") for i in range(fine)]
+    previous = {
+        o.entity: Record(o.entity, Status("CREATE_SUCCESSFUL"), "t0", "t0") for o in observations
+    }
+    parent = diff(
+        {PACK: Record(PACK, Status("CREATE_SUCCESSFUL"), "t0", "t0")},
+        [Observation(PACK, Status("UPDATE_FAILED", "ConformancePackCreationFailed"))],
+    )[0]
+    return Group(
+        region="eu-west-1",
+        kind=Kind.ORG_PACK,
+        name="ops-baseline",
+        parent=parent,
+        current=parent.new,
+        members=tuple(diff(previous, observations)),
+    )
+
+
+def test_an_email_names_the_failing_accounts_and_why_worst_first() -> None:
+    # Given a pack update that failed in 3 accounts and succeeded in 2
+    group = rollout_group(failing=3, fine=2)
+    # When it is rendered
+    message = render(group, CONTEXT)
+    email = message.bodies["email"]
+    # Then the email says what failed, where, why and what to look at next
+    assert 'organization conformance pack "ops-baseline" in eu-west-1' in email
+    assert "CREATE_SUCCESSFUL -> UPDATE_FAILED" in email
+    for account in ("000000000000", "000000000001", "000000000002"):
+        assert account in email
+    assert email.count("ConformancePackCreationFailed: The stack failed") == 3
+    assert "get-organization-conformance-pack-detailed-status --region eu-west-1" in email
+    # And failures come before the accounts that merely progressed
+    assert email.index("000000000002") < email.index("900000000000")
+    assert message.attributes == {
+        "event_type": "transition",
+        "severity": "failure",
+        "kind": "organization-pack",
+        "region": "eu-west-1",
+        "status": "UPDATE_FAILED",
+        "name": "ops-baseline",
+    }
+
+
+def test_the_subject_is_short_ascii_and_says_what_happened() -> None:
+    message = render(rollout_group(failing=3, fine=2), CONTEXT)
+    assert message.subject == (
+        "[FAILED] Config org conformance pack failed: ops-baseline in eu-west-1: 3 accounts failing"
+    )
+
+
+@pytest.mark.parametrize("name", ["p" * 128, "Ünïcødé-πack-" + "x" * 100, "a"])
+def test_every_subject_fits_sns_rules(name: str) -> None:
+    # Given a name of any length and alphabet
+    group = rollout_group(1, 0)
+    group = Group(group.region, group.kind, name, group.parent, group.current, group.members)
+    # When it is rendered
+    subject = render(group, CONTEXT).subject
+    # Then the subject is ASCII, one line, under 100 characters, and starts with punctuation
+    assert len(subject) <= MAX_SUBJECT
+    assert subject.isascii()
+    assert "\n" not in subject
+    assert subject[0] == "["
+
+
+def test_the_slack_card_is_an_aws_chatbot_custom_notification() -> None:
+    card = json.loads(render(rollout_group(3, 0), CONTEXT).bodies["https"])
+    assert card["version"] == "1.0"
+    assert card["source"] == "custom"
+    content = card["content"]
+    assert content["textType"] == "client-markdown"
+    assert content["title"].startswith(":red_circle: [FAILED]")
+    assert "`000000000001` CREATE_SUCCESSFUL -> CREATE_FAILED" in content["description"]
+    assert any(
+        "get-organization-conformance-pack-detailed-status" in s for s in content["nextSteps"]
+    )
+    assert content["keywords"] == ["eu-west-1", "failure", "UPDATE_FAILED"]
+
+
+def test_the_machine_document_is_versioned_and_complete() -> None:
+    doc = json.loads(render(rollout_group(3, 2), CONTEXT).bodies["sqs"])
+    assert (doc["schema"], doc["version"]) == (SCHEMA, 1)
+    assert (doc["region"], doc["kind"], doc["name"]) == (
+        "eu-west-1",
+        "organization-pack",
+        "ops-baseline",
+    )
+    assert doc["severity"] == "failure"
+    assert doc["omitted_transitions"] == 0
+    # the parent first, then 5 member accounts, worst first
+    assert [t["account_id"] for t in doc["transitions"]] == [
+        None,
+        "000000000000",
+        "000000000001",
+        "000000000002",
+        "900000000000",
+        "900000000001",
+    ]
+    assert doc["transitions"][1]["new"] == {
+        "status": "CREATE_FAILED",
+        "error_code": "ConformancePackCreationFailed",
+        "error_message": "The stack failed",
+        "updated_at": "2026-11-21T09:58:00+00:00",
+    }
+    assert json.loads(render(rollout_group(3, 2), CONTEXT).bodies["lambda"]) == doc
+
+
+def test_a_huge_rollout_is_cut_with_and_n_more_and_fits_sns() -> None:
+    # Given 10,000 failing accounts, each with a 10 KB error message
+    group = rollout_group(failing=10_000, fine=0, message="E" * 10_240)
+    # When it is rendered
+    message = render(group, CONTEXT)
+    # Then the whole publish fits SNS's 256 KiB
+    assert message.size <= SNS_LIMIT
+    # And every body says how much it left out, rather than dropping it silently
+    doc = json.loads(message.bodies["sqs"])
+    listed = len(doc["transitions"]) - 1
+    assert doc["omitted_transitions"] == 10_000 - listed > 0
+    email = message.bodies["email"]
+    listed_in_email = email.count("ConformancePackCreationFailed: EEE")
+    assert 0 < listed_in_email < 10_000
+    assert f"... and {10_000 - listed_in_email} more accounts" in email
+    card = json.loads(message.bodies["https"])["content"]["description"]
+    assert f"and {10_000 - card.count('`0000')} more accounts" in card
+    # And cut error messages say how much was cut
+    assert "more characters]" in message.bodies["email"]
+
+
+def test_a_removed_pack_says_so() -> None:
+    [gone] = diff({PACK: Record(PACK, Status("CREATE_SUCCESSFUL"), "t0", "t0")}, [])
+    message = render(Group("eu-west-1", Kind.ORG_PACK, "ops-baseline", gone, None), CONTEXT)
+    assert "removed" in message.subject
+    assert message.attributes["status"] == "REMOVED"
+    assert "CREATE_SUCCESSFUL -> no longer reported" in message.bodies["email"]
+
+
+def test_a_recovery_is_reported_as_one() -> None:
+    member_entity = EntityId("eu-west-1", Kind.ORG_PACK_MEMBER, "ops-baseline", "000000000001")
+    [fixed] = diff(
+        {member_entity: Record(member_entity, Status("CREATE_FAILED", "X"), "t0", "t0")},
+        [Observation(member_entity, Status("UPDATE_SUCCESSFUL"))],
+    )
+    group = Group(
+        "eu-west-1", Kind.ORG_PACK, "ops-baseline", None, Status("UPDATE_SUCCESSFUL"), (fixed,)
+    )
+    message = render(group, CONTEXT)
+    assert group.severity is Severity.RECOVERY
+    assert message.subject.startswith("[RECOVERED]")
+    assert message.attributes["severity"] == "recovery"
+
+
+def test_the_baseline_summary_says_what_is_watched_and_failing() -> None:
+    # Given a first run that saw 3 org packs (1 failing in 2 accounts) and 2 rules
+    packs = [
+        Observation(EntityId("us-east-1", Kind.ORG_PACK, f"pack-{i}"), Status(s, code))
+        for i, (s, code) in enumerate(
+            [
+                ("CREATE_FAILED", "ConformancePackCreationFailed"),
+                ("CREATE_SUCCESSFUL", None),
+                ("CREATE_SUCCESSFUL", None),
+            ]
+        )
+    ]
+    rules = [
+        Observation(EntityId("us-east-1", Kind.ORG_RULE, f"rule-{i}"), Status("CREATE_SUCCESSFUL"))
+        for i in range(2)
+    ]
+    unread = [SourceFailure("us-east-1", "account-pack", "AccessDeniedException: nope")]
+    # When the summary is rendered
+    message = render_baseline_summary(
+        "us-east-1",
+        {Kind.ORG_RULE: rules, Kind.ORG_PACK: packs},
+        {packs[0].entity: 2},
+        unread,
+        CONTEXT,
+    )
+    # Then it counts, lists the failing pack with its failing accounts, and the unread source
+    text = message.bodies["email"]
+    assert "Now watching AWS Config deployments in us-east-1." in text
+    assert (
+        'organization conformance pack "pack-0": CREATE_FAILED (ConformancePackCreationFailed), 2 member accounts failing'
+        in text
+    )
+    assert "account-pack: AccessDeniedException: nope" in text
+    assert len(message.subject) <= MAX_SUBJECT
+    assert "1 failing" in message.subject
+    assert message.attributes["event_type"] == "baseline-summary"
+    doc = json.loads(message.bodies["sqs"])
+    assert doc["watched"] == {"organization-rule": 2, "organization-pack": 3}
+    assert [f["name"] for f in doc["failing"]] == ["pack-0"]
