@@ -1,0 +1,87 @@
+"""Fault injection: latency, throttling and access denied, per region and per operation."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One rule; None for region or operation means every region or every operation."""
+
+    region: str | None = None
+    operation: str | None = None
+    latency_ms: float = 0
+    throttle_rate: float = 0.0
+    access_denied: bool = False
+
+    def __post_init__(self) -> None:
+        if self.latency_ms < 0:
+            raise ValueError(f"latency_ms must be >= 0, got {self.latency_ms}")
+        if not 0.0 <= self.throttle_rate <= 1.0:
+            raise ValueError(f"throttle_rate must be within 0.0..1.0, got {self.throttle_rate}")
+
+    def matches(self, operation: str, region: str) -> bool:
+        return self.region in (None, region) and self.operation in (None, operation)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> FaultRule:
+        unknown = set(doc) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
+        return cls(**doc)
+
+
+@dataclass(frozen=True)
+class FaultOutcome:
+    """What the matching rules decided for one request."""
+
+    latency_s: float = 0.0
+    throttled: bool = False
+    access_denied: bool = False
+
+
+class FaultInjector:
+    """The active rules and a seeded draw, so a throttle rate below 1.0 repeats run after run.
+
+    Not thread-safe: the simulator's lock guards it.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self._seed = seed
+        self._rules: list[FaultRule] = []
+        # Not for security: a seeded draw makes throttling repeatable.
+        self._random = random.Random(seed)  # noqa: S311
+
+    @property
+    def rules(self) -> tuple[FaultRule, ...]:
+        return tuple(self._rules)
+
+    def add(self, rule: FaultRule) -> None:
+        self._rules.append(rule)
+
+    def clear(self) -> None:
+        """No rules, and the draw starts again from its seed."""
+        self._rules.clear()
+        self._random.seed(self._seed)
+
+    def decide(self, operation: str, region: str) -> FaultOutcome:
+        """Every matching rule applies: latencies add up, and any one throttle or denial wins."""
+        latency_ms = 0.0
+        throttled = denied = False
+        for rule in self._rules:
+            if not rule.matches(operation, region):
+                continue
+            latency_ms += rule.latency_ms
+            denied = denied or rule.access_denied
+            # Draw only for rules that can throttle, so adding a latency rule does not shift
+            # the sequence of throttle decisions.
+            if rule.throttle_rate > 0 and self._random.random() < rule.throttle_rate:
+                throttled = True
+        return FaultOutcome(latency_ms / 1000, throttled, denied)

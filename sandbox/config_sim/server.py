@@ -1,0 +1,206 @@
+"""The AWS JSON 1.1 wire protocol over stdlib HTTP, plus a few /_sim control endpoints.
+
+    POST /  X-Amz-Target: StarlingDoveService.<Operation>
+            Content-Type: application/x-amz-json-1.1
+            Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/config/aws4_request
+
+The region and the caller come from the SigV4 credential scope, as they would for Config; the
+signature itself is not checked (any secret works, as with moto).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from sandbox.config_sim.faults import FaultRule
+from sandbox.config_sim.service_model import TARGET_PREFIX
+
+if TYPE_CHECKING:
+    from sandbox.config_sim.simulator import ConfigSimulator
+
+logger = logging.getLogger(__name__)
+
+JSON_11 = "application/x-amz-json-1.1"
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/,\s]+/([^/,\s]+)/[^/,\s]+/aws4_request")
+# Bodies of these five operations are tiny; anything this large is not a Config request.
+_MAX_BODY = 1 << 20
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One API request as the wire delivered it."""
+
+    target: str | None
+    operation: str | None
+    region: str | None
+    access_key_id: str | None
+    body: bytes
+
+
+def parse_target(target: str | None) -> str | None:
+    """`StarlingDoveService.DescribeConformancePackStatus` -> `DescribeConformancePackStatus`."""
+    prefix, dot, operation = (target or "").partition(".")
+    return operation if dot and prefix == TARGET_PREFIX and operation else None
+
+
+def parse_credential_scope(authorization: str | None) -> tuple[str | None, str | None]:
+    """(access key id, region) from a SigV4 Authorization header, or (None, None)."""
+    match = _CREDENTIAL.search(authorization or "")
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keeps botocore's pooled connections open across the pages of a listing.
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, a kept-alive connection waits for the
+    # client's delayed ACK (about 40 ms) between them, on every request.
+    disable_nagle_algorithm = True
+    # An idle keep-alive connection closes itself instead of holding a thread forever.
+    timeout = 60
+    server_version = "sandbox-config-simulator"
+    sys_version = ""
+    server: ConfigServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    # Routing ------------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        if self.path.split("?", 1)[0] != "/":
+            self._send_json(HTTPStatus.NOT_FOUND, {"message": f"no such path: {self.path}"})
+            return
+        target = self.headers.get("X-Amz-Target")
+        key, region = parse_credential_scope(self.headers.get("Authorization"))
+        request = ApiRequest(target, parse_target(target), region, key, body)
+        status, answer = self.server.simulator.handle(request)
+        self._send_json(status, answer, JSON_11, {"x-amzn-RequestId": str(uuid.uuid4())})
+
+    def do_GET(self) -> None:
+        self._control("GET")
+
+    def do_PUT(self) -> None:
+        self._control("PUT")
+
+    def do_DELETE(self) -> None:
+        self._control("DELETE")
+
+    def _control(self, method: str) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        sim = self.server.simulator
+        route = (method, self.path.split("?", 1)[0].rstrip("/"))
+        try:
+            if route == ("GET", "/_sim/state"):
+                self._send_json(HTTPStatus.OK, sim.dump_state())
+            elif route == ("PUT", "/_sim/state"):
+                sim.load_state(json.loads(body))
+                self._send_json(HTTPStatus.OK, {"loaded": True})
+            elif route == ("GET", "/_sim/calls"):
+                counts = sorted(sim.calls().items())
+                self._send_json(
+                    HTTPStatus.OK,
+                    [{"operation": op, "region": rg, "count": n} for (op, rg), n in counts],
+                )
+            elif route == ("DELETE", "/_sim/calls"):
+                sim.reset_calls()
+                self._send_json(HTTPStatus.OK, {"cleared": True})
+            elif route == ("GET", "/_sim/faults"):
+                self._send_json(HTTPStatus.OK, [rule.to_doc() for rule in sim.fault_rules()])
+            elif route == ("PUT", "/_sim/faults"):
+                rules = json.loads(body)
+                if not isinstance(rules, list):
+                    raise ValueError("expected a JSON list of fault rules")
+                sim.set_faults([FaultRule.from_doc(rule) for rule in rules])
+                self._send_json(HTTPStatus.OK, {"rules": len(rules)})
+            elif route == ("DELETE", "/_sim/faults"):
+                sim.clear_faults()
+                self._send_json(HTTPStatus.OK, {"cleared": True})
+            else:
+                self._send_json(HTTPStatus.NOT_FOUND, {"message": f"no route {method} {route[1]}"})
+        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+            self._send_json(HTTPStatus.BAD_REQUEST, {"message": str(exc)})
+
+    # Plumbing ------------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering a request whose body cannot be read."""
+        if self.headers.get("Transfer-Encoding"):
+            # botocore always sends Content-Length; without it the connection cannot be reused.
+            self.close_connection = True
+            self._send_error_body("SerializationException", "chunked request bodies are not read")
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            self.close_connection = True
+            self._send_error_body("SerializationException", "bad or too large Content-Length")
+            return None
+        return self.rfile.read(length)
+
+    def _send_error_body(self, code: str, message: str) -> None:
+        self._send_json(HTTPStatus.BAD_REQUEST, {"__type": code, "message": message}, JSON_11)
+
+    def _send_json(
+        self,
+        status: int,
+        payload: Any,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class ConfigServer(ThreadingHTTPServer):
+    """The HTTP server of one simulator, served from a daemon thread."""
+
+    daemon_threads = True
+    # Do not wait for idle keep-alive connections on close: their threads are daemons.
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], simulator: ConfigSimulator) -> None:
+        super().__init__(address, _Handler)
+        self.simulator = simulator
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        # A short poll interval: stop() waits for the serving loop to notice it.
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"config-sim{self.url[6:]}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join()

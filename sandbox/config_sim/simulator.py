@@ -1,0 +1,230 @@
+"""ConfigSimulator: the organization, its HTTP endpoint, fault rules and call counters in one
+object that tests, the demo and the benchmark script.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+from sandbox.config_sim import documents, errors
+from sandbox.config_sim.faults import FaultInjector, FaultRule
+from sandbox.config_sim.operations import OPERATIONS, Call
+from sandbox.config_sim.server import ApiRequest, ConfigServer
+from sandbox.config_sim.service_model import operation_model
+from sandbox.config_sim.state import Clock, Organization, Region, utc_now
+from sandbox.config_sim.tokens import TokenCodec
+from sandbox.config_sim.validation import parse_request
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MANAGEMENT_ACCOUNT_ID = "111111111111"
+
+
+class ConfigSimulator:
+    """An AWS Config endpoint for the five deployment-status operations, over a scripted
+    organization. Point boto3 at it with AWS_ENDPOINT_URL_CONFIG_SERVICE=<endpoint_url>.
+
+    Thread-safe: one lock guards the organization, the fault rules, the counters and the tokens.
+    """
+
+    def __init__(
+        self,
+        management_account_id: str = DEFAULT_MANAGEMENT_ACCOUNT_ID,
+        clock: Clock | None = None,
+        *,
+        seed: int = 0,
+        token_ttl: timedelta = timedelta(hours=1),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._org = Organization(management_account_id, clock or utc_now, self._lock, seed)
+        self._faults = FaultInjector(seed)
+        self._tokens = TokenCodec(token_ttl)
+        self._calls: Counter[tuple[str, str]] = Counter()
+        self._address = (host, port)
+        self._server: ConfigServer | None = None
+
+    # Lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Serve on a free port (unless one was given) in a daemon thread; the endpoint URL."""
+        with self._lock:
+            if self._server is None:
+                self._server = ConfigServer(self._address, self)
+                self._server.start()
+            return self._server.url
+
+    def stop(self) -> None:
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        server = self._server
+        if server is None:
+            raise RuntimeError("the simulator is not running: call start() first")
+        return server.url
+
+    def __enter__(self) -> ConfigSimulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # The organization ----------------------------------------------------------------------
+
+    @property
+    def management_account_id(self) -> str:
+        return self._org.management_account_id
+
+    @property
+    def accounts(self) -> list[str]:
+        """The member accounts, sorted."""
+        with self._lock:
+            return sorted(self._org.accounts)
+
+    def add_accounts(self, account_ids: Iterable[str]) -> None:
+        """Accounts join the organization (every region). Nothing is deployed to them until a
+        put_org_* or set_member_status names them."""
+        self._org.add_accounts(account_ids)
+
+    def remove_account(self, account_id: str) -> None:
+        """The account leaves the organization: its member records disappear everywhere."""
+        self._org.remove_account(account_id)
+
+    def region(self, name: str) -> Region:
+        """The scripting handle of one region (its state is created on first change)."""
+        return Region(self._org, name)
+
+    def set_caller_account(self, access_key_id: str, account_id: str) -> None:
+        """Requests signed with this access key come from `account_id` (a member account unless
+        it is the management account's id)."""
+        self._org.set_caller_account(access_key_id, account_id)
+
+    def load_state(self, doc: Mapping[str, Any]) -> None:
+        """Replace the organization with a state document (see documents.py)."""
+        documents.load(self._org, doc)
+
+    def dump_state(self) -> dict[str, Any]:
+        return documents.dump(self._org)
+
+    def reset(self) -> None:
+        """An empty organization, no faults, no counts, no callers, every token expired."""
+        with self._lock:
+            self._org.reset()
+            self._faults.clear()
+            self._calls.clear()
+            self._tokens.expire_all()
+
+    # Faults, counters, tokens ------------------------------------------------------------------
+
+    def set_fault(
+        self,
+        region: str | None = None,
+        operation: str | None = None,
+        latency_ms: float = 0,
+        throttle_rate: float = 0.0,
+        access_denied: bool = False,
+    ) -> None:
+        """Add a fault rule (None: every region / every operation); rules accumulate."""
+        rule = FaultRule(region, operation, latency_ms, throttle_rate, access_denied)
+        with self._lock:
+            self._faults.add(rule)
+
+    def set_faults(self, rules: Iterable[FaultRule]) -> None:
+        """Replace every fault rule."""
+        with self._lock:
+            self._faults.clear()
+            for rule in rules:
+                self._faults.add(rule)
+
+    def fault_rules(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._faults.rules)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def calls(self) -> dict[tuple[str, str], int]:
+        """(operation, region) -> requests received, errors included (each retry counts)."""
+        with self._lock:
+            return dict(self._calls)
+
+    def call_count(self, operation: str | None = None, region: str | None = None) -> int:
+        with self._lock:
+            return sum(
+                count
+                for (op, reg), count in self._calls.items()
+                if operation in (None, op) and region in (None, reg)
+            )
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def expire_tokens(self) -> None:
+        """Every NextToken issued so far becomes stale (InvalidNextTokenException)."""
+        with self._lock:
+            self._tokens.expire_all()
+
+    # The API -------------------------------------------------------------------------------
+
+    def handle(self, request: ApiRequest) -> tuple[int, dict[str, Any]]:
+        """Answer one API request: (HTTP status, JSON body). Called by the HTTP server."""
+        name = request.operation or request.target or ""
+        region = request.region or ""
+        with self._lock:
+            self._calls[(name, region)] += 1
+            fault = self._faults.decide(name, region)
+        if fault.latency_s:
+            # Outside the lock: a slow region must not hold up the others.
+            time.sleep(fault.latency_s)
+        try:
+            return 200, self._answer(request, fault.throttled, fault.access_denied)
+        except errors.ApiError as exc:
+            return exc.status, exc.body()
+        except Exception:
+            logger.exception("the simulator failed on %s", name)
+            failure = errors.internal_failure()
+            return failure.status, failure.body()
+
+    def _answer(self, request: ApiRequest, throttled: bool, denied: bool) -> dict[str, Any]:
+        operation = OPERATIONS.get(request.operation or "")
+        if operation is None:
+            raise errors.unknown_operation(request.target)
+        if not request.region or not request.access_key_id:
+            raise errors.missing_authentication()
+        if throttled:
+            raise errors.throttling()
+        if denied:
+            raise (
+                errors.organization_access_denied()
+                if operation.organization
+                else errors.access_denied(operation.name)
+            )
+        params = parse_request(operation_model(operation.name), request.body)
+        with self._lock:
+            account_id = self._org.account_of(request.access_key_id)
+            if operation.organization and account_id != self._org.management_account_id:
+                raise errors.organization_access_denied()
+            call = Call(
+                operation.name, request.region, request.access_key_id, account_id, self._org.now()
+            )
+            return operation.handler(self._org, self._tokens, call, params)

@@ -1,0 +1,56 @@
+"""The sandbox: moto for most services and the Config simulator, reachable through the standard
+endpoint variables so that code under test never knows it is not talking to AWS."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sandbox.config_sim import ConfigSimulator
+from sandbox.moto_server import MotoServer
+
+SANDBOX_REGION = "us-east-1"
+# moto accepts any credentials; fixed fake ones keep real ones out of every request.
+SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class Sandbox:
+    """moto and a ConfigSimulator, started and stopped together."""
+
+    def __init__(self, config_sim: ConfigSimulator | None = None) -> None:
+        self.config_sim = config_sim or ConfigSimulator()
+        self.moto = MotoServer()
+
+    def start(self) -> Sandbox:
+        self.moto.start()
+        try:
+            self.config_sim.start()
+        except BaseException:
+            self.moto.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.config_sim.stop()
+        finally:
+            self.moto.stop()
+
+    def env(self) -> dict[str, str]:
+        """The environment that sends boto3 (and the AWS CLI) to the sandbox."""
+        return {
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL_CONFIG_SERVICE": self.config_sim.endpoint_url,
+            **SANDBOX_CREDENTIALS,
+            "AWS_DEFAULT_REGION": SANDBOX_REGION,
+        }
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

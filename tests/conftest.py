@@ -1,0 +1,71 @@
+"""Fixtures shared by every test that needs the local sandbox (moto and the Config simulator)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import boto3
+import botocore.session
+import pytest
+
+from sandbox import ConfigSimulator, Sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """moto and the Config simulator, started once for the session."""
+    with Sandbox() as running:
+        yield running
+
+
+def _isolate(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> dict[str, str]:
+    # Any AWS_* variable could reach a real account or override an endpoint: a profile, a role,
+    # session or container credentials, a per-service AWS_ENDPOINT_URL_<SERVICE>.
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    env = {
+        **sandbox.env(),
+        # ~/.aws/config and ~/.aws/credentials can name profiles, regions and endpoints too.
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture(scope="session")
+def sandbox_boto3_session(sandbox: Sandbox) -> boto3.Session:
+    """One boto3 session for every test, created where no real AWS setup is visible.
+
+    botocore reads the config files and resolves credentials once per session, and loading the
+    service models again for every test would cost a quarter of a second each.
+    """
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch, sandbox)
+        core = botocore.session.get_session()
+        _ = core.full_config  # read (the empty) config files now, while they point at devnull
+        session = boto3.Session(botocore_session=core)
+        session.get_credentials()
+    return session
+
+
+@pytest.fixture
+def sandbox_env(
+    sandbox: Sandbox, sandbox_boto3_session: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """os.environ pointing boto3 at the sandbox, with nothing of a real AWS setup left in it."""
+    env = _isolate(monkeypatch, sandbox)
+    # boto3.client() uses the default session: make it the isolated one.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", sandbox_boto3_session)
+    return env
+
+
+@pytest.fixture
+def config_sim(sandbox: Sandbox) -> ConfigSimulator:
+    """The session's Config simulator, emptied: no accounts, state, faults, counts or callers."""
+    sandbox.config_sim.reset()
+    return sandbox.config_sim
