@@ -12,14 +12,15 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint format typecheck unit sandbox synth lock clean
+.PHONY: help setup test lint format typecheck unit sandbox build synth lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt constraints.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -47,6 +48,9 @@ unit: $(PY_STAMP) ## The fast tests only (no sandbox servers)
 
 sandbox: $(PY_STAMP) ## Run the local AWS sandbox in the foreground and print the variables to export
 	$(PY) -m sandbox $(if $(SCENARIO),--scenario $(SCENARIO))
+
+build: $(PY_STAMP) ## Build the function's deployment package into build/lambda (pip, no docker)
+	$(PY) -c 'from infra import bundle; print(bundle.build())'
 
 synth: setup ## Synthesize the CDK app offline with the pinned CLI (no credentials needed)
 	npx --no-install cdk synth --quiet --no-notices

@@ -45,7 +45,7 @@ def dependencies() -> Dependencies:
     current = settings()
     session = boto3.session.Session()
     client_config = Config(
-        retries={"mode": "adaptive", "max_attempts": current.max_attempts},
+        retries={"mode": "adaptive", "total_max_attempts": current.max_attempts},
         max_pool_connections=current.max_concurrency * 2,
         connect_timeout=5,
         read_timeout=30,

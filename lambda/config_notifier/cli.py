@@ -1,0 +1,301 @@
+"""The operator's command line: the notifier's own reading code, with the standard credential chain.
+
+config-notifier status --region us-east-1 --region eu-west-1 [--json]
+config-notifier check --dry-run --table NAME --region us-east-1 [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from config_notifier.model import EntityId, Kind, Message, Observation, Record
+from config_notifier.publish import Publisher
+from config_notifier.read import (
+    CallCounter,
+    SourceReadError,
+    read_account_packs,
+    read_members,
+    read_org_packs,
+    read_org_rules,
+)
+from config_notifier.run import Dependencies, run
+from config_notifier.settings import Settings, SettingsError
+from config_notifier.snapshot import SnapshotStore
+
+EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
+
+_NO_CREDENTIALS = (
+    "No AWS credentials found. Configure them the usual way (aws configure, aws sso login, "
+    "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) for the organization's management "
+    "account, then run this again."
+)
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed without a stack trace."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    region: str
+    kind: Kind
+    name: str
+    status: str
+    error: str
+    failing_accounts: list[tuple[str, str, str]]  # account, status, error
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    """Entry point of the `config-notifier` command; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "status":
+            return _status(args, out)
+        return _check(args, out)
+    except NoCredentialsError:
+        print(f"error: {_NO_CREDENTIALS}", file=sys.stderr)
+    except NoRegionError:
+        print("error: no region given: pass --region (or set AWS_REGION).", file=sys.stderr)
+    except (CliError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="config-notifier",
+        description="AWS Config organization deployment status, read as the notifier reads it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    status = commands.add_parser(
+        "status", help="every organization rule and pack now, failing accounts first"
+    )
+    check = commands.add_parser(
+        "check", help="what the next scheduled run would notify, without publishing or writing"
+    )
+    for command in (status, check):
+        command.add_argument(
+            "--region", action="append", required=True, help="a region to read (repeatable)"
+        )
+        command.add_argument("--json", action="store_true", help="print JSON instead of text")
+    check.add_argument(
+        "--dry-run",
+        action="store_true",
+        required=True,
+        help="required: check never publishes or writes",
+    )
+    check.add_argument("--table", required=True, help="the deployed snapshot table's name")
+    return parser
+
+
+def _status(args: argparse.Namespace, out: TextIO) -> int:
+    calls = CallCounter()
+    rows: list[Row] = []
+    for region in args.region:
+        client = _client("config", region)
+        for kind, reader in (
+            (Kind.ORG_RULE, read_org_rules),
+            (Kind.ORG_PACK, read_org_packs),
+            (Kind.ACCOUNT_PACK, read_account_packs),
+        ):
+            for observation in _read(reader, client, region, calls, kind):
+                failing = []
+                if kind is not Kind.ACCOUNT_PACK and not observation.status.is_settled_ok:
+                    members = _read_members(client, observation.entity, calls)
+                    failing = [
+                        (m.entity.account_id, m.status.status, _error(m))
+                        for m in members
+                        if m.status.is_failed
+                    ]
+                rows.append(
+                    Row(
+                        region,
+                        kind,
+                        observation.entity.name,
+                        observation.status.status,
+                        _error(observation),
+                        failing,
+                    )
+                )
+    rows.sort(key=lambda r: (not r.failing_accounts, not r.status.endswith("_FAILED"), r.region))
+    if args.json:
+        json.dump([_row_doc(r) for r in rows], out, indent=2)
+        out.write("\n")
+    else:
+        _print_table(rows, out)
+    return (
+        EXIT_FAILING
+        if any(r.failing_accounts or r.status.endswith("_FAILED") for r in rows)
+        else EXIT_OK
+    )
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    env = {
+        "SNAPSHOT_TABLE_NAME": args.table,
+        # Never published to: the dry-run publisher only records.
+        "TOPIC_ARN": "arn:aws:sns:us-east-1:000000000000:dry-run",
+        "REGIONS": ",".join(args.region),
+    }
+    settings = Settings.from_env(env)
+    dynamodb = _client("dynamodb", args.region[0])
+    try:
+        dynamodb.describe_table(TableName=args.table)
+    except ClientError as exc:
+        raise CliError(
+            f"cannot read the snapshot table {args.table!r} in {args.region[0]}: "
+            f"{exc.response.get('Error', {}).get('Message', exc)}. Pass the table name from the "
+            "stack's outputs (SnapshotTableName) and the region it is deployed in first."
+        ) from exc
+    publisher = RecordingPublisher()
+    clients = {region: _client("config", region) for region in args.region}
+    summary = run(
+        settings,
+        Dependencies(
+            config_client=clients.__getitem__,
+            snapshot=ReadOnlySnapshot(dynamodb, args.table),
+            publisher=publisher,
+        ),
+        now=datetime.now(UTC),
+        run_id=f"dry-run-{uuid.uuid4().hex[:8]}",
+        deadline=time.monotonic() + 600,
+    )
+    if args.json:
+        docs = [
+            {
+                "subject": m.subject,
+                "attributes": m.attributes,
+                "document": json.loads(m.bodies["sqs"]),
+            }
+            for m in publisher.messages
+        ]
+        json.dump({"messages": docs, "summary": summary}, out, indent=2)
+        out.write("\n")
+    else:
+        for message in publisher.messages:
+            out.write(f"=== {message.subject}\n{message.bodies['email']}\n\n")
+        out.write(
+            f"{len(publisher.messages)} message(s) would be published; "
+            f"{len(summary['failed_sources'])} source(s) could not be read.\n"
+        )
+        for failure in summary["failed_sources"]:
+            out.write(f"  unread: {failure['region']} {failure['source']}: {failure['reason']}\n")
+    return EXIT_OK
+
+
+class RecordingPublisher(Publisher):
+    """Accepts every message and keeps it: what `check --dry-run` shows instead of publishing."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def publish(self, messages: Sequence[Message]) -> list[str | None]:
+        self.messages.extend(messages)
+        return [None] * len(messages)
+
+
+class ReadOnlySnapshot(SnapshotStore):
+    """Reads the deployed snapshot and pretends every write succeeded, so nothing changes."""
+
+    def put(self, record: Record, previous: Record | None) -> bool:
+        return True
+
+    def delete(self, previous: Record) -> bool:
+        return True
+
+    def mark_baselined(self, region: str, source: str, at: str) -> None:
+        return None
+
+
+def _client(service: str, region: str) -> Any:
+    config = Config(retries={"mode": "adaptive", "total_max_attempts": 8})
+    return boto3.session.Session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
+
+
+def _read(
+    reader: Any, client: Any, region: str, calls: CallCounter, kind: Kind
+) -> list[Observation]:
+    try:
+        result: list[Observation] = reader(client, region, calls)
+    except SourceReadError as exc:
+        _raise_if_credentials(exc)
+        raise CliError(f"{region}: cannot read {kind.label}s: {exc.reason}") from exc
+    return result
+
+
+def _read_members(client: Any, parent: EntityId, calls: CallCounter) -> list[Observation]:
+    try:
+        return read_members(client, parent, calls)
+    except SourceReadError as exc:
+        raise CliError(
+            f"{parent.region}: cannot read the member accounts of {parent.name}: {exc.reason}"
+        ) from exc
+
+
+def _raise_if_credentials(exc: SourceReadError) -> None:
+    cause = exc.__cause__
+    if isinstance(cause, NoCredentialsError):
+        raise cause
+    if isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in (
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredTokenException",
+    ):
+        raise CliError(
+            f"the AWS credentials were refused ({exc.reason}). {_NO_CREDENTIALS}"
+        ) from exc
+    if isinstance(cause, BotoCoreError):
+        raise CliError(f"cannot reach AWS Config: {cause}") from exc
+
+
+def _error(observation: Observation) -> str:
+    status = observation.status
+    return ": ".join(p for p in (status.error_code, status.error_message) if p)
+
+
+def _row_doc(row: Row) -> dict[str, Any]:
+    return {
+        "region": row.region,
+        "kind": row.kind.value,
+        "name": row.name,
+        "status": row.status,
+        "error": row.error or None,
+        "failing_accounts": [
+            {"account_id": a, "status": s, "error": e or None} for a, s, e in row.failing_accounts
+        ],
+    }
+
+
+def _print_table(rows: list[Row], out: TextIO) -> None:
+    if not rows:
+        out.write("No organization rules, organization packs or account packs in these regions.\n")
+        return
+    header = ("REGION", "KIND", "NAME", "STATUS", "FAILING", "ERROR")
+    table = [
+        (r.region, r.kind.value, r.name, r.status, str(len(r.failing_accounts)), r.error[:60])
+        for r in rows
+    ]
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *table, strict=False)]
+    for line in (header, *table):
+        out.write(
+            "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() + "\n"
+        )
+    for r in rows:
+        for account, status, error in r.failing_accounts:
+            out.write(f"  {r.region} {r.name}: {account} {status} {error}\n".rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
