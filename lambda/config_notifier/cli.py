@@ -11,7 +11,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -32,7 +32,7 @@ from config_notifier.read import (
 )
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings, SettingsError
-from config_notifier.snapshot import SnapshotStore
+from config_notifier.snapshot import ChunkCommit, MemberSnapshot, SnapshotStore
 
 EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
 
@@ -214,6 +214,11 @@ class ReadOnlySnapshot(SnapshotStore):
 
     def delete(self, previous: Record) -> bool:
         return True
+
+    def save_members(
+        self, parent: EntityId, before: MemberSnapshot, after: Mapping[EntityId, Record]
+    ) -> ChunkCommit:
+        return ChunkCommit()
 
     def mark_baselined(self, region: str, source: str, at: str) -> None:
         return None

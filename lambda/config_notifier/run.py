@@ -242,7 +242,7 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         return _Outcome(parent, failure=SourceFailure(parent.region, "snapshot", str(exc)))
 
     parent_changes = diff({parent: previous} if previous else {}, [observation])
-    member_changes = diff(members_before, members_now) if members_now is not None else []
+    member_changes = diff(members_before.records, members_now) if members_now is not None else []
     # Members seen for the first time are a baseline too: when the region's source is new, or when
     # an earlier run recorded the rule or pack but could not read its members.
     quiet_members = in_baseline or (previous is not None and previous.detail_synced is None)
@@ -267,7 +267,11 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         if error is not None:
             return _Outcome(parent, failure=failure, publish_error=error, counts=Counter())
 
-    commit = _commit_changes(deps.snapshot, member_changes, members_before, tick.stamp)
+    commit = _Commit()
+    if member_changes:
+        after = _apply(member_changes, members_before.records, tick.stamp)
+        saved = deps.snapshot.save_members(parent, members_before, after)
+        commit = _Commit(saved.written, saved.deleted, saved.conflicts)
     record = _next_record(previous, observation, tick.stamp)
     if members_now is not None and commit.conflicts == 0:
         record = replace(
@@ -389,8 +393,8 @@ def _commit_transitions(
     for t in transitions:
         if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
             # A removed rule or pack takes its member records with it.
-            members = store.load_members(t.entity)
-            commit = _merge(commit, _commit_changes(store, diff(members, []), members, now))
+            saved = store.save_members(t.entity, store.load_members(t.entity), {})
+            commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
     stats.records_written += commit.written
     stats.records_deleted += commit.deleted
     stats.write_conflicts += commit.conflicts
@@ -413,6 +417,19 @@ def _commit_changes(
             commit.written += ok
         commit.conflicts += not ok
     return commit
+
+
+def _apply(
+    transitions: Sequence[Transition], before: dict[EntityId, Record], now: str
+) -> dict[EntityId, Record]:
+    """The member records once `transitions` are committed."""
+    after = dict(before)
+    for t in transitions:
+        if t.new is None:
+            after.pop(t.entity, None)
+        else:
+            after[t.entity] = _next_record(before.get(t.entity), Observation(t.entity, t.new), now)
+    return after
 
 
 def _next_record(previous: Record | None, observation: Observation, now: str) -> Record:

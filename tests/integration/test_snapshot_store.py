@@ -1,0 +1,127 @@
+"""The snapshot table in moto: chunked member records stay small, change little, and detect races."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import boto3
+import pytest
+
+from config_notifier.model import EntityId, Kind, Record, Status
+from config_notifier.snapshot import MemberSnapshot, SnapshotStore
+
+PACK = EntityId("us-east-1", Kind.ORG_PACK, "ops-baseline")
+ITEM_LIMIT = 400 * 1024
+
+
+@pytest.fixture
+def store(sandbox_env) -> Iterator[SnapshotStore]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = f"snapshot-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield SnapshotStore(client, table)
+    client.delete_table(TableName=table)
+
+
+def members(
+    count: int, status: str = "CREATE_SUCCESSFUL", message: str | None = None
+) -> dict[EntityId, Record]:
+    records = {}
+    for i in range(count):
+        entity = EntityId(PACK.region, Kind.ORG_PACK_MEMBER, PACK.name, f"{100_000_000_000 + i}")
+        records[entity] = Record(
+            entity,
+            Status(status, "Code" if message else None, message, "2026-11-21T10:00:00+00:00"),
+            "t0",
+            "t0",
+        )
+    return records
+
+
+def item_sizes(store: SnapshotStore) -> list[int]:
+    items = list(store._query(f"M#{PACK.region}#{PACK.kind.value}#{PACK.name}"))
+    return [len(item["members"]["S"].encode()) for item in items]
+
+
+def test_ten_thousand_failing_accounts_fit_in_small_items(store) -> None:
+    # Given 10,000 accounts, each failing with a 10 KB error message
+    after = members(10_000, "CREATE_FAILED", "E" * 10_240)
+    # When they are saved
+    commit = store.save_members(PACK, MemberSnapshot({}, {}), after)
+    # Then no item comes near DynamoDB's 400 KB limit, and they load back as saved (messages cut to 2 KB)
+    sizes = item_sizes(store)
+    assert max(sizes) < 320 * 1024
+    assert commit.written == len(sizes)
+    loaded = store.load_members(PACK)
+    assert loaded.records.keys() == after.keys()
+    sample = next(iter(loaded.records.values()))
+    assert sample.status.error_message == "E" * 2048 + " [cut]"
+
+
+def test_a_settled_pack_of_ten_thousand_accounts_is_a_handful_of_items(store) -> None:
+    commit = store.save_members(PACK, MemberSnapshot({}, {}), members(10_000))
+    assert commit.written <= 8
+
+
+def test_a_change_in_three_accounts_rewrites_at_most_three_chunks(store) -> None:
+    # Given 10,000 stored accounts
+    before_records = members(10_000)
+    store.save_members(PACK, MemberSnapshot({}, {}), before_records)
+    before = store.load_members(PACK)
+    # When 3 of them fail
+    after = dict(before.records)
+    for entity in list(after)[:3]:
+        after[entity] = replace(after[entity], status=Status("CREATE_FAILED", "X", "y"))
+    commit = store.save_members(PACK, before, after)
+    # Then at most 3 chunks are written, and the stored state is the new one
+    assert 1 <= commit.written <= 3
+    assert store.load_members(PACK).records == after
+
+
+def test_an_empty_member_set_deletes_every_chunk(store) -> None:
+    store.save_members(PACK, MemberSnapshot({}, {}), members(5_000))
+    before = store.load_members(PACK)
+    commit = store.save_members(PACK, before, {})
+    assert commit.deleted == len(before.chunk_revisions)
+    assert store.load_members(PACK).records == {}
+
+
+def test_growth_rebuckets_and_leaves_no_stale_chunk(store) -> None:
+    # Given a small pack stored in one chunk
+    store.save_members(PACK, MemberSnapshot({}, {}), members(10))
+    before = store.load_members(PACK)
+    assert len(before.chunk_revisions) == 1
+    # When it grows to accounts with long errors that need many chunks
+    after = members(2_000, "CREATE_FAILED", "x" * 2_000)
+    store.save_members(PACK, before, after)
+    # Then everything loads back, from chunks that all exist in the new layout
+    loaded = store.load_members(PACK)
+    assert loaded.records == after
+    assert sorted(loaded.chunk_revisions) == list(range(len(loaded.chunk_revisions)))
+
+
+def test_an_overlapping_writer_is_detected_not_overwritten(store) -> None:
+    # Given two runs that loaded the same members
+    store.save_members(PACK, MemberSnapshot({}, {}), members(10))
+    first = store.load_members(PACK)
+    second = store.load_members(PACK)
+    changed = {e: replace(r, status=Status("CREATE_FAILED")) for e, r in first.records.items()}
+    # When the first commits, then the second commits from its stale view
+    assert store.save_members(PACK, first, changed).conflicts == 0
+    late = store.save_members(PACK, second, {})
+    # Then the second is refused, and the first one's state stands
+    assert late.conflicts == 1
+    assert store.load_members(PACK).records == changed
