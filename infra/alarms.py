@@ -1,0 +1,106 @@
+"""The notifier watching itself: alarms that tell operators it is not doing its job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aws_cdk.aws_cloudwatch as cloudwatch
+import aws_cdk.aws_cloudwatch_actions as actions
+import aws_cdk.aws_lambda as lambda_
+import aws_cdk.aws_sns as sns
+import aws_cdk.aws_sqs as sqs
+from aws_cdk import Duration
+from constructs import Construct
+
+from infra.config import Schedule
+from infra.constants import (
+    FAILED_SOURCES_METRIC,
+    METRIC_SERVICE_DIMENSION,
+    METRICS_NAMESPACE,
+    SERVICE,
+)
+
+# Six hours x 3 evaluation periods stays within CloudWatch's one-day evaluation window.
+MAX_PERIOD = timedelta(hours=6)
+
+
+class Alarms(Construct):
+    """Errors, throttles, undelivered ticks and unreadable sources, to the operations topic."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        schedule: Schedule,
+        function: lambda_.IFunction,
+        dead_letters: sqs.IQueue,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # One evaluation period per schedule tick, so one datapoint is one run.
+        period = Duration.seconds(min(schedule.nominal_period, MAX_PERIOD).total_seconds())
+        failed_sources = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=FAILED_SOURCES_METRIC,
+            dimensions_map={METRIC_SERVICE_DIMENSION: SERVICE},
+            statistic=cloudwatch.Stats.MAXIMUM,
+            period=period,
+        )
+        self.errors = self._alarm(
+            "FunctionErrors",
+            function.metric_errors(period=period, statistic=cloudwatch.Stats.SUM),
+            "A run of the notifier failed (an exception or a timeout): transitions are delayed "
+            "until a run succeeds. See the function's log group.",
+        )
+        self.throttles = self._alarm(
+            "FunctionThrottles",
+            function.metric_throttles(period=period, statistic=cloudwatch.Stats.SUM),
+            "A tick found the previous run still going (reserved concurrency is 1): runs take "
+            "longer than the schedule period. Lengthen the schedule or watch fewer regions.",
+        )
+        self.dead_letters = self._alarm(
+            "ScheduleDeadLetters",
+            dead_letters.metric_approximate_number_of_messages_visible(
+                period=period, statistic=cloudwatch.Stats.MAXIMUM
+            ),
+            "EventBridge could not deliver schedule ticks to the function (see the queue's "
+            "messages for why): the notifier is not running.",
+        )
+        # A throttled or denied source is retried by the next run; only a source failing run
+        # after run needs a person (2 of the last 3 runs).
+        self.failed_sources = self._alarm(
+            "FailedSources",
+            failed_sources,
+            "AWS Config status sources could not be read for two of the last three runs "
+            "(access denied, throttling, or an API error): their changes are not being "
+            "reported. The run summary's failed_sources says which and why.",
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+        )
+        action = actions.SnsAction(topic)
+        for alarm in (self.errors, self.throttles, self.dead_letters, self.failed_sources):
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)  # so people also learn it is fixed
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        *,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int = 1,
+    ) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            alarm_description=description,
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            # No run in a period (between ticks of a cron schedule) is not a problem.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )

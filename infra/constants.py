@@ -1,0 +1,71 @@
+"""Names the stack and the function's code must agree on, in one place.
+
+Whatever the code defines (handler path, metric namespace, service name, severities) is imported
+from it rather than retyped, so renaming it there changes the stack or fails the synth.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aws_cdk.aws_lambda as lambda_
+
+from config_notifier import handler as _handler
+from config_notifier.handler import METRICS_NAMESPACE, SAFETY_MARGIN_SECONDS, SERVICE
+
+__all__ = ["METRICS_NAMESPACE", "SAFETY_MARGIN_SECONDS", "SERVICE"]
+
+# --- the function ---------------------------------------------------------------------------------
+PACKAGE = _handler.__name__.split(".")[0]  # "config_notifier": the directory copied into the bundle
+HANDLER = f"{_handler.__name__}.{_handler.lambda_handler.__name__}"
+# The newest Python runtime aws-cdk-lib 2.275 offers; the code needs 3.11+.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME_PYTHON_VERSION = RUNTIME.name.removeprefix("python")  # "3.14": what pip resolves wheels for
+# Graviton: cheaper per GB-second, and every dependency ships an aarch64 wheel (checked by bundle).
+ARCHITECTURE = lambda_.Architecture.ARM_64
+PIP_PLATFORM = "manylinux2014_aarch64"
+# Room for the reader threads (MAX_CONCURRENCY of them) and the JSON of large organizations; Lambda
+# also scales CPU with memory, which shortens runs that parse many pages.
+MEMORY_MB = 512
+# The timeout is one schedule period (see notifier.function_timeout), so runs never pile up behind
+# each other; the code stops starting work SAFETY_MARGIN_SECONDS (30 s) before it and the next run
+# continues. Lambda caps a timeout at 15 minutes.
+MAX_TIMEOUT = timedelta(minutes=15)
+# Reserved concurrency 1: two runs at once would read the same snapshot and publish twice (DESIGN
+# rule 4); writes are conditional as well, this keeps the second run from happening at all.
+RESERVED_CONCURRENCY = 1
+# EventBridge retries a failed delivery (not a failed run) this often.
+SCHEDULE_RETRY_ATTEMPTS = 2
+
+# --- what the function's role may do (named actions only; see infra/notifier.py) ---------------
+CONFIG_READ_ACTIONS = (
+    "config:DescribeOrganizationConfigRuleStatuses",
+    "config:GetOrganizationConfigRuleDetailedStatus",
+    "config:DescribeOrganizationConformancePackStatuses",
+    "config:GetOrganizationConformancePackDetailedStatus",
+    "config:DescribeConformancePackStatus",
+)
+# snapshot.py calls query, put_item and delete_item, nothing else.
+TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
+# publish.py calls Publish and PublishBatch; SNS authorizes PublishBatch as sns:Publish.
+TOPIC_ACTIONS = ("sns:Publish",)
+# SNS generates a data key per message on an encrypted topic and decrypts it to deliver; SNS calls
+# GenerateDataKey (not the WithoutPlaintext variant), so the action is named exactly.
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# What Lambda's active tracing needs; X-Ray has no resource-level permissions for these.
+XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+# --- the table (snapshot.py's key schema) ---------------------------------------------------------
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+
+# --- messages and metrics -------------------------------------------------------------------------
+SEVERITY_ATTRIBUTE = "severity"  # the SNS message attribute subscription filters match on
+FAILED_SOURCES_METRIC = "FailedSources"
+METRIC_SERVICE_DIMENSION = "service"  # Powertools Metrics adds it from Metrics(service=...)
+
+# --- AWS Chatbot ----------------------------------------------------------------------------------
+CHATBOT_SERVICE = "chatbot.amazonaws.com"
+# Caps what anyone in the channel can do through the bot: read CloudWatch, nothing else.
+CHATBOT_GUARDRAIL_POLICY = "CloudWatchReadOnlyAccess"

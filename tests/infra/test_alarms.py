@@ -1,0 +1,121 @@
+"""The notifier's own alarms: what they watch, and that they reach the operations topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from config_notifier.handler import METRICS_NAMESPACE, SERVICE
+from tests.infra.support import Synthesis
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default(synthesized: Callable[[str], Synthesis]) -> Synthesis:
+    return synthesized("default")
+
+
+@pytest.fixture(scope="module")
+def template(default: Synthesis) -> Template:
+    return default.template
+
+
+def alarms_by_metric(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
+    return {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in synthesis.resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def operations_topic_id(synthesis: Synthesis) -> str:
+    (topic_id,) = [
+        logical_id
+        for logical_id, topic in synthesis.resources("AWS::SNS::Topic").items()
+        if topic["Properties"]["DisplayName"] == "Config notifier alarms"
+    ]
+    return topic_id
+
+
+def test_there_are_exactly_four_alarms(default: Synthesis) -> None:
+    assert set(alarms_by_metric(default)) == {
+        "Errors",
+        "Throttles",
+        "ApproximateNumberOfMessagesVisible",
+        "FailedSources",
+    }
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_function_errors_and_throttles_alarm_on_the_first_one(
+    template: Template, metric: str
+) -> None:
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": metric,
+            "Dimensions": [
+                {
+                    "Name": "FunctionName",
+                    "Value": {"Ref": Match.string_like_regexp("NotifierFunction")},
+                }
+            ],
+            "Statistic": "Sum",
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "EvaluationPeriods": 1,
+            "Period": 300,
+        },
+    )
+
+
+def test_undeliverable_ticks_alarm(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [
+                {
+                    "Name": "QueueName",
+                    "Value": {
+                        "Fn::GetAtt": [Match.string_like_regexp("ScheduleDeadLetters"), "QueueName"]
+                    },
+                }
+            ],
+            "Threshold": 1,
+        },
+    )
+
+
+def test_failed_sources_alarm_watches_the_metric_the_handler_emits(template: Template) -> None:
+    # The namespace and service dimension come from the handler module (Powertools Metrics).
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": METRICS_NAMESPACE,
+            "MetricName": "FailedSources",
+            "Dimensions": [{"Name": "service", "Value": SERVICE}],
+            "Threshold": 1,
+            "EvaluationPeriods": 3,
+            "DatapointsToAlarm": 2,
+            "TreatMissingData": "notBreaching",
+        },
+    )
+
+
+def test_every_alarm_and_its_recovery_reach_the_operations_topic(default: Synthesis) -> None:
+    topic = {"Ref": operations_topic_id(default)}
+    for alarm in alarms_by_metric(default).values():
+        assert alarm["AlarmActions"] == [topic]
+        assert alarm["OKActions"] == [topic]
+
+
+def test_alarm_period_follows_the_schedule(synthesized: Callable[[str], Synthesis]) -> None:
+    # Given rate(1 hour): one period per run
+    for alarm in alarms_by_metric(synthesized("full")).values():
+        assert alarm["Period"] == 3600

@@ -1,0 +1,321 @@
+"""The function, its schedule, its log group and its role, as the stack synthesizes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk.aws_lambda as lambda_
+import pytest
+from aws_cdk.assertions import Capture, Match, Template
+
+from config_notifier import handler
+from config_notifier.settings import Settings
+from tests.infra.support import Synthesis
+
+pytestmark = pytest.mark.slow
+
+# Every call the code makes, and X-Ray's writes for active tracing: nothing more.
+FUNCTION_ACTIONS = {
+    "config:DescribeOrganizationConfigRuleStatuses",
+    "config:GetOrganizationConfigRuleDetailedStatus",
+    "config:DescribeOrganizationConformancePackStatuses",
+    "config:GetOrganizationConformancePackDetailedStatus",
+    "config:DescribeConformancePackStatus",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "sns:Publish",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+@pytest.fixture(scope="module")
+def default(synthesized: Callable[[str], Synthesis]) -> Synthesis:
+    return synthesized("default")
+
+
+@pytest.fixture(scope="module")
+def template(default: Synthesis) -> Template:
+    return default.template
+
+
+@pytest.fixture(scope="module")
+def full(synthesized: Callable[[str], Synthesis]) -> Synthesis:
+    return synthesized("full")
+
+
+def function_of(synthesis: Synthesis) -> dict[str, Any]:
+    (function,) = synthesis.resources("AWS::Lambda::Function").values()
+    properties: dict[str, Any] = function["Properties"]
+    return properties
+
+
+def role_statements(synthesis: Synthesis) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to the function's role."""
+    role_id = function_of(synthesis)["Role"]["Fn::GetAtt"][0]
+    role = synthesis.template_json["Resources"][role_id]["Properties"]
+    statements = [
+        statement
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    for policy in synthesis.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def test_function_runs_the_handler_on_the_newest_python_on_graviton(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "config_notifier.handler.lambda_handler",
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "MemorySize": 512,
+            "ReservedConcurrentExecutions": 1,
+            "TracingConfig": {"Mode": "Active"},
+        },
+    )
+
+
+def test_handler_path_is_the_code_s_entry_point() -> None:
+    # The string the stack deploys resolves to the decorated handler in the package.
+    module, _, name = "config_notifier.handler.lambda_handler".rpartition(".")
+    assert module == handler.__name__
+    assert getattr(handler, name) is handler.lambda_handler
+
+
+def test_no_newer_python_runtime_is_available() -> None:
+    # Given every Python runtime this aws-cdk-lib knows
+    versions = [
+        tuple(int(part) for part in name.removeprefix("PYTHON_").split("_"))
+        for name in dir(lambda_.Runtime)
+        if name.startswith("PYTHON_")
+    ]
+    # Then the function's runtime is the newest of them
+    assert max(versions) == (3, 14)
+
+
+def test_timeout_is_one_schedule_period(default: Synthesis, full: Synthesis) -> None:
+    # Given rate(5 minutes) the timeout is five minutes
+    assert function_of(default)["Timeout"] == 300
+    # Given rate(1 hour) it is Lambda's maximum, 15 minutes
+    assert function_of(full)["Timeout"] == 900
+
+
+def test_environment_is_exactly_what_the_code_reads(default: Synthesis, full: Synthesis) -> None:
+    for synthesis in (default, full):
+        variables = function_of(synthesis)["Environment"]["Variables"]
+        assert set(variables) == set(Settings.env_names())
+
+
+def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthesis) -> None:
+    # Given the full variant's context
+    variables = function_of(full)["Environment"]["Variables"]
+    table_id, topic_id = Capture(), Capture()
+
+    # Then each variable holds the configured value, or a reference to the resource it names
+    Template.from_json(full.template_json).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"SNAPSHOT_TABLE_NAME": {"Ref": table_id}, "TOPIC_ARN": {"Ref": topic_id}}
+                )
+            }
+        },
+    )
+    resources = full.template_json["Resources"]
+    assert resources[table_id.as_string()]["Type"] == "AWS::DynamoDB::Table"
+    assert resources[topic_id.as_string()]["Properties"]["DisplayName"] == "Config deployments"
+    assert variables["REGIONS"] == "us-east-1,eu-west-1"
+    assert variables["BASELINE_MODE"] == "failures"
+    assert variables["MAX_CONCURRENCY"] == "4"
+    assert variables["FULL_RECONCILE_HOURS"] == "12"
+    # And the settings the function parses from them are the configured ones
+    parsed = Settings.from_env(
+        {
+            **variables,
+            "SNAPSHOT_TABLE_NAME": "snapshot",
+            "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:topic",
+        }
+    )
+    assert parsed.regions == ("us-east-1", "eu-west-1")
+    assert parsed.max_concurrency == 4
+
+
+def test_function_logs_to_its_own_log_group_with_the_configured_retention(
+    template: Template, full: Synthesis
+) -> None:
+    log_group = Capture()
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": log_group}}}
+    )
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"RetentionInDays": 90}, "DeletionPolicy": "Retain"},
+    )
+    assert template.to_json()["Resources"][log_group.as_string()]["Type"] == "AWS::Logs::LogGroup"
+    Template.from_json(full.template_json).has_resource_properties(
+        "AWS::Logs::LogGroup", {"RetentionInDays": 30}
+    )
+
+
+def test_failed_runs_are_not_retried_and_stale_ticks_are_dropped(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 300, "Qualifier": "$LATEST"},
+    )
+
+
+def test_schedule_runs_the_function_with_retries_and_a_dead_letter_queue(
+    template: Template,
+) -> None:
+    # Given the default schedule
+    function, queue = Capture(), Capture()
+
+    # Then the rule targets the function, retries delivery, and dead-letters what it cannot deliver
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(5 minutes)",
+            "State": "ENABLED",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [function, "Arn"]},
+                        "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 300},
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [queue, "Arn"]}},
+                    }
+                )
+            ],
+        },
+    )
+    resources = template.to_json()["Resources"]
+    assert resources[function.as_string()]["Type"] == "AWS::Lambda::Function"
+    assert resources[queue.as_string()]["Type"] == "AWS::SQS::Queue"
+    # And EventBridge may invoke the function
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com"},
+    )
+
+
+def test_custom_schedule_is_used_verbatim(full: Synthesis) -> None:
+    Template.from_json(full.template_json).has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(1 hour)"}
+    )
+
+
+def test_dead_letter_queue_is_encrypted_and_ssl_only(template: Template) -> None:
+    template.has_resource_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ),
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Action": "sqs:SendMessage",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                            }
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_role_reads_config_statuses(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": Match.array_with(
+                                [
+                                    "config:DescribeOrganizationConfigRuleStatuses",
+                                    "config:GetOrganizationConformancePackDetailedStatus",
+                                ]
+                            ),
+                            "Resource": "*",
+                        }
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_role_has_exactly_the_actions_the_code_uses(default: Synthesis, full: Synthesis) -> None:
+    for synthesis in (default, full):
+        actions = {a for s in role_statements(synthesis) for a in actions_of(s)}
+        assert actions == FUNCTION_ACTIONS
+
+
+def test_role_has_no_managed_policies_and_no_wildcard_actions(default: Synthesis) -> None:
+    role_id = function_of(default)["Role"]["Fn::GetAtt"][0]
+    assert "ManagedPolicyArns" not in default.template_json["Resources"][role_id]["Properties"]
+    for statement in role_statements(default):
+        assert statement["Effect"] == "Allow"
+        assert not any("*" in action for action in actions_of(statement)), statement
+
+
+def test_only_actions_without_resource_level_permissions_use_resource_star(
+    default: Synthesis,
+) -> None:
+    # Given the role's statements
+    unscoped = {
+        action
+        for statement in role_statements(default)
+        if statement["Resource"] == "*"
+        for action in actions_of(statement)
+    }
+    # Then "*" is used only for Config's status reads and X-Ray's writes
+    assert unscoped == {a for a in FUNCTION_ACTIONS if a.startswith(("config:", "xray:"))}
+
+
+@pytest.mark.parametrize(
+    ("actions", "resource_type"),
+    [
+        (["dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"], "AWS::DynamoDB::Table"),
+        (["kms:Decrypt", "kms:GenerateDataKey"], "AWS::KMS::Key"),
+        (["logs:CreateLogStream", "logs:PutLogEvents"], "AWS::Logs::LogGroup"),
+    ],
+)
+def test_data_actions_are_scoped_to_their_resource(
+    default: Synthesis, actions: list[str], resource_type: str
+) -> None:
+    (statement,) = [s for s in role_statements(default) if actions_of(s) == actions]
+    target = statement["Resource"]["Fn::GetAtt"][0]
+    assert default.template_json["Resources"][target]["Type"] == resource_type
+
+
+def test_publish_is_scoped_to_the_notification_topic(default: Synthesis) -> None:
+    (statement,) = [s for s in role_statements(default) if actions_of(s) == ["sns:Publish"]]
+    topic_id = statement["Resource"]["Ref"]
+    assert function_of(default)["Environment"]["Variables"]["TOPIC_ARN"] == {"Ref": topic_id}

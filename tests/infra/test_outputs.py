@@ -1,0 +1,62 @@
+"""Stack outputs: where to find the topic, table, function and its logs after a deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra.notifier import INSIGHTS_QUERY
+from tests.infra.support import Synthesis
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default(synthesized: Callable[[str], Synthesis]) -> Synthesis:
+    return synthesized("default")
+
+
+@pytest.fixture(scope="module")
+def outputs(default: Synthesis) -> dict[str, Any]:
+    return {name: output["Value"] for name, output in default.template_json["Outputs"].items()}
+
+
+@pytest.mark.parametrize(
+    ("output", "resource_type"),
+    [
+        ("TopicArn", "AWS::SNS::Topic"),
+        ("OperationsTopicArn", "AWS::SNS::Topic"),
+        ("SnapshotTableName", "AWS::DynamoDB::Table"),
+        ("FunctionName", "AWS::Lambda::Function"),
+        ("LogGroupName", "AWS::Logs::LogGroup"),
+    ],
+)
+def test_outputs_name_the_stack_s_resources(
+    default: Synthesis, outputs: dict[str, Any], output: str, resource_type: str
+) -> None:
+    target = outputs[output]["Ref"]
+    assert default.template_json["Resources"][target]["Type"] == resource_type
+
+
+def test_insights_query_finds_run_summaries_and_errors(outputs: dict[str, Any]) -> None:
+    query = outputs["LogsInsightsQuery"]
+    assert query == INSIGHTS_QUERY
+    # "run finished" is the message the handler logs with each run's summary.
+    assert 'message = "run finished"' in query
+    assert 'level in ["ERROR", "WARNING"]' in query
+    assert "summary.failed_sources" in query
+
+
+def test_console_link_opens_the_query_on_the_function_s_log_group(
+    outputs: dict[str, Any],
+) -> None:
+    parts = outputs["LogsInsightsUrl"]["Fn::Join"][1]
+    assert parts[0] == "https://"
+    assert {"Ref": "AWS::Region"} in parts
+    assert {"Ref": outputs["LogGroupName"]["Ref"]} in parts
+    text = "".join(p for p in parts if isinstance(p, str))
+    assert "#logsV2:logs-insights$3FqueryDetail$3D" in text
+    # the query, in the console's encoding: percent-encoded with '*' for '%'
+    assert "editorString~'fields*20*40timestamp*2C*20level" in text
