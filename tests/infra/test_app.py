@@ -35,7 +35,7 @@ def without_aws_credentials() -> dict[str, str]:
 def cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
     npx = shutil.which("npx")
     assert npx is not None, "node and npm are needed for the pinned CDK CLI (make setup)"
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [npx, "--no-install", "cdk", *args, "--quiet", "--no-notices", "--output", str(outdir)],
         cwd=REPO_ROOT,
         env=without_aws_credentials(),

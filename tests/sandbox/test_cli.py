@@ -50,7 +50,7 @@ def cli() -> Iterator[subprocess.Popen[str]]:
     """`python -m sandbox --scenario example.json`, stopped with SIGTERM at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     # A fixed argv: this interpreter running this repository's module.
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--scenario", str(EXAMPLE)],
         cwd=ROOT,
         env=env,
@@ -101,7 +101,7 @@ def test_the_cli_refuses_a_bad_scenario(tmp_path: Path):
     scenario = tmp_path / "bad.json"
     scenario.write_text('{"acounts": []}')
     # When the sandbox is started with it
-    done = subprocess.run(  # noqa: S603 - a fixed argv, as above
+    done = subprocess.run(
         [sys.executable, "-m", "sandbox", "--scenario", str(scenario)],
         cwd=ROOT,
         capture_output=True,
