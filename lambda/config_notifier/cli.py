@@ -32,7 +32,7 @@ from config_notifier.read import (
 )
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings, SettingsError
-from config_notifier.snapshot import ChunkCommit, MemberSnapshot, SnapshotStore
+from config_notifier.snapshot import ChunkCommit, Chunked, SnapshotStore
 
 EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
 
@@ -209,14 +209,13 @@ class RecordingPublisher(Publisher):
 class ReadOnlySnapshot(SnapshotStore):
     """Reads the deployed snapshot and pretends every write succeeded, so nothing changes."""
 
-    def put(self, record: Record, previous: Record | None) -> bool:
-        return True
-
-    def delete(self, previous: Record) -> bool:
-        return True
+    def save_region(
+        self, region: str, before: Chunked, after: Mapping[EntityId, Record]
+    ) -> ChunkCommit:
+        return ChunkCommit()
 
     def save_members(
-        self, parent: EntityId, before: MemberSnapshot, after: Mapping[EntityId, Record]
+        self, parent: EntityId, before: Chunked, after: Mapping[EntityId, Record]
     ) -> ChunkCommit:
         return ChunkCommit()
 

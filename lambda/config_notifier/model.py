@@ -118,7 +118,6 @@ class Record:
     status: Status
     first_seen: str
     last_changed: str
-    revision: int = 0  # conditional writes compare it, so an overlapping run cannot overwrite
     detail_synced: str | None = None  # parents only: the parent state whose members were last read
     detail_read_at: str | None = None  # parents only: when the members were last read completely
 

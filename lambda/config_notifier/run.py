@@ -119,9 +119,14 @@ class _Outcome:
     commit: _Commit = field(default_factory=_Commit)
     failure: SourceFailure | None = None
     publish_error: str | None = None
-    committed: bool = False
+    record: Record | None = None  # the rule's or pack's record to commit, if it is to change
     deferred: bool = False
     failing_members: int = 0
+
+    @property
+    def done(self) -> bool:
+        """Delivered and its members committed: nothing of it is left for the next run."""
+        return not (self.deferred or self.publish_error or self.commit.conflicts)
 
 
 def run(
@@ -168,12 +173,11 @@ def run(
             outcome = future.result()
             outcomes[region.name].append(outcome)
             _count(stats, outcome)
-            if not outcome.committed:
+            if not outcome.done:
                 region.unfinished.add(outcome.parent.kind)
                 skipped += outcome.deferred
     for region in regions.values():
-        if region.snapshot is not None:
-            _finish_region(tick, region, outcomes[region.name], stats)
+        _finish_region(tick, region, outcomes[region.name], stats)
     stats.api_calls = tick.calls.snapshot()
     return {
         "run_id": run_id,
@@ -280,18 +284,14 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
     elif previous is None and not in_baseline:
         # A new rule or pack announced without its members: report them once they can be read.
         record = replace(record, detail_synced=MEMBERS_PENDING)
-    if record != previous:
-        if deps.snapshot.put(record, previous):
-            commit.written += 1
-        else:
-            commit.conflicts += 1
     return _Outcome(
         parent,
         published=published_parent,
         counts=counts,
         commit=commit,
         failure=failure,
-        committed=commit.conflicts == 0,
+        # Committed with the region's other records once every rule and pack is done.
+        record=record if record != previous else None,
         failing_members=failing,
     )
 
@@ -299,9 +299,12 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
 def _finish_region(
     tick: _Tick, region: _Region, outcomes: Sequence[_Outcome], stats: RunStats
 ) -> None:
-    """Phase three: account packs, removed rules and packs, and the baseline summary."""
+    """Phase three: account packs, removed rules and packs, the region's commit, the summary."""
+    if region.snapshot is None:
+        return  # its snapshot could not be loaded: the whole region waits for the next run
     deps = tick.deps
-    groups: list[tuple[Group, list[Transition]]] = []  # a group, and what committing it means
+    delivered: list[Transition] = []  # what the snapshot takes on besides the outcomes' records
+    singles: list[Transition] = []  # account packs and removed rules and packs, one message each
     for kind in SOURCES:
         current = region.current.get(kind)
         if current is None:
@@ -315,30 +318,41 @@ def _finish_region(
             changes = diff({e: r for e, r in previous.items() if e not in present}, [])
         in_baseline = region.in_baseline(kind)
         to_publish = for_baseline(changes, tick.settings.baseline_mode) if in_baseline else changes
-        for t in changes:
-            if t in to_publish:
-                groups.append((_single_group(t), [t]))
-            else:
-                _commit_transitions(deps.snapshot, [t], previous, tick.stamp, stats)
+        singles += to_publish
+        delivered += [t for t in changes if t not in to_publish]  # quiet: committed as they are
 
-    if groups:
-        messages = [render(group, tick.context) for group, _ in groups]
-        results = deps.publisher.publish(messages)
-        for (group, transitions), error in zip(groups, results, strict=True):
-            if error is not None:
-                stats.messages_failed += 1
-                logger.warning(
-                    "publish failed; the transition is retried next run",
-                    extra={"group": f"{group.region}/{group.name}", "error": error},
-                )
-                region.unfinished.add(group.kind)
-                continue
-            stats.messages_published += 1
-            for t in transitions:
-                stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
-            previous = region.previous(group.kind)
-            _commit_transitions(deps.snapshot, transitions, previous, tick.stamp, stats)
+    messages = [render(_single_group(t), tick.context) for t in singles]
+    results = deps.publisher.publish(messages) if messages else []
+    for t, error in zip(singles, results, strict=True):
+        if error is not None:
+            stats.messages_failed += 1
+            logger.warning(
+                "publish failed; the transition is retried next run",
+                extra={"entity": f"{t.entity.region}/{t.entity.name}", "error": error},
+            )
+            region.unfinished.add(t.entity.kind)
+            continue
+        stats.messages_published += 1
+        stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
+        delivered.append(t)
 
+    commit = _Commit()
+    for t in delivered:
+        if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
+            # A removed rule or pack takes its member records with it, before its own record
+            # goes: a crash in between repeats the removal next run rather than orphan them.
+            saved = deps.snapshot.save_members(t.entity, deps.snapshot.load_members(t.entity), {})
+            commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
+    after = _apply(delivered, region.snapshot.records, tick.stamp)
+    after.update({o.parent: o.record for o in outcomes if o.record is not None})
+    if after != region.snapshot.records:
+        saved = deps.snapshot.save_region(region.name, region.snapshot, after)
+        commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
+    if commit.conflicts:
+        region.unfinished.update(SOURCES)  # an overlapping run wrote first: redo next run
+    stats.records_written += commit.written
+    stats.records_deleted += commit.deleted
+    stats.write_conflicts += commit.conflicts
     _baseline_summary(tick, region, outcomes, stats)
 
 
@@ -382,47 +396,10 @@ def _single_group(t: Transition) -> Group:
     )
 
 
-def _commit_transitions(
-    store: SnapshotStore,
-    transitions: Sequence[Transition],
-    previous: dict[EntityId, Record],
-    now: str,
-    stats: RunStats,
-) -> None:
-    commit = _commit_changes(store, transitions, previous, now)
-    for t in transitions:
-        if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
-            # A removed rule or pack takes its member records with it.
-            saved = store.save_members(t.entity, store.load_members(t.entity), {})
-            commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
-    stats.records_written += commit.written
-    stats.records_deleted += commit.deleted
-    stats.write_conflicts += commit.conflicts
-
-
-def _commit_changes(
-    store: SnapshotStore,
-    transitions: Sequence[Transition],
-    previous: dict[EntityId, Record],
-    now: str,
-) -> _Commit:
-    commit = _Commit()
-    for t in transitions:
-        before = previous.get(t.entity)
-        if t.new is None:
-            ok = before is None or store.delete(before)
-            commit.deleted += ok
-        else:
-            ok = store.put(_next_record(before, Observation(t.entity, t.new), now), before)
-            commit.written += ok
-        commit.conflicts += not ok
-    return commit
-
-
 def _apply(
     transitions: Sequence[Transition], before: dict[EntityId, Record], now: str
 ) -> dict[EntityId, Record]:
-    """The member records once `transitions` are committed."""
+    """The records once `transitions` are committed."""
     after = dict(before)
     for t in transitions:
         if t.new is None:
@@ -437,12 +414,7 @@ def _next_record(previous: Record | None, observation: Observation, now: str) ->
         return Record(observation.entity, observation.status, first_seen=now, last_changed=now)
     if previous.status == observation.status:
         return previous
-    return replace(
-        previous,
-        status=observation.status,
-        last_changed=now,
-        revision=previous.revision + 1,
-    )
+    return replace(previous, status=observation.status, last_changed=now)
 
 
 def _merge(a: _Commit, b: _Commit) -> _Commit:

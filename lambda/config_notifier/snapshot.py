@@ -1,17 +1,17 @@
 """Steps 2 and 5, load and commit: each entity as it was when its last transition was delivered.
 
-Layout:
-  pk "R#<region>"                sk "<kind>#<name>"       org rules and packs, account packs
-  pk "R#<region>"                sk "#baseline#<source>"  the region's first run is done
-  pk "M#<region>#<kind>#<name>"  sk "chunk#<nnnn>"        member accounts of one rule or pack
-A run reads the region partition (its size follows the number of rules and packs, not accounts)
-and a member partition only when it reads that rule's or pack's member accounts.
+Layout (pk / sk):
+  "R#<region>"                / "records#<nnnn>"      org rules and packs, account packs
+  "R#<region>"                / "#baseline#<source>"  the region's first run of that source is done
+  "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
 
-Member accounts are stored in chunks: each account hashes to one of a power-of-two number of
-chunks, sized so an item stays far below DynamoDB's 400 KB limit. A change in k accounts rewrites
-at most k chunks, and 10,000 accounts of a settled pack take two items, not 10,000, so a first run
-or a full reconcile of a large organization writes and reads hundreds of items, not millions.
-Every write is conditional on the revision the run loaded, so an overlapping run cannot overwrite.
+Records are stored in chunks: each key hashes to one of a power-of-two number of chunks, sized so
+an item stays far below DynamoDB's 400 KB limit. A change in k records rewrites at most k chunks;
+a region's rules and packs are one or two items, read with one query each run, and 10,000
+accounts of a settled pack are a few items, so a first run or a full reconcile of a large
+organization writes and reads hundreds of items, not millions.
+Every write is conditional on the chunk revision the run loaded, so an overlapping run cannot
+overwrite another's commit: its write fails, is counted, and the next run redoes the work.
 """
 
 from __future__ import annotations
@@ -30,22 +30,28 @@ from config_notifier.model import EntityId, Kind, Record, Status
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# An error message is kept whole up to this size; items stay far below 400 KB.
-MAX_STORED_MESSAGE = 16 * 1024
-# A member's error message inside a chunk: enough to tell a person what the failure was.
-MAX_MEMBER_MESSAGE = 2 * 1024
+# An error message is kept whole up to this size: enough to tell a person what the failure was.
+MAX_STORED_MESSAGE = 2 * 1024
 CHUNK_TARGET_BYTES = 128 * 1024  # what a chunk is sized for
 CHUNK_MAX_BYTES = 300 * 1024  # a chunk above this (uneven hashing) doubles the chunk count
 _BASELINE = "#baseline#"
-_CHUNK = "chunk#"
+_REGION_CHUNK = "records#"
+_MEMBER_CHUNK = "chunk#"
+
+Fields = list[str | None]
 
 
 @dataclass(frozen=True, slots=True)
-class MemberSnapshot:
-    """The member-account records of one rule or pack, and the revision of each stored chunk."""
+class Chunked:
+    """Records as loaded, with the revision of each stored chunk they came from."""
 
     records: dict[EntityId, Record]
     chunk_revisions: dict[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionSnapshot(Chunked):
+    baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +59,6 @@ class ChunkCommit:
     written: int = 0
     deleted: int = 0
     conflicts: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class RegionSnapshot:
-    records: dict[EntityId, Record]
-    baselined: frozenset[str]  # sources whose first run in this region is done
 
 
 class SnapshotStore:
@@ -71,117 +71,54 @@ class SnapshotStore:
     def load_region(self, region: str) -> RegionSnapshot:
         """Every top-level record of `region` and which of its sources have a baseline."""
         records: dict[EntityId, Record] = {}
+        revisions: dict[int, int] = {}
         baselined: set[str] = set()
         for item in self._query(f"R#{region}"):
             sk = item["sk"]["S"]
             if sk.startswith(_BASELINE):
                 baselined.add(sk.removeprefix(_BASELINE))
-            else:
-                record = item_to_record(item)
-                records[record.entity] = record
-        return RegionSnapshot(records, frozenset(baselined))
+                continue
+            revisions[int(sk.removeprefix(_REGION_CHUNK))] = int(item["rev"]["N"])
+            for key, fields in json.loads(item["records"]["S"]).items():
+                kind, _, name = key.partition("#")
+                entity = EntityId(region, Kind(kind), name)
+                records[entity] = _record(entity, fields)
+        return RegionSnapshot(records, revisions, frozenset(baselined))
 
-    def load_members(self, parent: EntityId) -> MemberSnapshot:
+    def save_region(
+        self, region: str, before: Chunked, after: Mapping[EntityId, Record]
+    ) -> ChunkCommit:
+        """Store `after` as the region's rules and packs, rewriting only the chunks that changed."""
+        return self._save(
+            f"R#{region}",
+            _REGION_CHUNK,
+            {_region_key(e): _fields(r) for e, r in before.records.items()},
+            before.chunk_revisions,
+            {_region_key(e): _fields(r) for e, r in after.items()},
+        )
+
+    def load_members(self, parent: EntityId) -> Chunked:
         """The member-account records of one organization rule or pack."""
         records: dict[EntityId, Record] = {}
         revisions: dict[int, int] = {}
         member_kind = parent.kind.member_kind
         for item in self._query(_member_pk(parent)):
-            revisions[int(item["sk"]["S"].removeprefix(_CHUNK))] = int(item["rev"]["N"])
-            for account, fields in json.loads(item["members"]["S"]).items():
+            revisions[int(item["sk"]["S"].removeprefix(_MEMBER_CHUNK))] = int(item["rev"]["N"])
+            for account, fields in json.loads(item["records"]["S"]).items():
                 entity = EntityId(parent.region, member_kind, parent.name, account)
-                records[entity] = _member_record(entity, fields)
-        return MemberSnapshot(records, revisions)
+                records[entity] = _record(entity, fields)
+        return Chunked(records, revisions)
 
     def save_members(
-        self, parent: EntityId, before: MemberSnapshot, after: Mapping[EntityId, Record]
+        self, parent: EntityId, before: Chunked, after: Mapping[EntityId, Record]
     ) -> ChunkCommit:
         """Store `after` as the members of `parent`, rewriting only the chunks that changed."""
-        encoded = {e.account_id: _member_fields(r) for e, r in after.items()}
-        old_count = len(before.chunk_revisions)
-        count = _chunk_count(encoded, old_count)
-        new_chunks = _bucket(encoded, count)
-        if count == old_count:
-            old = _bucket(
-                {e.account_id: _member_fields(r) for e, r in before.records.items()}, count
-            )
-            changed = [i for i in range(count) if new_chunks[i] != old[i]]
-        else:
-            changed = list(range(count))
-        written = deleted = conflicts = 0
-        pk = _member_pk(parent)
-        for index in changed:
-            previous = before.chunk_revisions.get(index)
-            if not new_chunks[index] and previous is not None:
-                ok = self._delete_chunk(pk, index, previous)
-                deleted += ok
-            elif new_chunks[index]:
-                ok = self._put_chunk(pk, index, new_chunks[index], previous)
-                written += ok
-            else:
-                continue
-            conflicts += not ok
-        for index, revision in before.chunk_revisions.items():
-            if index >= count:  # the chunk count shrank or grew: old chunks go
-                ok = self._delete_chunk(pk, index, revision)
-                deleted += ok
-                conflicts += not ok
-        return ChunkCommit(written, deleted, conflicts)
-
-    def _put_chunk(
-        self, pk: str, index: int, members: dict[str, list[str | None]], previous: int | None
-    ) -> bool:
-        item = {
-            "pk": {"S": pk},
-            "sk": {"S": f"{_CHUNK}{index:04d}"},
-            "members": {"S": _dump(members)},
-            "count": {"N": str(len(members))},
-            "rev": {"N": str((previous or 0) + 1)},
-        }
-        if previous is None:
-            condition, values = "attribute_not_exists(pk)", None
-        else:
-            condition, values = "rev = :rev", {":rev": {"N": str(previous)}}
-        return self._conditional(
-            self._client.put_item,
-            TableName=self._table,
-            Item=item,
-            ConditionExpression=condition,
-            **({"ExpressionAttributeValues": values} if values else {}),
-        )
-
-    def _delete_chunk(self, pk: str, index: int, revision: int) -> bool:
-        return self._conditional(
-            self._client.delete_item,
-            TableName=self._table,
-            Key={"pk": {"S": pk}, "sk": {"S": f"{_CHUNK}{index:04d}"}},
-            ConditionExpression="rev = :rev",
-            ExpressionAttributeValues={":rev": {"N": str(revision)}},
-        )
-
-    def put(self, record: Record, previous: Record | None) -> bool:
-        """Write `record` unless someone changed the item since `previous` was loaded."""
-        item = record_to_item(record)
-        if previous is None:
-            condition, values = "attribute_not_exists(pk)", None
-        else:
-            condition, values = "rev = :rev", {":rev": {"N": str(previous.revision)}}
-        return self._conditional(
-            self._client.put_item,
-            TableName=self._table,
-            Item=item,
-            ConditionExpression=condition,
-            **({"ExpressionAttributeValues": values} if values else {}),
-        )
-
-    def delete(self, previous: Record) -> bool:
-        """Remove a record unless someone changed it since it was loaded."""
-        return self._conditional(
-            self._client.delete_item,
-            TableName=self._table,
-            Key=_key(previous.entity),
-            ConditionExpression="rev = :rev",
-            ExpressionAttributeValues={":rev": {"N": str(previous.revision)}},
+        return self._save(
+            _member_pk(parent),
+            _MEMBER_CHUNK,
+            {e.account_id: _fields(r) for e, r in before.records.items()},
+            before.chunk_revisions,
+            {e.account_id: _fields(r) for e, r in after.items()},
         )
 
     def mark_baselined(self, region: str, source: str, at: str) -> None:
@@ -189,6 +126,75 @@ class SnapshotStore:
         self._client.put_item(
             TableName=self._table,
             Item={"pk": {"S": f"R#{region}"}, "sk": {"S": _BASELINE + source}, "at": {"S": at}},
+        )
+
+    def _save(
+        self,
+        pk: str,
+        prefix: str,
+        before: dict[str, Fields],
+        revisions: dict[int, int],
+        after: dict[str, Fields],
+    ) -> ChunkCommit:
+        old_count = len(revisions)
+        count = _chunk_count(after, old_count)
+        new_chunks = _bucket(after, count)
+        if count == old_count:
+            old_chunks = _bucket(before, count)
+            changed = [i for i in range(count) if new_chunks[i] != old_chunks[i]]
+        else:
+            changed = list(range(count))
+        written = deleted = conflicts = 0
+        for index in changed:
+            previous = revisions.get(index)
+            if new_chunks[index]:
+                ok = self._put_chunk(pk, f"{prefix}{index:04d}", new_chunks[index], previous)
+                written += ok
+            elif previous is not None:
+                ok = self._delete_chunk(pk, f"{prefix}{index:04d}", previous)
+                deleted += ok
+            else:
+                continue
+            conflicts += not ok
+        for index, revision in revisions.items():
+            if index >= count:  # the layout changed: chunks beyond the new count go
+                ok = self._delete_chunk(pk, f"{prefix}{index:04d}", revision)
+                deleted += ok
+                conflicts += not ok
+        return ChunkCommit(written, deleted, conflicts)
+
+    def _put_chunk(
+        self, pk: str, sk: str, records: dict[str, Fields], previous: int | None
+    ) -> bool:
+        item = {
+            "pk": {"S": pk},
+            "sk": {"S": sk},
+            "records": {"S": _dump(records)},
+            "count": {"N": str(len(records))},
+            "rev": {"N": str((previous or 0) + 1)},
+        }
+        if previous is None:
+            return self._conditional(
+                self._client.put_item,
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        return self._conditional(
+            self._client.put_item,
+            TableName=self._table,
+            Item=item,
+            ConditionExpression="rev = :rev",
+            ExpressionAttributeValues={":rev": {"N": str(previous)}},
+        )
+
+    def _delete_chunk(self, pk: str, sk: str, revision: int) -> bool:
+        return self._conditional(
+            self._client.delete_item,
+            TableName=self._table,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            ConditionExpression="rev = :rev",
+            ExpressionAttributeValues={":rev": {"N": str(revision)}},
         )
 
     def _conditional(self, call: Any, **request: Any) -> bool:
@@ -220,114 +226,68 @@ def _member_pk(parent: EntityId) -> str:
     return f"M#{parent.region}#{parent.kind.value}#{parent.name}"
 
 
-def _key(entity: EntityId) -> dict[str, Any]:
-    return {"pk": {"S": f"R#{entity.region}"}, "sk": {"S": entity.sort_key}}
+def _region_key(entity: EntityId) -> str:
+    return f"{entity.kind.value}#{entity.name}"
 
 
-def _member_fields(record: Record) -> list[str | None]:
+def _fields(record: Record) -> Fields:
+    """A record as a compact list; trailing empty fields are left out."""
     status = record.status
     message = status.error_message
-    if message and len(message) > MAX_MEMBER_MESSAGE:
-        message = message[:MAX_MEMBER_MESSAGE] + " [cut]"
-    return [
+    if message and len(message) > MAX_STORED_MESSAGE:
+        message = message[:MAX_STORED_MESSAGE] + " [cut]"
+    fields: Fields = [
         status.status,
         status.error_code,
         message,
         status.updated_at,
         record.first_seen,
         record.last_changed,
+        record.detail_synced,
+        record.detail_read_at,
     ]
+    while fields and fields[-1] is None:
+        fields.pop()
+    return fields
 
 
-def _member_record(entity: EntityId, fields: list[str | None]) -> Record:
-    status, code, message, updated, first_seen, last_changed = fields
+def _record(entity: EntityId, fields: Fields) -> Record:
+    status, code, message, updated, first_seen, last_changed, synced, read_at = (
+        fields + [None] * 8
+    )[:8]
     return Record(
         entity,
         Status(status or "STATUS_NOT_REPORTED", code, message, updated),
         first_seen=first_seen or "",
         last_changed=last_changed or "",
+        detail_synced=synced,
+        detail_read_at=read_at,
     )
 
 
-def _dump(members: dict[str, list[str | None]]) -> str:
-    return json.dumps(members, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+def _dump(records: dict[str, Fields]) -> str:
+    return json.dumps(records, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-def _bucket(members: dict[str, list[str | None]], count: int) -> list[dict[str, list[str | None]]]:
-    chunks: list[dict[str, list[str | None]]] = [{} for _ in range(count)]
-    for account, fields in members.items():
-        # crc32 is stable across processes (unlike hash()), so an account stays in its chunk.
-        chunks[zlib.crc32(account.encode()) % count][account] = fields
+def _bucket(records: dict[str, Fields], count: int) -> list[dict[str, Fields]]:
+    chunks: list[dict[str, Fields]] = [{} for _ in range(count)]
+    for key, fields in records.items():
+        # crc32 is stable across processes (unlike hash()), so a key stays in its chunk.
+        chunks[zlib.crc32(key.encode()) % count][key] = fields
     return chunks
 
 
-def _chunk_count(members: dict[str, list[str | None]], current: int) -> int:
+def _chunk_count(records: dict[str, Fields], current: int) -> int:
     """A power of two that keeps every chunk under the limits; stays put while it fits."""
-    if not members:
+    if not records:
         return 0
-    size = len(_dump(members).encode())
+    size = len(_dump(records).encode())
     wanted = 1 << max(math.ceil(size / CHUNK_TARGET_BYTES) - 1, 0).bit_length()
-    # Keep the current layout unless it is too small or four times too large: moving accounts
+    # Keep the current layout unless it is too small or four times too large: moving records
     # between chunks rewrites them all.
     count = current if current and wanted <= current < wanted * 4 else wanted
     while count < 4096 and any(
-        len(_dump(chunk).encode()) > CHUNK_MAX_BYTES for chunk in _bucket(members, count)
+        len(_dump(chunk).encode()) > CHUNK_MAX_BYTES for chunk in _bucket(records, count)
     ):
         count *= 2
     return count
-
-
-def record_to_item(record: Record) -> dict[str, Any]:
-    """A snapshot record as a DynamoDB item; absent optional fields are left out."""
-    entity, status = record.entity, record.status
-    item: dict[str, Any] = {
-        **_key(entity),
-        "region": {"S": entity.region},
-        "kind": {"S": entity.kind.value},
-        "name": {"S": entity.name},
-        "status": {"S": status.status},
-        "first_seen": {"S": record.first_seen},
-        "last_changed": {"S": record.last_changed},
-        "rev": {"N": str(record.revision)},
-    }
-    optional = {
-        "account_id": entity.account_id or None,
-        "error_code": status.error_code,
-        "error_message": status.error_message[:MAX_STORED_MESSAGE]
-        if status.error_message
-        else None,
-        "aws_updated_at": status.updated_at,
-        "detail_synced": record.detail_synced,
-        "detail_read_at": record.detail_read_at,
-    }
-    item.update({k: {"S": v} for k, v in optional.items() if v})
-    return item
-
-
-def item_to_record(item: dict[str, Any]) -> Record:
-    """The inverse of record_to_item."""
-
-    def text(name: str) -> str | None:
-        value = item.get(name)
-        return value["S"] if value else None
-
-    entity = EntityId(
-        region=item["region"]["S"],
-        kind=Kind(item["kind"]["S"]),
-        name=item["name"]["S"],
-        account_id=text("account_id") or "",
-    )
-    return Record(
-        entity=entity,
-        status=Status(
-            status=item["status"]["S"],
-            error_code=text("error_code"),
-            error_message=text("error_message"),
-            updated_at=text("aws_updated_at"),
-        ),
-        first_seen=item["first_seen"]["S"],
-        last_changed=item["last_changed"]["S"],
-        revision=int(item["rev"]["N"]),
-        detail_synced=text("detail_synced"),
-        detail_read_at=text("detail_read_at"),
-    )

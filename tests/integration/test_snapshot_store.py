@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from config_notifier.model import EntityId, Kind, Record, Status
-from config_notifier.snapshot import MemberSnapshot, SnapshotStore
+from config_notifier.snapshot import Chunked, SnapshotStore
 
 PACK = EntityId("us-east-1", Kind.ORG_PACK, "ops-baseline")
 ITEM_LIMIT = 400 * 1024
@@ -53,14 +53,14 @@ def members(
 
 def item_sizes(store: SnapshotStore) -> list[int]:
     items = list(store._query(f"M#{PACK.region}#{PACK.kind.value}#{PACK.name}"))
-    return [len(item["members"]["S"].encode()) for item in items]
+    return [len(item["records"]["S"].encode()) for item in items]
 
 
 def test_ten_thousand_failing_accounts_fit_in_small_items(store) -> None:
     # Given 10,000 accounts, each failing with a 10 KB error message
     after = members(10_000, "CREATE_FAILED", "E" * 10_240)
     # When they are saved
-    commit = store.save_members(PACK, MemberSnapshot({}, {}), after)
+    commit = store.save_members(PACK, Chunked({}, {}), after)
     # Then no item comes near DynamoDB's 400 KB limit, and they load back as saved (messages cut to 2 KB)
     sizes = item_sizes(store)
     assert max(sizes) < 320 * 1024
@@ -72,14 +72,14 @@ def test_ten_thousand_failing_accounts_fit_in_small_items(store) -> None:
 
 
 def test_a_settled_pack_of_ten_thousand_accounts_is_a_handful_of_items(store) -> None:
-    commit = store.save_members(PACK, MemberSnapshot({}, {}), members(10_000))
+    commit = store.save_members(PACK, Chunked({}, {}), members(10_000))
     assert commit.written <= 8
 
 
 def test_a_change_in_three_accounts_rewrites_at_most_three_chunks(store) -> None:
     # Given 10,000 stored accounts
     before_records = members(10_000)
-    store.save_members(PACK, MemberSnapshot({}, {}), before_records)
+    store.save_members(PACK, Chunked({}, {}), before_records)
     before = store.load_members(PACK)
     # When 3 of them fail
     after = dict(before.records)
@@ -92,7 +92,7 @@ def test_a_change_in_three_accounts_rewrites_at_most_three_chunks(store) -> None
 
 
 def test_an_empty_member_set_deletes_every_chunk(store) -> None:
-    store.save_members(PACK, MemberSnapshot({}, {}), members(5_000))
+    store.save_members(PACK, Chunked({}, {}), members(5_000))
     before = store.load_members(PACK)
     commit = store.save_members(PACK, before, {})
     assert commit.deleted == len(before.chunk_revisions)
@@ -101,7 +101,7 @@ def test_an_empty_member_set_deletes_every_chunk(store) -> None:
 
 def test_growth_rebuckets_and_leaves_no_stale_chunk(store) -> None:
     # Given a small pack stored in one chunk
-    store.save_members(PACK, MemberSnapshot({}, {}), members(10))
+    store.save_members(PACK, Chunked({}, {}), members(10))
     before = store.load_members(PACK)
     assert len(before.chunk_revisions) == 1
     # When it grows to accounts with long errors that need many chunks
@@ -115,7 +115,7 @@ def test_growth_rebuckets_and_leaves_no_stale_chunk(store) -> None:
 
 def test_an_overlapping_writer_is_detected_not_overwritten(store) -> None:
     # Given two runs that loaded the same members
-    store.save_members(PACK, MemberSnapshot({}, {}), members(10))
+    store.save_members(PACK, Chunked({}, {}), members(10))
     first = store.load_members(PACK)
     second = store.load_members(PACK)
     changed = {e: replace(r, status=Status("CREATE_FAILED")) for e, r in first.records.items()}
