@@ -86,18 +86,28 @@ class Deployment:
     members: dict[str, Member]
     last_update_time: datetime
     override: Outcome | None = None
+    # The derived status, kept until a member changes: deriving it walks every member, and a page
+    # of 100 rules in a 10,000-account organization would walk a million records.
+    _derived: tuple[str, Outcome] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def outcome(self) -> Outcome:
         """The organization-level status: the override, else derived from the members."""
         if self.override is not None:
             return self.override
+        if self._derived is not None and self._derived[0] == self.operation:
+            return self._derived[1]
         ordered = [self.members[account].outcome for account in sorted(self.members)]
         failing = next((o for o in ordered if o.status.endswith("_FAILED")), None)
         if failing is not None:
-            return Outcome(f"{self.operation}_FAILED", failing.error_code, failing.error_message)
-        if any(o.status.endswith("_IN_PROGRESS") for o in ordered):
-            return Outcome(f"{self.operation}_IN_PROGRESS")
-        return Outcome(f"{self.operation}_SUCCESSFUL")
+            derived = Outcome(f"{self.operation}_FAILED", failing.error_code, failing.error_message)
+        elif any(o.status.endswith("_IN_PROGRESS") for o in ordered):
+            derived = Outcome(f"{self.operation}_IN_PROGRESS")
+        else:
+            derived = Outcome(f"{self.operation}_SUCCESSFUL")
+        self._derived = (self.operation, derived)
+        return derived
 
     def set_member(self, account_id: str, outcome: Outcome, now: datetime) -> None:
         """A member's LastUpdateTime moves only when what it reports changes."""
@@ -106,6 +116,14 @@ class Deployment:
             return
         self.members[account_id] = Member(outcome, now)
         self.last_update_time = now
+        self._derived = None
+
+    def remove_member(self, account_id: str) -> bool:
+        """Drop an account's record; True if it had one."""
+        if self.members.pop(account_id, None) is None:
+            return False
+        self._derived = None
+        return True
 
 
 @dataclass
@@ -204,7 +222,7 @@ class Organization:
             for data in self.regions.values():
                 for kind in KINDS:
                     for deployment in data.deployments(kind).values():
-                        if deployment.members.pop(account_id, None) is not None:
+                        if deployment.remove_member(account_id):
                             deployment.last_update_time = now
 
     def set_caller_account(self, access_key_id: str, account_id: str) -> None:
