@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint format typecheck unit sandbox build synth lock clean
+.PHONY: help setup test lint format typecheck unit sandbox build synth bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ sandbox: $(PY_STAMP) ## Run the local AWS sandbox in the foreground and print th
 
 build: $(PY_STAMP) ## Build the function's deployment package into build/lambda (pip, no docker)
 	$(PY) -c 'from infra import bundle; print(bundle.build())'
+
+bench: $(PY_STAMP) ## Scale and speed benchmark S1-S4 (a few minutes; exits 1 if a target is missed)
+	PYTHONPATH=lambda:. $(PY) -m bench $(BENCH_ARGS)
 
 synth: setup ## Synthesize the CDK app offline with the pinned CLI (no credentials needed)
 	npx --no-install cdk synth --quiet --no-notices

@@ -1,0 +1,475 @@
+"""`python -m bench` (`make bench`): scale and speed of the real handler against the sandbox.
+
+The sandbox (moto and the Config simulator, with a per-call latency) runs in this process; the
+handler runs in a worker process of its own, as in Lambda, so its peak memory is its own.
+Prints a table per scenario and exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench.scenarios import S1, S2_FAILING, S2_PACK, S2_REGION, S3, Shape, floor_seconds
+from bench.worker import RESULT
+from sandbox import ConfigSimulator, Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+DETAIL_OPS = (
+    "GetOrganizationConformancePackDetailedStatus",
+    "GetOrganizationConfigRuleDetailedStatus",
+)
+LAMBDA_REMAINING_MS = 300_000  # the deployed timeout: one 5-minute schedule period
+FIFTEEN_MINUTES = 900.0
+MEMORY_LIMIT_MIB = 256
+
+
+@dataclass
+class Check:
+    name: str
+    measured: str
+    target: str
+    ok: bool
+
+
+@dataclass
+class Report:
+    scenario: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def row(self, name: str, value: object) -> None:
+        self.rows.append((name, str(value)))
+
+    def check(self, name: str, measured: object, target: str, ok: bool) -> None:
+        self.checks.append(Check(name, str(measured), target, ok))
+
+    def print(self) -> None:
+        print(f"\n## {self.scenario}")
+        width = max([len(n) for n, _ in self.rows] + [len(c.name) for c in self.checks] + [10])
+        for name, value in self.rows:
+            print(f"  {name:<{width}}  {value}")
+        for c in self.checks:
+            print(
+                f"  {c.name:<{width}}  {c.measured:<14} target {c.target:<22} {'ok' if c.ok else 'MISSED'}"
+            )
+
+
+class Worker:
+    """The handler's process: one run per request, warm after the first."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.worker"],
+            cwd=ROOT,
+            env={**env, "PYTHONPATH": f"{ROOT / 'lambda'}:{ROOT}"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self) -> dict[str, Any]:
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        command = {"id": str(uuid.uuid4()), "remaining_ms": LAMBDA_REMAINING_MS}
+        self._process.stdin.write(json.dumps(command) + "\n")
+        self._process.stdin.flush()
+        for line in self._process.stdout:
+            if line.startswith(RESULT):
+                result: dict[str, Any] = json.loads(line[len(RESULT) :])
+                return result
+        raise RuntimeError(f"the worker died (exit code {self._process.wait()})")
+
+    def stop(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait(timeout=30)
+
+
+@dataclass
+class World:
+    """A deployed notifier in the sandbox: its table, topic and a subscribed queue."""
+
+    env: dict[str, str]
+    table: str
+    queue_url: str
+
+    def messages(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        received: list[dict[str, Any]] = []
+        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in batch:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return received
+
+
+@contextmanager
+def world(
+    sandbox_env: dict[str, str], regions: tuple[str, ...], concurrency: int
+) -> Iterator[World]:
+    suffix = uuid.uuid4().hex[:8]
+    dynamodb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
+    table = f"bench-{suffix}"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic = sns.create_topic(Name=f"bench-{suffix}")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"bench-{suffix}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    env = {
+        **sandbox_env,
+        "SNAPSHOT_TABLE_NAME": table,
+        "TOPIC_ARN": topic,
+        "REGIONS": ",".join(regions),
+        "MAX_CONCURRENCY": str(concurrency),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    try:
+        yield World(env, table, queue_url)
+    finally:
+        dynamodb.delete_table(TableName=table)
+
+
+def config_calls(sim: ConfigSimulator) -> dict[str, int]:
+    calls: dict[str, int] = {}
+    for (operation, _region), count in sim.calls().items():
+        calls[operation] = calls.get(operation, 0) + count
+    return calls
+
+
+def common_rows(
+    report: Report, result: dict[str, Any], calls: dict[str, int], floor: float
+) -> None:
+    counts = result["counts"]
+    for operation, count in sorted(calls.items()):
+        report.row(f"Config {operation}", count)
+    report.row(
+        "DynamoDB reads",
+        f"{counts['dynamodb_queries']} queries, {counts['dynamodb_items_read']} items, "
+        f"{counts['dynamodb_rcu']:.0f} RCU",
+    )
+    report.row(
+        "DynamoDB writes",
+        f"{counts['dynamodb_puts']} puts, {counts['dynamodb_deletes']} deletes, "
+        f"{counts['dynamodb_wcu']:.0f} WCU",
+    )
+    report.row(
+        "SNS messages", f"{counts['sns_messages']} in {counts['sns_publish_requests']} requests"
+    )
+    report.row(
+        "wall time",
+        f"{result['wall_s']:.3f} s (floor {floor:.3f} s, {result['wall_s'] / floor:.2f}x)"
+        if floor
+        else f"{result['wall_s']:.3f} s",
+    )
+    report.row("peak memory (RSS)", f"{result['peak_rss_mib']:.0f} MiB")
+
+
+def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> list[Report]:
+    sim = sandbox.config_sim
+    sim.reset()
+    sim.load_state(S1.state())
+    with world(sandbox.env(), S1.regions, concurrency) as w:
+        worker = Worker(w.env)
+        try:
+            worker.run()  # the baseline: records the organization, not measured
+            w.messages()
+            sim.set_fault(latency_ms=latency_ms)
+            # Two steady runs: the first warms the worker's clients, as any run after a cold start.
+            worker.run()
+            sim.reset_calls()
+            steady = worker.run()
+            s1 = Report(
+                "S1 steady: 1,000 accounts, 2 regions x (150 org rules, 50 org packs, 50 account packs), nothing changed"
+            )
+            s1_calls = config_calls(sim)
+            floor = floor_seconds(latency_ms / 1000, S1, [], concurrency)
+            common_rows(s1, steady, s1_calls, floor)
+            total = sum(s1_calls.values())
+            detail = sum(s1_calls.get(op, 0) for op in DETAIL_OPS)
+            counts = steady["counts"]
+            s1.check(
+                "Config calls",
+                total,
+                f"= {S1.min_list_calls()} (list pages only)",
+                total == S1.min_list_calls(),
+            )
+            s1.check("detail calls", detail, "= 0", detail == 0)
+            s1.check(
+                "DynamoDB writes",
+                counts["dynamodb_puts"] + counts["dynamodb_deletes"],
+                "= 0",
+                counts["dynamodb_puts"] + counts["dynamodb_deletes"] == 0,
+            )
+            s1.check(
+                "DynamoDB queries",
+                counts["dynamodb_queries"],
+                f"= {len(S1.regions)} (one per region)",
+                counts["dynamodb_queries"] == len(S1.regions),
+            )
+            s1.check("SNS publishes", counts["sns_messages"], "= 0", counts["sns_messages"] == 0)
+            ratio = steady["wall_s"] / floor
+            s1.check("wall / floor", f"{ratio:.2f}x", "<= 1.20x", ratio <= 1.2)
+
+            failing = S1.account_ids()[:S2_FAILING]
+            region = sim.region(S2_REGION)
+            for account in failing:
+                region.set_member_status(
+                    "pack",
+                    S2_PACK,
+                    account,
+                    "CREATE_FAILED",
+                    error_code="ConformancePackCreationFailed",
+                    error_message=f"The stack for {account} is in CREATE_FAILED state: AccessDenied on s3:PutBucketPolicy",
+                )
+            sim.reset_calls()
+            rollout = worker.run()
+            s2 = Report(
+                "S2 rollout failure: as S1, one pack fails in 100 of the 1,000 accounts in one region"
+            )
+            s2_calls = config_calls(sim)
+            floor = floor_seconds(latency_ms / 1000, S1, [S1.detail_pages()], concurrency)
+            common_rows(s2, rollout, s2_calls, floor)
+            detail = sum(s2_calls.get(op, 0) for op in DETAIL_OPS)
+            messages = w.messages()
+            regions = {m["MessageAttributes"]["region"]["Value"] for m in messages}
+            writes = rollout["counts"]["dynamodb_puts"] + rollout["counts"]["dynamodb_deletes"]
+            s2.check(
+                "detail calls",
+                detail,
+                f"= {S1.detail_pages()} (the changed pack)",
+                detail == S1.detail_pages(),
+            )
+            s2.check(
+                "messages",
+                len(messages),
+                "= 1 per affected region",
+                len(messages) == len(regions) == 1,
+            )
+            s2.check(
+                "DynamoDB writes",
+                writes,
+                f"<= {S2_FAILING} changed + constant",
+                writes <= S2_FAILING + 2,
+            )
+            first = json.loads(messages[0]["Message"]) if messages else {}
+            named = sorted(
+                t["account_id"] for t in first.get("transitions", []) if t.get("account_id")
+            )
+            s2.check("accounts named", len(named), "= the 100 failing", named == sorted(failing))
+        finally:
+            worker.stop()
+    return [s1, s2]
+
+
+def full_reconcile(sandbox: Sandbox, latency_ms: int, concurrency: int, shape: Shape) -> Report:
+    sim = sandbox.config_sim
+    sim.reset()
+    sim.load_state(shape.state())
+    with world(sandbox.env(), shape.regions, concurrency) as w:
+        worker = Worker(w.env)
+        try:
+            started = time.perf_counter()
+            baseline = worker.run()
+            baseline_s = time.perf_counter() - started
+            w.messages()
+            _age_reconcile(w.table, shape.regions)
+            sim.set_fault(latency_ms=latency_ms)
+            sim.reset_calls()
+            runs = [worker.run()]
+            while runs[-1]["summary"]["deferred_for_time"] and len(runs) < 10:
+                runs.append(worker.run())  # resumes where the last run stopped
+            calls = config_calls(sim)
+            parents = shape.org_rules + shape.org_packs
+            detail = sum(calls.get(op, 0) for op in DETAIL_OPS)
+            report = Report(
+                f"S3 full reconcile: {shape.accounts:,} accounts, {shape.org_packs} packs, "
+                f"{shape.org_rules} rules, {len(shape.regions)} region, every member read"
+            )
+            floor = floor_seconds(
+                latency_ms / 1000, shape, [shape.detail_pages()] * parents, concurrency
+            )
+            merged = dict(runs[-1])
+            merged["wall_s"] = sum(r["wall_s"] for r in runs)
+            merged["counts"] = {k: sum(r["counts"][k] for r in runs) for k in runs[0]["counts"]}
+            merged["peak_rss_mib"] = max(r["peak_rss_mib"] for r in [*runs, baseline])
+            common_rows(report, merged, calls, floor)
+            report.row(
+                "runs", f"{len(runs)} (baseline before it: {baseline_s:.1f} s at no latency)"
+            )
+            report.check(
+                "detail calls",
+                detail,
+                f"= {parents * shape.detail_pages()} (every member)",
+                detail == parents * shape.detail_pages(),
+            )
+            report.check(
+                "messages",
+                merged["counts"]["sns_messages"],
+                "= 0 (nothing changed)",
+                merged["counts"]["sns_messages"] == 0,
+            )
+            within = len(runs) == 1 and merged["wall_s"] < FIFTEEN_MINUTES
+            report.check(
+                "completes",
+                f"{len(runs)} run(s)",
+                "1 run < 15 min, or resumes",
+                within or not runs[-1]["summary"]["deferred_for_time"],
+            )
+            report.check(
+                "peak memory",
+                f"{merged['peak_rss_mib']:.0f} MiB",
+                f"< {MEMORY_LIMIT_MIB} MiB",
+                merged["peak_rss_mib"] < MEMORY_LIMIT_MIB,
+            )
+        finally:
+            worker.stop()
+    return report
+
+
+def _age_reconcile(table: str, regions: tuple[str, ...]) -> None:
+    """Make every rule's and pack's last full read two days old, so a reconcile is due."""
+    dynamodb = boto3.client("dynamodb")
+    old = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
+    for region in regions:
+        pages = dynamodb.get_paginator("query").paginate(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"R#{region}"}},
+        )
+        for page in pages:
+            for item in page["Items"]:
+                if "detail_read_at" in item:
+                    dynamodb.update_item(
+                        TableName=table,
+                        Key={"pk": item["pk"], "sk": item["sk"]},
+                        UpdateExpression="SET detail_read_at = :old",
+                        ExpressionAttributeValues={":old": {"S": old}},
+                    )
+
+
+COLD_PROBE = """
+import os, sys, time
+started = time.perf_counter()
+if sys.argv[1] == "boto3":
+    import boto3
+else:
+    import config_notifier.handler as handler
+    handler.settings()
+    handler.dependencies()
+print(time.perf_counter() - started)
+"""
+
+
+def cold_start(repeats: int) -> Report:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_XRAY", "POWERTOOLS_TRACE"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT / "lambda"),
+        SNAPSHOT_TABLE_NAME="bench-table",
+        TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:bench",
+        REGIONS="us-east-1,eu-west-1",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+
+    def measure(what: str, extra: dict[str, str] | None = None) -> float:
+        samples = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", COLD_PROBE, what],
+                    env={**env, **(extra or {})},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(repeats)
+        ]
+        return statistics.median(samples)
+
+    boto3_s = measure("boto3")
+    handler_s = measure("handler")
+    traced_s = measure("handler", {"AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000"})
+    report = Report(f"S4 cold start: median of {repeats} clean interpreters")
+    report.row("import boto3", f"{boto3_s * 1000:.0f} ms")
+    report.row("handler import + set-up", f"{handler_s * 1000:.0f} ms (4 boto3 clients, settings)")
+    report.row(
+        "  the same with X-Ray on",
+        f"{traced_s * 1000:.0f} ms (information: active tracing in Lambda)",
+    )
+    ratio = handler_s / boto3_s
+    report.check("set-up / import boto3", f"{ratio:.2f}x", "<= 1.50x", ratio <= 1.5)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--latency-ms", type=int, default=30, help="simulated latency per Config call"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="MAX_CONCURRENCY of the function"
+    )
+    parser.add_argument(
+        "--scenarios", default="S1,S2,S3,S4", help="which scenarios (S1 and S2 run together)"
+    )
+    parser.add_argument("--s3-accounts", type=int, default=S3.accounts, help="accounts in S3")
+    args = parser.parse_args(argv)
+    wanted = set(args.scenarios.upper().split(","))
+    reports: list[Report] = []
+    print(
+        f"latency {args.latency_ms} ms per Config call, MAX_CONCURRENCY {args.concurrency}",
+        flush=True,
+    )
+    with Sandbox() as sandbox:
+        os.environ.update(sandbox.env())
+        if wanted & {"S1", "S2"}:
+            reports += steady_and_rollout(sandbox, args.latency_ms, args.concurrency)
+        if "S3" in wanted:
+            shape = Shape(
+                args.s3_accounts, S3.regions, S3.org_rules, S3.org_packs, S3.account_packs
+            )
+            reports.append(full_reconcile(sandbox, args.latency_ms, args.concurrency, shape))
+    if "S4" in wanted:
+        reports.append(cold_start(repeats=7))
+    for report in reports:
+        report.print()
+    missed = [
+        f"{r.scenario.split(':')[0]}: {c.name}" for r in reports for c in r.checks if not c.ok
+    ]
+    print("\n" + ("every target met" if not missed else "MISSED: " + "; ".join(missed)))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
