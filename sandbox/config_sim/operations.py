@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from sandbox.config_sim import errors
 from sandbox.config_sim.state import (
@@ -197,18 +197,45 @@ def _detailed_status(detail: _Detail) -> Handler:
             raise detail.missing([name])
         filters: Mapping[str, str] = params.get("Filters") or {}
         account, status = filters.get("AccountId"), filters.get(detail.status_filter)
-        # Filters apply before paging, so every page is full until the last.
-        keyed = [
-            (account_id, (account_id, member))
-            for account_id, member in sorted(deployment.members.items())
-            if account in (None, account_id) and status in (None, member.outcome.status)
-        ]
+        keyed: Sequence[tuple[str, tuple[str, Member]]]
+        if account is None and status is None:
+            keyed = _MembersInOrder(deployment)
+        else:
+            # Filters apply before paging, so every page is full until the last.
+            keyed = [
+                (account_id, (account_id, member))
+                for account_id, member in sorted(deployment.members.items())
+                if account in (None, account_id) and status in (None, member.outcome.status)
+            ]
         scope = TokenScope(call.operation, call.region, call.access_key_id, name, filters)
         page = _paginate(keyed, size, params, tokens=tokens, scope=scope, now=call.now)
         records = [_member_record(detail, deployment, *item) for item in page.items]
         return _answer(detail.list_key, records, page)
 
     return handler
+
+
+class _MembersInOrder(Sequence[tuple[str, tuple[str, Member]]]):
+    """(account, (account, member)) pairs in account order, without copying every member."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self._accounts = deployment.sorted_accounts()
+        self._members = deployment.members
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, tuple[str, Member]]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, tuple[str, Member]]]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[str, tuple[str, Member]] | list[tuple[str, tuple[str, Member]]]:
+        if isinstance(index, slice):
+            return [(a, (a, self._members[a])) for a in self._accounts[index]]
+        account = self._accounts[index]
+        return account, (account, self._members[account])
 
 
 def _member_record(

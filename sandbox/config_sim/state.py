@@ -91,6 +91,15 @@ class Deployment:
     _derived: tuple[str, Outcome] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # The member accounts in order, kept until one joins or leaves: a page of 100 out of 10,000
+    # accounts should not sort 10,000 ids.
+    _accounts: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def sorted_accounts(self) -> list[str]:
+        """The member account ids in ascending order (shared: do not change it)."""
+        if self._accounts is None:
+            self._accounts = sorted(self.members)
+        return self._accounts
 
     def outcome(self) -> Outcome:
         """The organization-level status: the override, else derived from the members."""
@@ -98,7 +107,7 @@ class Deployment:
             return self.override
         if self._derived is not None and self._derived[0] == self.operation:
             return self._derived[1]
-        ordered = [self.members[account].outcome for account in sorted(self.members)]
+        ordered = [self.members[account].outcome for account in self.sorted_accounts()]
         failing = next((o for o in ordered if o.status.endswith("_FAILED")), None)
         if failing is not None:
             derived = Outcome(f"{self.operation}_FAILED", failing.error_code, failing.error_message)
@@ -114,6 +123,8 @@ class Deployment:
         current = self.members.get(account_id)
         if current is not None and current.outcome == outcome:
             return
+        if current is None:
+            self._accounts = None
         self.members[account_id] = Member(outcome, now)
         self.last_update_time = now
         self._derived = None
@@ -123,6 +134,7 @@ class Deployment:
         if self.members.pop(account_id, None) is None:
             return False
         self._derived = None
+        self._accounts = None
         return True
 
 
