@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint format typecheck unit sandbox build synth bench lock clean
+.PHONY: help setup test demo lint format typecheck unit sandbox build synth bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ typecheck: $(PY_STAMP) ## mypy --strict over every module
 
 test: setup lint typecheck ## Everything CI checks: lint, types, the whole test suite
 	$(BIN)/pytest
+
+demo: setup ## The whole product on the local sandbox: deploy the stack, play a scenario tick by tick
+	$(PY) -m demo
 
 unit: $(PY_STAMP) ## The fast tests only (no sandbox servers)
 	$(BIN)/pytest tests/unit

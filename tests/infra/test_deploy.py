@@ -9,81 +9,38 @@ keys, the topic, the metric), a message would not arrive or an assertion below w
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-import os
 import uuid
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
-from unittest import mock
+from typing import Any
 
 import boto3
 import pytest
-from aws_cdk import DefaultStackSynthesizer
 
-from config_notifier import handler
 from config_notifier.settings import Settings
 from sandbox import Sandbox
-from tests.infra.support import CDK_JSON_CONTEXT, Synthesis, synthesize
+from sandbox.deploy import Deployment, deploy, synthesize
+from sandbox.lambda_runtime import invoke
+from tests.infra.support import CDK_JSON_CONTEXT
 
-pytestmark = [
-    pytest.mark.slow,
-    # moto's CloudFormation skips (and warns about) the resource types it does not model:
-    # topic and queue policies, alarms, the async invoke config, subscriptions, Chatbot.
-    pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning"),
-]
+pytestmark = pytest.mark.slow
 
 REGION = "us-east-1"
-ASSET_BUCKET = "notifier-sandbox-assets"
 ACCOUNTS = ["111111111111", "222222222222", "333333333333"]
 FAILING_ACCOUNT = "222222222222"
 PACK = "ops-baseline"
 
 
 @dataclass(frozen=True)
-class FakeContext:
-    """The fields of Lambda's context object that the handler and Powertools read."""
+class Deployed:
+    """The stack moto created, and clients of the sandbox for the assertions."""
 
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:notifier"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
-@dataclass(frozen=True)
-class Deployment:
-    synthesis: Synthesis
-    outputs: dict[str, str]
+    stack: Deployment
     clients: dict[str, Any]
 
     def client(self, service: str) -> Any:
         return self.clients[service]
-
-
-def upload_assets(outdir: Path, stack_name: str, s3: Any) -> None:
-    """Do what `cdk deploy` does with file assets: zip directories, put them where the
-    template looks for them."""
-    manifest = json.loads((outdir / f"{stack_name}.assets.json").read_text())
-    for asset in manifest["files"].values():
-        source = outdir / asset["source"]["path"]
-        if asset["source"].get("packaging") == "zip":
-            buffer = io.BytesIO()
-            # Stored, not deflated: the sandbox only needs the bytes, and this is 10x faster.
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-                for path in sorted(source.rglob("*")):
-                    if path.is_file():
-                        archive.write(path, path.relative_to(source))
-            body = buffer.getvalue()
-        else:
-            body = source.read_bytes()
-        for destination in asset["destinations"].values():
-            s3.put_object(Bucket=destination["bucketName"], Key=destination["objectKey"], Body=body)
 
 
 @pytest.fixture(scope="module")
@@ -92,53 +49,22 @@ def deployment(
     sandbox_boto3_session: boto3.Session,
     lambda_bundle: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Deployment:
+) -> Deployed:
     """The stack (baselineMode "failures", one region) created by moto's CloudFormation."""
     endpoint = sandbox.env()["AWS_ENDPOINT_URL"]
     clients: dict[str, Any] = {
         service: sandbox_boto3_session.client(service, region_name=REGION, endpoint_url=endpoint)
-        for service in ("cloudformation", "s3", "lambda", "sns", "sqs", "dynamodb", "cloudwatch")
+        for service in ("sns", "sqs", "dynamodb")
     }
     stack_name = f"NotifierSandbox-{uuid.uuid4().hex[:8]}"
     context = {**CDK_JSON_CONTEXT, "stackName": stack_name, "baselineMode": "failures"}
-    synthesis = synthesize(
-        context,
-        tmp_path_factory.mktemp("cdk-sandbox"),
-        lambda_bundle,
-        # No SSM bootstrap-version parameter in the sandbox, and a bucket name without tokens.
-        synthesizer=DefaultStackSynthesizer(
-            generate_bootstrap_version_rule=False, file_assets_bucket_name=ASSET_BUCKET
-        ),
-    )
-    s3 = clients["s3"]
-    s3.create_bucket(Bucket=ASSET_BUCKET)
-    upload_assets(synthesis.outdir, stack_name, s3)
-
-    cloudformation = clients["cloudformation"]
-    cloudformation.create_stack(
-        StackName=stack_name,
-        TemplateBody=json.dumps(synthesis.template_json),
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    cloudformation.get_waiter("stack_create_complete").wait(
-        StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
-    (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    synthesized = synthesize(context, tmp_path_factory.mktemp("cdk-sandbox"), lambda_bundle)
     # Not deleted afterwards: the retained table keeps deletion protection on, as in AWS; the
     # sandbox and everything in it go away with the session.
-    return Deployment(synthesis=synthesis, outputs=outputs, clients=clients)
+    return Deployed(deploy(synthesized, sandbox_boto3_session, endpoint, REGION), clients)
 
 
-def function_environment(deployment: Deployment) -> dict[str, str]:
-    configuration = deployment.client("lambda").get_function_configuration(
-        FunctionName=deployment.outputs["FunctionName"]
-    )
-    variables: dict[str, str] = configuration["Environment"]["Variables"]
-    return variables
-
-
-def subscribe_queue(deployment: Deployment) -> str:
+def subscribe_queue(deployment: Deployed) -> str:
     """An SQS subscriber of the deployed topic (moto skips the template's own subscriptions)."""
     sqs = deployment.client("sqs")
     queue_url: str = sqs.create_queue(QueueName=f"subscriber-{uuid.uuid4().hex[:8]}")["QueueUrl"]
@@ -146,12 +72,12 @@ def subscribe_queue(deployment: Deployment) -> str:
         "Attributes"
     ]["QueueArn"]
     deployment.client("sns").subscribe(
-        TopicArn=deployment.outputs["TopicArn"], Protocol="sqs", Endpoint=queue_arn
+        TopicArn=deployment.stack.topic_arn, Protocol="sqs", Endpoint=queue_arn
     )
     return queue_url
 
 
-def received(deployment: Deployment, queue_url: str) -> list[dict[str, Any]]:
+def received(deployment: Deployed, queue_url: str) -> list[dict[str, Any]]:
     envelopes: list[dict[str, Any]] = []
     sqs = deployment.client("sqs")
     while True:
@@ -163,44 +89,16 @@ def received(deployment: Deployment, queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def run_handler(
-    environment: dict[str, str], function_name: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One schedule tick: the real handler, in-process, with the deployed function's environment.
-
-    Returns the run's summary and the JSON lines it wrote to stdout (logs and EMF metrics), which
-    is what Lambda would put in the function's log group.
-    """
-    stdout = io.StringIO()
-    # The Logger's handler holds the stream it was created with; Metrics prints to sys.stdout.
-    log_handler = cast(logging.StreamHandler[Any], handler.logger.registered_handler)
-    log_stream = log_handler.setStream(stdout)
-    with mock.patch.dict(os.environ, environment), mock.patch("sys.stdout", stdout):
-        handler.settings.cache_clear()
-        handler.dependencies.cache_clear()
-        try:
-            summary: dict[str, Any] = handler.lambda_handler(
-                {"id": "tick-1", "detail-type": "Scheduled Event"}, FakeContext(function_name)
-            )
-        finally:
-            handler.settings.cache_clear()
-            handler.dependencies.cache_clear()
-            if log_stream is not None:
-                log_handler.setStream(log_stream)
-    lines = [json.loads(line) for line in stdout.getvalue().splitlines() if line.startswith("{")]
-    return summary, lines
-
-
 def test_stack_deploys_and_its_function_reads_exactly_its_settings(
-    deployment: Deployment,
+    deployment: Deployed,
 ) -> None:
-    # Given the deployed function's configuration
-    environment = function_environment(deployment)
+    # Given the deployed function's configuration, as moto's Lambda reports it
+    environment = deployment.stack.function_environment
 
     # Then it has every variable the code reads, naming the deployed table and topic
     assert set(environment) == set(Settings.env_names())
-    assert environment["TOPIC_ARN"] == deployment.outputs["TopicArn"]
-    assert environment["SNAPSHOT_TABLE_NAME"] == deployment.outputs["SnapshotTableName"]
+    assert environment["TOPIC_ARN"] == deployment.stack.outputs["TopicArn"]
+    assert environment["SNAPSHOT_TABLE_NAME"] == deployment.stack.outputs["SnapshotTableName"]
     assert environment["BASELINE_MODE"] == "failures"
     table = deployment.client("dynamodb").describe_table(
         TableName=environment["SNAPSHOT_TABLE_NAME"]
@@ -214,7 +112,7 @@ def test_stack_deploys_and_its_function_reads_exactly_its_settings(
 
 
 def test_a_failing_pack_reaches_a_subscriber_of_the_deployed_topic(
-    deployment: Deployment,
+    deployment: Deployed,
     sandbox_env: dict[str, str],
     config_sim: Any,
 ) -> None:
@@ -230,10 +128,11 @@ def test_a_failing_pack_reaches_a_subscriber_of_the_deployed_topic(
         error_message="AccessDenied on s3:PutBucketPolicy",
     )
     queue_url = subscribe_queue(deployment)
-    environment = function_environment(deployment)
+    environment = deployment.stack.function_environment
 
     # When the handler runs once with the deployed function's environment
-    summary, log_lines = run_handler(environment, deployment.outputs["FunctionName"])
+    invocation = invoke(environment, deployment.stack.function_name, "tick-1")
+    summary, log_lines = invocation.summary, invocation.log_lines
 
     # Then the failure arrives at the subscriber, as a transition naming the account
     assert summary["failed_sources"] == []
@@ -260,7 +159,7 @@ def test_a_failing_pack_reaches_a_subscriber_of_the_deployed_topic(
     # And the FailedSources metric is emitted as the deployed alarm watches it
     (alarm,) = [
         a["Properties"]
-        for a in deployment.synthesis.resources("AWS::CloudWatch::Alarm").values()
+        for a in deployment.stack.synthesized.resources("AWS::CloudWatch::Alarm").values()
         if a["Properties"]["MetricName"] == "FailedSources"
     ]
     (emf,) = [

@@ -1,0 +1,503 @@
+"""`python -m demo`: the real CDK app deployed into the sandbox, and a scenario played tick by tick.
+
+What is real: the stack template (the app as app.py builds it, cdk-nag included), the resources
+moto's CloudFormation created from it, the function's environment read back from moto's Lambda,
+the handler (run in this process, as moto cannot run Lambda without docker), the AWS Config wire
+protocol, DynamoDB, and SNS delivering to SQS. What the demo shows of each message is what the
+handler's SNS client published and SNS accepted (see tap.py), checked against the copy the SQS
+subscriber received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import json
+import os
+import shutil
+import tempfile
+import textwrap
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+from unittest import mock
+
+import boto3
+
+from config_notifier import cli
+from demo import scenario, show
+from demo.scenario import REGIONS, Organization, Tick
+from demo.tap import Published, PublishTap
+from infra import REPO_ROOT
+from sandbox import Sandbox
+from sandbox.lambda_runtime import invoke
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+    from sandbox.deploy import Deployment
+
+DEFAULT_ACCOUNTS = 36
+QUICK_ACCOUNTS = 8
+FULL_MESSAGES = 2  # shown per tick with their bodies; the others get one line each
+INDENT = "    "
+SEVERITIES = ("failure", "recovery", "progress")
+# jsii's node process and the thread reading its stderr live as long as the interpreter does
+# (jsii stops them at exit); everything else the demo starts, it stops.
+JSII_THREAD = "process.stderr_sink"
+EMAILS = [
+    {"address": "oncall@example.com", "filter": "failures"},
+    {"address": "platform@example.com", "filter": "all"},
+]
+
+
+@dataclass(frozen=True)
+class Options:
+    accounts: int = DEFAULT_ACCOUNTS
+    width: int = 100
+    stack_name: str = "ConfigDeploymentNotifier"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message as an SQS subscriber received it (SNS's JSON envelope, not raw delivery)."""
+
+    message_id: str
+    subject: str
+    message: str
+    attributes: dict[str, str]
+
+    @classmethod
+    def parse(cls, raw: str) -> Envelope:
+        envelope = json.loads(raw)
+        return cls(
+            message_id=envelope["MessageId"],
+            subject=envelope.get("Subject", ""),
+            message=envelope["Message"],
+            attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A queue on the deployed topic: the SQS subscriber, or a stand-in for an email one."""
+
+    label: str
+    queue_url: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One published message, the SQS subscriber's copy of it, and who received it."""
+
+    published: Published
+    envelope: Envelope
+    received_by: tuple[str, ...]  # subscriber labels
+
+    @property
+    def severity(self) -> str:
+        return self.published.attributes.get("severity", "")
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    number: int
+    of: int
+    tick: Tick
+    summary: dict[str, Any]  # what the handler returned
+    messages: list[Shown]  # in the order shown: worst first, then by region, kind and name
+
+
+@dataclass
+class DemoResult:
+    organization: Organization
+    ticks: list[TickOutcome] = field(default_factory=list)
+    subscribers: list[Subscriber] = field(default_factory=list)
+    status_exit: int | None = None
+    status_output: str = ""
+    check_exit: int | None = None
+    check_output: str = ""
+    dry_run_deliveries: int | None = None
+    problems: list[str] = field(default_factory=list)
+    leftover_threads: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.problems else 0
+
+
+def run_demo(options: Options, out: TextIO) -> DemoResult:
+    """Deploy, play every tick, show the operator CLI, summarize; the sandbox is stopped after."""
+    threads_before = set(threading.enumerate())
+    screen = _Screen(out, options.width)
+    result = DemoResult(organization=scenario.organization(options.accounts))
+    screen.lines(
+        [
+            show.heading("config-deployment-notifier on a local sandbox", options.width),
+            "The real CDK app deployed into moto's CloudFormation; the real handler run once per",
+            "schedule tick against a simulated AWS Organization; what each subscriber received.",
+            "",
+        ]
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="notifier-demo-"))
+    try:
+        with Sandbox() as sandbox, _sandbox_environment(sandbox):
+            screen.step(
+                f"Sandbox up: moto at {sandbox.moto.url}, the AWS Config simulator at "
+                f"{sandbox.config_sim.endpoint_url}."
+            )
+            _Demo(screen, sandbox, result).play(options.stack_name, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result.leftover_threads = _wait_for_threads(threads_before)
+    if result.leftover_threads:
+        result.problems.append(f"threads left running: {', '.join(result.leftover_threads)}")
+    _summary(screen, result)
+    return result
+
+
+class _Screen:
+    """The demo's output: progress lines with the time since start, flushed as they happen."""
+
+    def __init__(self, out: TextIO, width: int) -> None:
+        self.out, self.width, self.started = out, width, time.monotonic()
+
+    def step(self, text: str) -> None:
+        stamp = f"[{time.monotonic() - self.started:4.1f}s] "
+        self.lines(self.wrap(text, stamp, " " * len(stamp)))
+
+    def text(self, text: str, indent: str = "") -> None:
+        self.lines(self.wrap(text, indent, indent))
+
+    def wrap(self, text: str, first: str, rest: str) -> list[str]:
+        # Names such as s3-bucket-ssl-requests-only stay whole.
+        return textwrap.wrap(
+            text, self.width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+        )
+
+    def lines(self, lines: Sequence[str]) -> None:
+        self.out.write("".join(f"{line}\n" for line in lines))
+        self.out.flush()
+
+
+class _Demo:
+    """One demo's sandbox, deployment and subscribers, and what it found."""
+
+    def __init__(self, screen: _Screen, sandbox: Sandbox, result: DemoResult) -> None:
+        self.screen, self.sandbox, self.result = screen, sandbox, result
+        self.tap = PublishTap()
+
+    def play(self, stack_name: str, workdir: Path) -> None:
+        self.screen.step("Synthesizing the CDK app (as app.py builds it, cdk-nag checks included)")
+        # Imported only now: importing aws_cdk starts jsii (node), which takes a second or two
+        # the line above should not wait for.
+        from sandbox import deploy  # noqa: PLC0415
+
+        synthesized = deploy.synthesize(_stack_context(stack_name), workdir / "cdk.out")
+        self.screen.step(
+            f"Synthesized stack {synthesized.stack_name}: "
+            f"{len(synthesized.template['Resources'])} resources; regions {', '.join(REGIONS)}; "
+            f"{len(EMAILS)} email subscribers; a Slack channel through AWS Chatbot."
+        )
+        session = boto3.session.Session()
+        deployment = deploy.deploy(synthesized, session, self.sandbox.moto.url)
+        skipped = ", ".join(f"{t} x{n}" if n > 1 else t for t, n in deployment.skipped.items())
+        self.screen.step(
+            f"Deployed into the sandbox's CloudFormation: CREATE_COMPLETE. Function "
+            f"{deployment.function_name}, table {deployment.table_name}. moto skipped what it "
+            f"does not model: {skipped}."
+        )
+        sns: SNSClient = session.client("sns", endpoint_url=self.sandbox.moto.url)
+        sqs: SQSClient = session.client("sqs", endpoint_url=self.sandbox.moto.url)
+        try:
+            self.result.subscribers = _subscribe(deployment, sns, sqs)
+            variables = ", ".join(sorted(deployment.function_environment))
+            for line in (
+                "moto does not create the template's subscriptions, so the demo subscribes SQS "
+                "queues to the deployed topic: one SQS subscriber, and one stand-in per email "
+                "subscriber with the template's filter policy.",
+                "SNS gives each protocol its own body, so the email text and the Slack card shown "
+                "are the ones the handler's SNS client published (recorded on that client), each "
+                "matched by MessageId to the copy the SQS subscriber received.",
+                "Each tick runs config_notifier.handler.lambda_handler in this process with the "
+                f"deployed function's environment ({variables}); in AWS, EventBridge would invoke "
+                "it every 5 minutes.",
+            ):
+                self.screen.step(line)
+            self.screen.lines([""])
+            ticks = scenario.ticks(self.result.organization)
+            for number, tick in enumerate(ticks, start=1):
+                outcome = self._tick(number, len(ticks), tick, deployment, sqs)
+                self.result.ticks.append(outcome)
+                self._show(outcome)
+            self._operator_cli(deployment, sqs)
+        finally:
+            sns.close()
+            sqs.close()
+
+    def _tick(
+        self, number: int, of: int, tick: Tick, deployment: Deployment, sqs: SQSClient
+    ) -> TickOutcome:
+        """Change the organization, run the handler once, collect and check what was delivered."""
+        result, subscribers = self.result, self.result.subscribers
+        tick.script(self.sandbox.config_sim, result.organization)
+        with self.tap.installed():
+            invocation = invoke(
+                deployment.function_environment, deployment.function_name, f"tick-{number}"
+            )
+        published = [p for p in self.tap.take() if p.topic_arn == deployment.topic_arn]
+        received = {s.label: _drain(sqs, s.queue_url) for s in subscribers}
+        copies = received[subscribers[0].label]
+        shown: list[Shown] = []
+        for message in published:
+            envelope = copies.pop(message.message_id, None)
+            problem = _compare(message, envelope)
+            if problem is not None or envelope is None:
+                result.problems.append(f"tick {number}: {problem}")
+                continue
+            others = [s.label for s in subscribers[1:] if message.message_id in received[s.label]]
+            shown.append(Shown(message, envelope, (subscribers[0].label, *others)))
+        result.problems += [
+            f"tick {number}: the SQS subscriber received {e.subject!r}, which the tap did not see"
+            for e in copies.values()
+        ]
+        if invocation.summary["messages_published"] != len(published):
+            result.problems.append(
+                f"tick {number}: the handler reports {invocation.summary['messages_published']} "
+                f"messages published, SNS accepted {len(published)}"
+            )
+        shown.sort(key=_display_order)
+        return TickOutcome(number, of, tick, invocation.summary, shown)
+
+    def _show(self, outcome: TickOutcome) -> None:
+        screen, summary = self.screen, outcome.summary
+        screen.lines(
+            [
+                show.heading(
+                    f"Tick {outcome.number} of {outcome.of}: {outcome.tick.title}", screen.width
+                )
+            ]
+        )
+        screen.text(f"In the organization: {outcome.tick.change}")
+        screen.text(
+            f"The handler ran in {summary['duration_ms']} ms: "
+            f"{_count(summary['api_calls'], 'AWS Config API call')}, "
+            f"{_count(summary['messages_published'], 'message')} published, "
+            f"{_count(len(summary['failed_sources']), 'source')} unread."
+        )
+        if not outcome.messages:
+            screen.lines(["", f"{INDENT}No message: every subscriber received nothing.", ""])
+            return
+        for index, message in enumerate(outcome.messages, start=1):
+            self._show_message(message, index, len(outcome.messages))
+        screen.lines([""])
+
+    def _show_message(self, message: Shown, index: int, count: int) -> None:
+        screen, published = self.screen, message.published
+        title = f"▸ Message {index} of {count}: {_about(published)}"
+        if index > FULL_MESSAGES:
+            screen.lines([f"  {title}: {published.subject}"])
+            return
+        delivered = " · ".join(
+            f"{s.label} ✓" if s.label in message.received_by else f"{s.label} ✗ filtered out"
+            for s in self.result.subscribers
+        )
+        screen.lines(["", f"  {title}"])
+        screen.text(f"Delivered to: {delivered}", INDENT)
+        width = screen.width
+        screen.lines(show.email(published.subject, published.body_for("email"), INDENT, width))
+        if index == 1:
+            screen.lines(show.slack(published.body_for("https"), INDENT, width))
+            screen.lines(show.document(message.envelope.message, INDENT, width))
+        else:  # the same shape as the first message's: one line each
+            screen.lines(
+                [
+                    show.slack_line(published.body_for("https"), INDENT),
+                    show.document_line(message.envelope.message, INDENT),
+                ]
+            )
+
+    def _operator_cli(self, deployment: Deployment, sqs: SQSClient) -> None:
+        result = self.result
+        self.screen.lines([show.heading("The operator CLI against the sandbox", self.screen.width)])
+        change = scenario.after_the_last_tick(self.sandbox.config_sim, result.organization)
+        self.screen.text(f"In the organization: {change}")
+        regions = [arg for region in REGIONS for arg in ("--region", region)]
+        result.status_exit, result.status_output = self._cli(["status", *regions])
+        check = ["check", "--dry-run", "--table", deployment.table_name, *regions]
+        result.check_exit, result.check_output = self._cli(check)
+        result.dry_run_deliveries = sum(len(_drain(sqs, s.queue_url)) for s in result.subscribers)
+        self.screen.text(
+            f"The topic's subscribers received {_count(result.dry_run_deliveries, 'message')} "
+            "during these commands: check --dry-run publishes nothing and writes nothing."
+        )
+        self.screen.lines([""])
+
+    def _cli(self, argv: list[str]) -> tuple[int, str]:
+        """Run the operator CLI in this process (so with the sandbox's environment) and show it."""
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = cli.main(argv, out=out)
+        text = out.getvalue() + err.getvalue()
+        lines = text.rstrip("\n").split("\n")
+        limit = show.EMAIL_LINES
+        self.screen.lines(["", f"  $ config-notifier {' '.join(argv)}"])
+        self.screen.lines(show.body(lines[:limit], INDENT, self.screen.width))
+        if len(lines) > limit:
+            self.screen.lines([f"{INDENT}{show.more(len(lines) - limit, len(lines))}"])
+        meaning = {cli.EXIT_OK: "ok", cli.EXIT_FAILING: "something is failing"}.get(code, "error")
+        self.screen.lines([f"{INDENT}(exit code {code}: {meaning})"])
+        return code, text
+
+
+def _stack_context(stack_name: str) -> dict[str, Any]:
+    """cdk.json's context, as `cdk synth` would pass it, with the demo's subscribers and regions."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return {
+        **context,
+        "stackName": stack_name,
+        "regions": list(REGIONS),
+        "notificationEmails": EMAILS,
+        "slackWorkspaceId": "T0123ABCD",
+        "slackChannelId": "C0123ABCD",
+    }
+
+
+def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[Subscriber]:
+    """The SQS subscriber, then a queue in place of each email subscription of the template."""
+    suffix = deployment.function_name[-8:].lower()  # moto is process-wide: names must not clash
+    wanted: list[tuple[str, dict[str, list[str]] | None]] = [("SQS subscriber", None)]
+    topic = deployment.synthesized.template["Outputs"]["TopicArn"]["Value"]
+    for resource in deployment.synthesized.resources("AWS::SNS::Subscription").values():
+        properties = resource["Properties"]
+        if properties["Protocol"] == "email" and properties["TopicArn"] == topic:
+            policy = properties.get("FilterPolicy")
+            label = f"email {properties['Endpoint']}"
+            wanted.append((f"{label} [{_describe(policy)}]" if policy else label, policy))
+    subscribers = []
+    for index, (label, policy) in enumerate(wanted):
+        url = sqs.create_queue(QueueName=f"demo-subscriber-{index}-{suffix}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
+        sns.subscribe(
+            TopicArn=deployment.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes
+        )
+        subscribers.append(Subscriber(label, url))
+    return subscribers
+
+
+def _describe(policy: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {' or '.join(values)}" for name, values in policy.items())
+
+
+def _compare(message: Published, envelope: Envelope | None) -> str | None:
+    """Why the SQS copy is not the published message, or None if it is, byte for byte."""
+    if envelope is None:
+        return f"{message.subject!r} was published but the SQS subscriber did not receive it"
+    if envelope.message != message.body_for("sqs"):
+        return f"{message.subject!r}: the SQS copy differs from the published sqs body"
+    if envelope.subject != message.subject or envelope.attributes != message.attributes:
+        return f"{message.subject!r}: the SQS copy's subject or attributes differ"
+    return None
+
+
+def _drain(sqs: SQSClient, queue_url: str) -> dict[str, Envelope]:
+    """Everything the queue holds now, by SNS MessageId (SNS delivered it before Publish
+    returned)."""
+    envelopes: dict[str, Envelope] = {}
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        for message in batch:
+            envelope = Envelope.parse(message["Body"])
+            envelopes[envelope.message_id] = envelope
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return envelopes
+
+
+def _display_order(shown: Shown) -> tuple[int, int, str, str]:
+    attributes = shown.published.attributes
+    region = attributes.get("region", "")
+    return (
+        SEVERITIES.index(shown.severity) if shown.severity in SEVERITIES else len(SEVERITIES),
+        REGIONS.index(region) if region in REGIONS else len(REGIONS),
+        attributes.get("kind", ""),
+        attributes.get("name", ""),
+    )
+
+
+def _about(published: Published) -> str:
+    attributes = published.attributes
+    what = (
+        "baseline summary"
+        if attributes.get("event_type") == "baseline-summary"
+        else f"{attributes.get('kind')} {attributes.get('name')}"
+    )
+    return f"{attributes.get('severity')}, {what}, {attributes.get('region')}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _summary(screen: _Screen, result: DemoResult) -> None:
+    messages = [m for t in result.ticks for m in t.messages]
+    by_severity = Counter(m.severity for m in messages)
+    severities = ", ".join(f"{by_severity[s]} {s}" for s in SEVERITIES)
+    screen.lines([show.heading("Summary", screen.width)])
+    checked = "" if result.problems else "; every one reached the SQS subscriber as published"
+    screen.text(
+        f"{len(result.ticks)} ticks of the real handler; {_count(len(messages), 'message')} "
+        f"({severities}){checked}."
+    )
+    for subscriber in result.subscribers[1:]:
+        got = sum(subscriber.label in m.received_by for m in messages)
+        screen.text(f"The {subscriber.label} stand-in received {got} of them.", "  ")
+    screen.lines([""])
+    for outcome in result.ticks:
+        counts = Counter(m.severity for m in outcome.messages)
+        sent = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s]) or "nothing"
+        head = f"  {outcome.number:>2}  {sent:<12}  "
+        screen.lines(screen.wrap(outcome.tick.lesson, head, " " * len(head)))
+    screen.lines([""] + [f"PROBLEM: {problem}" for problem in result.problems])
+    elapsed = time.monotonic() - screen.started
+    screen.text(f"Done in {elapsed:.1f} s; the sandbox is stopped.")
+
+
+@contextlib.contextmanager
+def _sandbox_environment(sandbox: Sandbox) -> Iterator[None]:
+    """os.environ pointing every AWS client at the sandbox, nothing of a real AWS setup left."""
+    with mock.patch.dict(os.environ):
+        # A profile, a role, container credentials or an AWS_ENDPOINT_URL_<SERVICE> could reach a
+        # real account or bypass the sandbox; the config files can name all of them too.
+        for name in [n for n in os.environ if n.startswith("AWS_")]:
+            del os.environ[name]
+        os.environ.update(
+            sandbox.env(),
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        yield
+
+
+def _wait_for_threads(before: set[threading.Thread], timeout: float = 5.0) -> list[str]:
+    """The names of threads the demo started that still run after the sandbox stopped.
+
+    A connection a client pooled keeps a simulator thread until the client is gone; the handler's
+    clients are garbage by now, and collecting them closes their sockets.
+    """
+    gc.collect()
+    deadline = time.monotonic() + timeout
+    started = [t for t in set(threading.enumerate()) - before if t.name != JSII_THREAD]
+    for thread in started:
+        thread.join(max(deadline - time.monotonic(), 0))
+    return sorted(t.name for t in started if t.is_alive())
