@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import boto3
 
 from bench.scenarios import S1, S2_FAILING, S2_PACK, S2_REGION, S3, Shape, floor_seconds
 from bench.worker import RESULT
+from config_notifier.snapshot import SnapshotStore
 from sandbox import ConfigSimulator, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -358,23 +359,12 @@ def full_reconcile(sandbox: Sandbox, latency_ms: int, concurrency: int, shape: S
 
 def _age_reconcile(table: str, regions: tuple[str, ...]) -> None:
     """Make every rule's and pack's last full read two days old, so a reconcile is due."""
-    dynamodb = boto3.client("dynamodb")
+    store = SnapshotStore(boto3.client("dynamodb"), table)
     old = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
     for region in regions:
-        pages = dynamodb.get_paginator("query").paginate(
-            TableName=table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"R#{region}"}},
-        )
-        for page in pages:
-            for item in page["Items"]:
-                if "detail_read_at" in item:
-                    dynamodb.update_item(
-                        TableName=table,
-                        Key={"pk": item["pk"], "sk": item["sk"]},
-                        UpdateExpression="SET detail_read_at = :old",
-                        ExpressionAttributeValues={":old": {"S": old}},
-                    )
+        before = store.load_region(region)
+        aged = {e: replace(r, detail_read_at=old) for e, r in before.records.items()}
+        store.save_region(region, before, aged)
 
 
 COLD_PROBE = """

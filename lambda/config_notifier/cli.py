@@ -282,13 +282,18 @@ def _row_doc(row: Row) -> dict[str, Any]:
     }
 
 
+def _short(text: str, width: int = 60) -> str:
+    """A table cell; the full text is in --json and in the per-account lines."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _print_table(rows: list[Row], out: TextIO) -> None:
     if not rows:
         out.write("No organization rules, organization packs or account packs in these regions.\n")
         return
     header = ("REGION", "KIND", "NAME", "STATUS", "FAILING", "ERROR")
     table = [
-        (r.region, r.kind.value, r.name, r.status, str(len(r.failing_accounts)), r.error[:60])
+        (r.region, r.kind.value, r.name, r.status, str(len(r.failing_accounts)), _short(r.error))
         for r in rows
     ]
     widths = [max(len(str(c)) for c in column) for column in zip(header, *table, strict=False)]

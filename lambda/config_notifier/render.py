@@ -50,8 +50,8 @@ _EMOJI = {
 }
 _SHORT = {
     Kind.ORG_RULE: "org rule",
-    Kind.ORG_PACK: "org conformance pack",
-    Kind.ACCOUNT_PACK: "conformance pack",
+    Kind.ORG_PACK: "org pack",
+    Kind.ACCOUNT_PACK: "account pack",
 }
 
 
@@ -140,32 +140,34 @@ def _counts(members: Sequence[Transition]) -> tuple[int, int]:
 
 
 def _subject(group: Group) -> str:
+    """`[FAILED] ops-baseline (org pack) in eu-west-1: 3 accounts failing`: the name first."""
     failed, moved = _counts(group.members)
     what = _SHORT.get(group.kind, group.kind.value)
-    if group.parent is not None and group.parent.change is Change.APPEARED:
-        verb = "new"
-    elif group.parent is not None and group.parent.change is Change.DISAPPEARED:
-        verb = "removed"
-    else:
-        verb = {"failure": "failed", "recovery": "recovered", "progress": "updated"}[
-            group.severity.value
-        ]
-    tail = f" in {group.region}"
+    tag = _ICON[group.severity]
+    if group.severity is Severity.PROGRESS and group.parent is not None:
+        tag = {Change.APPEARED: "NEW", Change.DISAPPEARED: "REMOVED"}.get(group.parent.change, tag)
+    tail = ""
     if failed:
-        tail += f": {failed} account{'s' * (failed != 1)} failing"
+        tail = f": {_count(failed, 'account')} failing"
     elif moved:
-        tail += f": {moved} account{'s' * (moved != 1)} changed"
-    head = f"[{_ICON[group.severity]}] Config {what} {verb}: "
-    return _fit_subject(head, group.name, tail)
+        tail = f": {_count(moved, 'account')} changed"
+    return _fit_subject(f"[{tag}] ", group.name, f" ({what}) in {group.region}", tail)
 
 
-def _fit_subject(head: str, name: str, tail: str) -> str:
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _fit_subject(head: str, name: str, where: str, tail: str) -> str:
+    """Under SNS's 100 characters: the counts give way first, then the end of the name."""
     # SNS subjects are ASCII, start with a letter, digit or punctuation, and have no line breaks.
     name = _ascii(name)
-    room = MAX_SUBJECT - len(head) - len(tail)
+    if len(head + name + where + tail) > MAX_SUBJECT:
+        tail = ""
+    room = MAX_SUBJECT - len(head) - len(where) - len(tail)
     if len(name) > room:
         name = name[: max(room - 3, 1)] + "..."
-    return (head + name + tail)[:MAX_SUBJECT]
+    return (head + name + where + tail)[:MAX_SUBJECT]
 
 
 def _ascii(text: str) -> str:
@@ -236,7 +238,17 @@ def next_steps(group: Group) -> list[str]:
     """Commands and links that show the detail behind a message."""
     region, name = group.region, group.name
     steps: list[str] = []
-    if group.kind is Kind.ORG_PACK:
+    removed = group.parent is not None and group.parent.change is Change.DISAPPEARED
+    if removed and group.kind is Kind.ORG_PACK:
+        # Its detail is gone with it: the list shows what is still deployed.
+        steps.append(
+            f"aws configservice describe-organization-conformance-pack-statuses --region {region}"
+        )
+    elif removed and group.kind is Kind.ORG_RULE:
+        steps.append(
+            f"aws configservice describe-organization-config-rule-statuses --region {region}"
+        )
+    elif group.kind is Kind.ORG_PACK:
         steps.append(
             "aws configservice get-organization-conformance-pack-detailed-status "
             f"--region {region} --organization-conformance-pack-name {name}"
@@ -365,7 +377,7 @@ def render_baseline_summary(
     """The one message a region's first run sends: what is watched now and what fails already."""
     failing = [o for kind in watched for o in watched[kind] if o.status.is_failed]
     counts = {kind: len(observations) for kind, observations in watched.items()}
-    parts = [f"{n} {_SUBJECT_PLURAL[kind]}" for kind, n in counts.items()]
+    parts = [_count(n, _SUBJECT_NOUN[kind]) for kind, n in counts.items()]
     subject = _ascii(
         f"[WATCHING] Config deployments in {region}: {len(failing)} failing, " + ", ".join(parts)
     )[:MAX_SUBJECT]
@@ -451,10 +463,10 @@ def render_baseline_summary(
     )
 
 
-_SUBJECT_PLURAL = {
-    Kind.ORG_RULE: "org rules",
-    Kind.ORG_PACK: "org packs",
-    Kind.ACCOUNT_PACK: "account packs",
+_SUBJECT_NOUN = {
+    Kind.ORG_RULE: "org rule",
+    Kind.ORG_PACK: "org pack",
+    Kind.ACCOUNT_PACK: "account pack",
 }
 _PLURAL = {
     Kind.ORG_RULE: "organization Config rules",

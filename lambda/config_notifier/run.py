@@ -79,10 +79,7 @@ class _Tick:
     now: datetime
     deadline: float
     clock: Callable[[], float]
-
-    @property
-    def stamp(self) -> str:
-        return _iso(self.now)
+    stamp: str  # `now` as stored: one string shared by every record the run writes
 
 
 @dataclass(slots=True)
@@ -140,7 +137,8 @@ def run(
 ) -> dict[str, Any]:
     """Do one schedule tick's work and return its summary (also what the handler returns)."""
     started = clock()
-    tick = _Tick(settings, deps, CallCounter(), Context(run_id, _iso(now)), now, deadline, clock)
+    stamp = _iso(now)
+    tick = _Tick(settings, deps, CallCounter(), Context(run_id, stamp), now, deadline, clock, stamp)
     stats = RunStats()
     regions = {name: _Region(name) for name in settings.regions}
     skipped = 0

@@ -160,7 +160,7 @@ def test_the_failure_tick_names_exactly_the_failing_accounts_and_their_errors(
     for region, message in zip(scenario.REGIONS, shown, strict=True):
         failing = org.failing(region)
         assert message.subject == (
-            f"[FAILED] Config org conformance pack failed: {scenario.NEW_PACK} in {region}: "
+            f"[FAILED] {scenario.NEW_PACK} (org pack) in {region}: "
             f"{len(failing)} account{'s' * (len(failing) != 1)} failing"
         )
         listed = {}
@@ -263,10 +263,7 @@ def test_the_operator_cli_finds_the_new_failure_and_the_dry_run_publishes_nothin
     # And `check --dry-run` shows the one message the next tick would send, and sends nothing
     assert result.check_exit == 0
     assert "1 message(s) would be published; 0 source(s) could not be read." in result.check_output
-    assert (
-        f"[FAILED] Config org rule failed: {scenario.UPDATED_RULE} in eu-west-1"
-        in result.check_output
-    )
+    assert f"[FAILED] {scenario.UPDATED_RULE} (org rule) in eu-west-1" in result.check_output
     assert result.dry_run_deliveries == 0
     # And the printout shows both commands with their exit codes
     assert "$ config-notifier status --region us-east-1 --region eu-west-1" in played.output

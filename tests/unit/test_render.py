@@ -87,9 +87,18 @@ def test_an_email_names_the_failing_accounts_and_why_worst_first() -> None:
 
 def test_the_subject_is_short_ascii_and_says_what_happened() -> None:
     message = render(rollout_group(failing=3, fine=2), CONTEXT)
-    assert message.subject == (
-        "[FAILED] Config org conformance pack failed: ops-baseline in eu-west-1: 3 accounts failing"
-    )
+    assert message.subject == "[FAILED] ops-baseline (org pack) in eu-west-1: 3 accounts failing"
+
+
+def test_a_long_name_keeps_its_start_and_the_counts_give_way_first() -> None:
+    # Given a pack name that leaves no room for the counts
+    group = rollout_group(1, 0)
+    name = "very-long-pack-name-" + "x" * 40
+    subject = render(
+        Group(group.region, group.kind, name, group.parent, group.current, group.members), CONTEXT
+    ).subject
+    # Then the counts go, and the whole name stays as long as it fits
+    assert subject == f"[FAILED] {name} (org pack) in eu-west-1"
 
 
 @pytest.mark.parametrize("name", ["p" * 128, "Ünïcødé-πack-" + "x" * 100, "a"])
@@ -172,7 +181,12 @@ def test_a_huge_rollout_is_cut_with_and_n_more_and_fits_sns() -> None:
 def test_a_removed_pack_says_so() -> None:
     [gone] = diff({PACK: Record(PACK, Status("CREATE_SUCCESSFUL"), "t0", "t0")}, [])
     message = render(Group("eu-west-1", Kind.ORG_PACK, "ops-baseline", gone, None), CONTEXT)
-    assert "removed" in message.subject
+    assert message.subject == "[REMOVED] ops-baseline (org pack) in eu-west-1"
+    assert (
+        "describe-organization-conformance-pack-statuses --region eu-west-1"
+        in message.bodies["email"]
+    )
+    assert "get-organization-conformance-pack-detailed-status" not in message.bodies["email"]
     assert message.attributes["status"] == "REMOVED"
     assert "CREATE_SUCCESSFUL -> no longer reported" in message.bodies["email"]
 
@@ -226,7 +240,10 @@ def test_the_baseline_summary_says_what_is_watched_and_failing() -> None:
     )
     assert "account-pack: AccessDeniedException: nope" in text
     assert len(message.subject) <= MAX_SUBJECT
-    assert "1 failing" in message.subject
+    assert (
+        message.subject
+        == "[WATCHING] Config deployments in us-east-1: 1 failing, 2 org rules, 3 org packs"
+    )
     assert message.attributes["event_type"] == "baseline-summary"
     doc = json.loads(message.bodies["sqs"])
     assert doc["watched"] == {"organization-rule": 2, "organization-pack": 3}
