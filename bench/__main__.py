@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from bench.costs import Measured, monthly_cost
 from bench.scenarios import S1, S2_FAILING, S2_PACK, S2_REGION, S3, Shape, floor_seconds
 from bench.worker import RESULT
 from config_notifier.snapshot import SnapshotStore
@@ -52,6 +53,7 @@ class Report:
     scenario: str
     rows: list[tuple[str, str]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    data: dict[str, float] = field(default_factory=dict)  # what the cost model needs
 
     def row(self, name: str, value: object) -> None:
         self.rows.append((name, str(value)))
@@ -239,6 +241,7 @@ def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> l
             )
             s1.check("SNS publishes", counts["sns_messages"], "= 0", counts["sns_messages"] == 0)
             ratio = steady["wall_s"] / floor
+            s1.data = {"wall_s": steady["wall_s"], "rcu": counts["dynamodb_rcu"]}
             s1.check("wall / floor", f"{ratio:.2f}x", "<= 1.20x", ratio <= 1.2)
 
             failing = S1.account_ids()[:S2_FAILING]
@@ -422,6 +425,30 @@ def cold_start(repeats: int) -> Report:
     return report
 
 
+def print_costs(steady: dict[str, float], reconcile: dict[str, float]) -> None:
+    measured = Measured(
+        steady_wall_s=steady["wall_s"],
+        steady_read_units=steady["rcu"],
+        reconcile_wall_s=reconcile["wall_s"],
+        reconcile_read_units=reconcile["rcu"],
+        reconcile_accounts=int(reconcile["accounts"]),
+        regions=len(S1.regions),
+    )
+    print(
+        "\n## Monthly cost, 5-minute schedule, 2 regions of S1's rules and packs, daily reconcile"
+        " (bench/costs.py: us-east-1 list prices)"
+    )
+    print(
+        f"  {'accounts':>8}  {'Lambda':>8}  {'DynamoDB':>8}  {'SNS':>6}  {'CloudWatch':>10}  {'total':>8}"
+    )
+    for accounts in (100, 1_000, 10_000):
+        c = monthly_cost(measured, accounts)
+        print(
+            f"  {accounts:>8,}  ${c['Lambda']:>7.2f}  ${c['DynamoDB']:>7.2f}  ${c['SNS']:>5.2f}"
+            f"  ${c['CloudWatch']:>9.2f}  ${c['total']:>7.2f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
@@ -454,6 +481,10 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(cold_start(repeats=7))
     for report in reports:
         report.print()
+    steady = next((r.data for r in reports if r.scenario.startswith("S1") and r.data), None)
+    reconcile = next((r.data for r in reports if r.scenario.startswith("S3") and r.data), None)
+    if steady and reconcile:
+        print_costs(steady, reconcile)
     missed = [
         f"{r.scenario.split(':')[0]}: {c.name}" for r in reports for c in r.checks if not c.ok
     ]

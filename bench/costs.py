@@ -1,0 +1,58 @@
+"""Monthly cost of running the notifier, computed from the benchmark's measured numbers. Pure.
+
+Prices are AWS list prices for us-east-1 (on-demand, no free tier), as assumptions the README
+states; change them here if yours differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RUNS_PER_MONTH = 30 * 24 * 12  # a 5-minute schedule
+RECONCILES_PER_MONTH = 30  # FULL_RECONCILE_HOURS=24
+LAMBDA_GB = 0.5  # the function's 512 MB
+LAMBDA_GB_SECOND = 0.0000133334  # arm64
+LAMBDA_REQUEST = 0.20 / 1_000_000
+DYNAMODB_READ_UNIT = 0.125 / 1_000_000  # on-demand read request unit
+DYNAMODB_WRITE_UNIT = 0.625 / 1_000_000
+CUSTOM_METRIC_MONTH = 0.30
+METRICS = 10  # the handler's nine metrics and Powertools' ColdStart
+ALARM_MONTH = 0.10
+ALARMS = 4
+LOG_GB = 0.50
+LOG_BYTES_PER_RUN = 2_000  # the run summary line and the metrics document
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """What the benchmark measured for a steady run (S1) and a full reconcile (S3)."""
+
+    steady_wall_s: float
+    steady_read_units: float
+    reconcile_wall_s: float  # S3: one region of `reconcile_accounts` accounts
+    reconcile_read_units: float
+    reconcile_accounts: int
+    regions: int  # regions in the costed deployment
+
+
+def monthly_cost(measured: Measured, accounts: int) -> dict[str, float]:
+    """Dollars per month by service for an organization of `accounts` accounts."""
+    scale = accounts / measured.reconcile_accounts * measured.regions
+    lambda_seconds = (
+        measured.steady_wall_s * RUNS_PER_MONTH
+        + measured.reconcile_wall_s * scale * RECONCILES_PER_MONTH
+    )
+    read_units = (
+        measured.steady_read_units * RUNS_PER_MONTH
+        + measured.reconcile_read_units * scale * RECONCILES_PER_MONTH
+    )
+    costs = {
+        "Lambda": lambda_seconds * LAMBDA_GB * LAMBDA_GB_SECOND + RUNS_PER_MONTH * LAMBDA_REQUEST,
+        "DynamoDB": read_units * DYNAMODB_READ_UNIT,
+        "SNS": 0.0,  # $0.50 per million publishes: a message per change, cents at most
+        "CloudWatch": METRICS * CUSTOM_METRIC_MONTH
+        + ALARMS * ALARM_MONTH
+        + RUNS_PER_MONTH * LOG_BYTES_PER_RUN / 1e9 * LOG_GB,
+    }
+    costs["total"] = sum(costs.values())
+    return costs
