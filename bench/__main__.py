@@ -330,6 +330,11 @@ def full_reconcile(sandbox: Sandbox, latency_ms: int, concurrency: int, shape: S
             report.row(
                 "runs", f"{len(runs)} (baseline before it: {baseline_s:.1f} s at no latency)"
             )
+            report.data = {
+                "wall_s": merged["wall_s"],
+                "rcu": merged["counts"]["dynamodb_rcu"],
+                "accounts": shape.accounts,
+            }
             report.check(
                 "detail calls",
                 detail,
