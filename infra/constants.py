@@ -10,8 +10,9 @@ from datetime import timedelta
 
 import aws_cdk.aws_lambda as lambda_
 
+from config_notifier import METRICS_NAMESPACE, SERVICE
 from config_notifier import handler as _handler
-from config_notifier.handler import METRICS_NAMESPACE, SAFETY_MARGIN_SECONDS, SERVICE
+from config_notifier.handler import SAFETY_MARGIN_SECONDS
 
 __all__ = ["METRICS_NAMESPACE", "SAFETY_MARGIN_SECONDS", "SERVICE"]
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
+from config_notifier import METRICS_NAMESPACE, SERVICE
 from config_notifier.publish import Publisher
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_config import ConfigServiceClient
 
-SERVICE = "config-deployment-notifier"
-METRICS_NAMESPACE = "ConfigDeploymentNotifier"
 # Stop starting new work this long before Lambda's own timeout, so the run commits what it
 # delivered and returns cleanly; the next run continues.
 SAFETY_MARGIN_SECONDS = 30

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from config_notifier import SERVICE
 from config_notifier.diff import diff, for_baseline
 from config_notifier.model import (
     Change,
@@ -49,7 +50,9 @@ from config_notifier.snapshot import RegionSnapshot, SnapshotStore
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
-logger = Logger(child=True)
+# A child of the handler's logger (same service name), so these records get its JSON format and
+# the run's correlation id.
+logger = Logger(service=SERVICE, child=True)
 
 Reader = Callable[["ConfigServiceClient", str, CallCounter], list[Observation]]
 SOURCES: dict[Kind, Reader] = {

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from config_notifier.handler import METRICS_NAMESPACE, SERVICE
+from config_notifier import METRICS_NAMESPACE, SERVICE
 from tests.infra.support import Synthesis
 
 pytestmark = pytest.mark.slow
