@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from config_notifier import handler
+from sandbox.resources import create_snapshot_table, subscribe_queue
 
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -107,14 +108,7 @@ class Notifier:
         name = self.env["TOPIC_ARN"].rsplit(":", 1)[1]
         arn = self.sns.create_topic(Name=name)["TopicArn"]
         assert arn == self.env["TOPIC_ARN"]
-        _subscribe(self.sns, self.sqs, arn, self.queue_url)
-
-
-def _subscribe(sns: Any, sqs: Any, topic_arn: str, queue_url: str) -> None:
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        subscribe_queue(self.sns, self.sqs, arn, self.queue_url)
 
 
 @pytest.fixture
@@ -125,21 +119,10 @@ def notifier(sandbox_env: dict[str, str], config_sim: Any) -> Iterator[Notifier]
     sns = boto3.client("sns", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
     table = f"snapshot-{suffix}"
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_snapshot_table(dynamodb, table)
     topic_arn = sns.create_topic(Name=f"deployments-{suffix}")["TopicArn"]
     queue_url = sqs.create_queue(QueueName=f"subscriber-{suffix}")["QueueUrl"]
-    _subscribe(sns, sqs, topic_arn, queue_url)
+    subscribe_queue(sns, sqs, topic_arn, queue_url)
     env = {
         "SNAPSHOT_TABLE_NAME": table,
         "TOPIC_ARN": topic_arn,
