@@ -29,7 +29,7 @@ BUILD_ROOT = REPO_ROOT / "build"
 REQUIREMENTS = LAMBDA_SOURCE / "requirements.txt"
 CONSTRAINTS = REPO_ROOT / "constraints.txt"
 # Bump when the way the bundle is built changes, so old builds are not reused.
-BUILD_FORMAT = "2"
+BUILD_FORMAT = "3"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -122,6 +122,15 @@ def prune_botocore_models(site: Path, services: Iterable[str]) -> None:
     for path in data.iterdir():
         if path.is_dir() and path.name not in kept:
             shutil.rmtree(path)
+    # endpoints.json (1.2 MB) is parsed whole on the first client; its partitions stay, with
+    # the entries of the kept services only.
+    endpoints_file = data / "endpoints.json"
+    endpoints = json.loads(endpoints_file.read_text())
+    for partition in endpoints["partitions"]:
+        partition["services"] = {
+            name: entry for name, entry in partition["services"].items() if name in kept
+        }
+    endpoints_file.write_text(json.dumps(endpoints, separators=(",", ":")))
 
 
 def check_wheels(site: Path, target: Target, required: Iterable[str]) -> None:

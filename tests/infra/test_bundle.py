@@ -207,7 +207,9 @@ def test_the_bundled_handler_sets_up_its_clients(lambda_bundle: Path) -> None:
         "import sys; sys.path[:0] = [sys.argv[1]]\n"
         "import config_notifier.handler as h, botocore\n"
         "assert botocore.__file__.startswith(sys.argv[1]), botocore.__file__\n"
-        "h.settings(); h.dependencies(); print('ok')\n"
+        "d = h.settings() and h.dependencies()\n"
+        "print(d.config_client('eu-west-1').meta.endpoint_url)\n"
+        "print(d.snapshot._client.meta.endpoint_url, d.publisher._client.meta.endpoint_url)\n"
     )
     env = {
         "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
@@ -224,5 +226,10 @@ def test_the_bundled_handler_sets_up_its_clients(lambda_bundle: Path) -> None:
         text=True,
         check=False,
     )
-    # Then every client finds its model
-    assert result.stdout.strip() == "ok", result.stderr
+    # Then every client finds its model and AWS's own endpoint (the package's endpoints.json
+    # keeps only these services)
+    assert result.stdout.split() == [
+        "https://config.eu-west-1.amazonaws.com",
+        "https://dynamodb.us-east-1.amazonaws.com",
+        "https://sns.us-east-1.amazonaws.com",
+    ], result.stderr
