@@ -269,12 +269,25 @@ def next_steps(group: Group) -> list[str]:
             f"aws configservice describe-conformance-pack-status --region {region} "
             f"--conformance-pack-names {name}"
         )
-    page = "conformance-packs" if group.kind is not Kind.ORG_RULE else "rules"
-    steps.append(
-        f"AWS Config console: https://{region}.console.aws.amazon.com/config/home"
-        f"?region={region}#/{page}?search={quote(name)}"
-    )
+    steps.append(f"AWS Config console: {console_url(region, group.kind, name)}")
     return steps
+
+
+def console_url(region: str, kind: Kind, name: str) -> str:
+    """The AWS Config console page of a rule or pack in `region`.
+
+    A conformance pack of this account has its own details page. An organization rule or pack has
+    none in the management account (each member account holds a copy named
+    `OrgConfigRule-<name>-<suffix>` or `OrgConformsPack-<name>-<suffix>`), so the link opens the
+    region's list of rules or conformance packs, where that copy shows when this account is in
+    scope.
+    """
+    home = f"https://{region}.console.aws.amazon.com/config/home?region={region}"
+    if kind is Kind.ACCOUNT_PACK:
+        return f"{home}#/conformance-packs/details?conformancePackName={quote(name, safe='')}"
+    if kind in (Kind.ORG_RULE, Kind.ORG_RULE_MEMBER):
+        return f"{home}#/rules"
+    return f"{home}#/conformance-packs"
 
 
 def _chatbot(
@@ -356,6 +369,7 @@ def _document(
         "region": group.region,
         "kind": group.kind.value,
         "name": group.name,
+        "console_url": console_url(group.region, group.kind, group.name),
         "severity": group.severity.value,
         "status": _status_doc(group.current),
         "member_detail_read": group.detail_read,

@@ -271,6 +271,23 @@ def test_an_account_pack_failure_and_an_unknown_status(notifier, config_sim) -> 
     assert rule.document["transitions"][-1]["new"]["status"] == "ROLLBACK_PAUSED"
 
 
+def test_every_message_links_to_its_config_console_page(notifier, config_sim) -> None:
+    # Given a baselined organization
+    baselined(notifier, config_sim)
+    # When this account's pack fails in eu-west-1 and the organization pack in us-east-1
+    config_sim.region("eu-west-1").put_account_pack("local-guardrails", state="CREATE_FAILED")
+    fail_pack(config_sim, regions=("us-east-1",))
+    notifier.run()
+    # Then each message links to the AWS Config console page of that pack, in its region
+    links = {d.document["name"]: d.document["console_url"] for d in notifier.transitions()}
+    assert links == {
+        "local-guardrails": "https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1"
+        "#/conformance-packs/details?conformancePackName=local-guardrails",
+        PACK: "https://us-east-1.console.aws.amazon.com/config/home?region=us-east-1"
+        "#/conformance-packs",
+    }
+
+
 def test_a_steady_run_reads_only_the_list_pages(notifier, config_sim) -> None:
     # Given a baselined organization where everything is deployed
     baselined(notifier, config_sim)

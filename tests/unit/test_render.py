@@ -21,6 +21,7 @@ from config_notifier.render import (
     MAX_SUBJECT,
     SCHEMA,
     Context,
+    console_url,
     render,
     render_baseline_summary,
 )
@@ -155,6 +156,40 @@ def test_the_machine_document_is_versioned_and_complete() -> None:
         "updated_at": "2026-11-21T09:58:00+00:00",
     }
     assert json.loads(render(rollout_group(3, 2), CONTEXT).bodies["lambda"]) == doc
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "fragment"),
+    [
+        (
+            Kind.ACCOUNT_PACK,
+            "local guardrails",
+            "#/conformance-packs/details?conformancePackName=local%20guardrails",
+        ),
+        (Kind.ORG_PACK, "ops-baseline", "#/conformance-packs"),
+        (Kind.ORG_RULE, "s3-encryption", "#/rules"),
+    ],
+)
+def test_console_links_open_the_config_console_of_that_region(
+    kind: Kind, name: str, fragment: str
+) -> None:
+    # Given a pack or rule in eu-west-1
+    # When its console link is made
+    url = console_url("eu-west-1", kind, name)
+    # Then it opens that region's AWS Config console on the page for it
+    assert url == f"https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1{fragment}"
+
+
+def test_every_body_carries_the_console_link() -> None:
+    # Given a failing organization pack
+    message = render(rollout_group(3, 0), CONTEXT)
+    link = console_url("eu-west-1", Kind.ORG_PACK, "ops-baseline")
+    # Then the email, the Slack card and the JSON document all link to its console page
+    assert f"AWS Config console: {link}" in message.bodies["email"]
+    assert (
+        f"AWS Config console: {link}" in json.loads(message.bodies["https"])["content"]["nextSteps"]
+    )
+    assert json.loads(message.bodies["sqs"])["console_url"] == link
 
 
 def test_a_huge_rollout_is_cut_with_and_n_more_and_fits_sns() -> None:
