@@ -15,8 +15,10 @@ logRetentionDays    90                          function log retention (a value 
 alarmEmail          ""                          who receives the notifier's own alarms
 maxConcurrency      8                           concurrent AWS requests per run (1-64)
 fullReconcileHours  24                          member accounts are re-read at least this often
+stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
 
-A `filter` is "failures" (severity failure), "failures-and-recoveries" or "all" (no filter).
+A `filter` is "failures" (severities failure and stuck), "failures-and-recoveries" or "all" (no
+filter).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 import aws_cdk.aws_logs as logs
 
 from config_notifier.model import Severity
-from config_notifier.settings import BaselineMode
+from config_notifier.settings import STUCK_AFTER_MINUTES_RANGE, BaselineMode
 
 ContextReader = Callable[[str], Any]
 
@@ -48,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "alarmEmail": "",
     "maxConcurrency": 8,
     "fullReconcileHours": 24,
+    "stuckAfterMinutes": 120,
 }
 
 # How each key looks when it is right, as it would be written in cdk.json.
@@ -66,6 +69,7 @@ EXAMPLES: dict[str, str] = {
     "alarmEmail": '"alarmEmail": "oncall@example.com"',
     "maxConcurrency": '"maxConcurrency": 8',
     "fullReconcileHours": '"fullReconcileHours": 24',
+    "stuckAfterMinutes": '"stuckAfterMinutes": 120 (0 turns stuck reports off)',
 }
 
 # Every retention CloudWatch Logs accepts (PutRetentionPolicy), as CDK names it.
@@ -120,8 +124,13 @@ class EmailFilter(StrEnum):
     def severities(self) -> tuple[Severity, ...] | None:
         """The severities the subscription's filter policy lets through; None means no filter."""
         return {
-            EmailFilter.FAILURES: (Severity.FAILURE,),
-            EmailFilter.FAILURES_AND_RECOVERIES: (Severity.FAILURE, Severity.RECOVERY),
+            # A stuck deployment needs someone as much as a failed one.
+            EmailFilter.FAILURES: (Severity.FAILURE, Severity.STUCK),
+            EmailFilter.FAILURES_AND_RECOVERIES: (
+                Severity.FAILURE,
+                Severity.STUCK,
+                Severity.RECOVERY,
+            ),
             EmailFilter.ALL: None,
         }[self]
 
@@ -176,6 +185,7 @@ class AppConfig:
     alarm_email: str | None
     max_concurrency: int
     full_reconcile_hours: int
+    stuck_after_minutes: int
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -213,6 +223,9 @@ class AppConfig:
             "max_concurrency": take("maxConcurrency", _int_between(*MAX_CONCURRENCY_RANGE)),
             "full_reconcile_hours": take(
                 "fullReconcileHours", _int_between(*FULL_RECONCILE_HOURS_RANGE)
+            ),
+            "stuck_after_minutes": take(
+                "stuckAfterMinutes", _int_between(*STUCK_AFTER_MINUTES_RANGE)
             ),
         }
         known_problems = len(problems)

@@ -184,6 +184,7 @@ def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) 
         "baseline_mode": config.baseline_mode.value,
         "max_concurrency": str(config.max_concurrency),
         "full_reconcile_hours": str(config.full_reconcile_hours),
+        "stuck_after_minutes": str(config.stuck_after_minutes),
         # Not deployment choices: set to the code's defaults so the console shows what is in use.
         "max_attempts": str(code_defaults["max_attempts"]),
         "time_budget_seconds": str(code_defaults["time_budget_seconds"]),

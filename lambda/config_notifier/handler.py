@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from config_notifier import METRICS_NAMESPACE, SERVICE
+from config_notifier.model import Severity
 from config_notifier.publish import Publisher
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings
@@ -112,9 +113,9 @@ def _emit(summary: dict[str, Any]) -> None:
     metrics.add_metric("MessagesFailed", MetricUnit.Count, summary["messages_failed"])
     metrics.add_metric("WriteConflicts", MetricUnit.Count, summary["write_conflicts"])
     metrics.add_metric("DeferredForTime", MetricUnit.Count, summary["deferred_for_time"])
-    for severity in ("failure", "recovery", "progress"):
+    for severity in Severity:
         metrics.add_metric(
-            f"Transitions{severity.title()}",
+            f"Transitions{severity.value.title()}",
             MetricUnit.Count,
-            summary["transitions"].get(severity, 0),
+            summary["transitions"].get(severity.value, 0),
         )

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from config_notifier.model import (
     Severity,
     SourceFailure,
     Status,
+    Stuck,
     Transition,
 )
 
@@ -42,9 +44,15 @@ TEXT_ERROR_CHARS = 1_000
 JSON_ERROR_CHARS = 4_000
 JSON_TRANSITIONS = 1_000
 
-_ICON = {Severity.FAILURE: "FAILED", Severity.RECOVERY: "RECOVERED", Severity.PROGRESS: "UPDATE"}
+_ICON = {
+    Severity.FAILURE: "FAILED",
+    Severity.STUCK: "STUCK",
+    Severity.RECOVERY: "RECOVERED",
+    Severity.PROGRESS: "UPDATE",
+}
 _EMOJI = {
     Severity.FAILURE: ":red_circle:",
+    Severity.STUCK: ":large_orange_circle:",
     Severity.RECOVERY: ":large_green_circle:",
     Severity.PROGRESS: ":large_blue_circle:",
 }
@@ -125,7 +133,8 @@ def headline_status(group: Group) -> str:
 
 def _attributes(group: Group) -> dict[str, str]:
     return {
-        "event_type": "transition",
+        # A message that reports only a stall carries no transition.
+        "event_type": "transition" if group.transitions else "stuck",
         "severity": group.severity.value,
         "kind": group.kind.value,
         "region": group.region,
@@ -151,6 +160,10 @@ def _subject(group: Group) -> str:
         tail = f": {_count(failed, 'account')} failing"
     elif moved:
         tail = f": {_count(moved, 'account')} changed"
+    elif stuck_members := sum(1 for s in group.stuck if s.entity.account_id):
+        tail = f": {_count(stuck_members, 'account')} stuck"
+    elif group.stuck:
+        tail = f": {group.stuck[0].status.status}"
     return _fit_subject(f"[{tag}] ", group.name, f" ({what}) in {group.region}", tail)
 
 
@@ -223,6 +236,9 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
                 f"  ... and {len(members) - limit} more accounts "
                 "(the JSON document on the topic and the command below list them all)"
             )
+    if group.stuck:
+        lines += ["", "In progress for too long (reported once; again only when it moves):"]
+        lines += [f"  {line}" for line in _stuck_lines(group.stuck, context, limit)]
     if not group.detail_read:
         lines += ["", "Member accounts could not be read this run; the next run reads them again."]
     lines += ["", "What to look at next:"]
@@ -232,6 +248,48 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
         f"Sent by config-deployment-notifier at {context.sent_at} (run {context.run_id}).",
     ]
     return "\n".join(lines)
+
+
+def _stuck_lines(stuck: Sequence[Stuck], context: Context, limit: int) -> list[str]:
+    """Each stall in a line: which, in what state, since when; the organization's member summary."""
+    lines: list[str] = []
+    members = [s for s in stuck if s.entity.account_id]
+    for s in stuck:
+        if s.entity.account_id:
+            continue
+        lines.append(
+            f"{s.entity.kind.label} status {s.status.status} since {s.since} "
+            f"({_for(s.since, context)})"
+        )
+        if s.members_finished:
+            lines.append(
+                "Every member account has finished; the organization-level status lags behind "
+                "(per-account detail is the truth)."
+            )
+        if s.member_statuses:
+            lines.append("Member accounts: " + _summary(s.member_statuses))
+    for s in members[: max(limit, 1)]:
+        lines.append(
+            f"STUCK     {s.entity.account_id}  {s.status.status} since {s.since} "
+            f"({_for(s.since, context)})"
+        )
+    if len(members) > max(limit, 1):
+        lines.append(f"... and {len(members) - max(limit, 1)} more accounts")
+    return lines
+
+
+def _summary(member_statuses: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in member_statuses)
+
+
+def _minutes(since: str, context: Context) -> int:
+    elapsed = datetime.fromisoformat(context.sent_at) - datetime.fromisoformat(since)
+    return max(int(elapsed.total_seconds() // 60), 0)
+
+
+def _for(since: str, context: Context) -> str:
+    hours, minutes = divmod(_minutes(since, context), 60)
+    return f"for {hours} h {minutes} min" if hours else f"for {minutes} min"
 
 
 def next_steps(group: Group) -> list[str]:
@@ -307,6 +365,9 @@ def _chatbot(
                 lines.append(f"    _{error}_")
         if len(members) > limit:
             lines.append(f"…and {len(members) - limit} more accounts (see the email or the API)")
+    if group.stuck:
+        lines.append("*In progress for too long:*")
+        lines += [f"• {line}" for line in _stuck_lines(group.stuck, context, limit)]
     if not group.detail_read:
         lines.append("_Member accounts could not be read this run; next run retries._")
     description = "\n".join(lines)
@@ -375,6 +436,21 @@ def _document(
         "member_detail_read": group.detail_read,
         "transitions": [transition_doc(t) for t in listed],
         "omitted_transitions": max(len(members) - limit, 0),
+        "stuck": [_stuck_doc(s, context) for s in group.stuck[: max(limit, 1)]],
+        "omitted_stuck": max(len(group.stuck) - max(limit, 1), 0),
+    }
+
+
+def _stuck_doc(s: Stuck, context: Context) -> dict[str, Any]:
+    return {
+        "kind": s.entity.kind.value,
+        "name": s.entity.name,
+        "account_id": s.entity.account_id or None,
+        "status": _status_doc(s.status),
+        "since": s.since,
+        "minutes": _minutes(s.since, context),
+        "members_finished": s.members_finished if not s.entity.account_id else None,
+        "member_statuses": dict(s.member_statuses) if not s.entity.account_id else None,
     }
 
 

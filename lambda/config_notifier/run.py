@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config_notifier import SERVICE
-from config_notifier.diff import diff, for_baseline
+from config_notifier.diff import diff, for_baseline, moved
 from config_notifier.model import (
     Change,
     EntityId,
@@ -30,7 +30,9 @@ from config_notifier.model import (
     Observation,
     Record,
     RunStats,
+    Severity,
     SourceFailure,
+    Stuck,
     Transition,
 )
 from config_notifier.plan import MEMBERS_PENDING, needs_detail, state_key
@@ -46,6 +48,7 @@ from config_notifier.read import (
 from config_notifier.render import Context, render, render_baseline_summary
 from config_notifier.settings import Settings
 from config_notifier.snapshot import RegionSnapshot, SnapshotStore
+from config_notifier.stuck import is_stuck, stuck_members, stuck_parent
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -83,6 +86,10 @@ class _Tick:
     deadline: float
     clock: Callable[[], float]
     stamp: str  # `now` as stored: one string shared by every record the run writes
+
+    @property
+    def stuck_after(self) -> timedelta:
+        return timedelta(minutes=self.settings.stuck_after_minutes)
 
 
 @dataclass(slots=True)
@@ -254,11 +261,24 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
     to_publish = (for_baseline(parent_changes, mode) if in_baseline else parent_changes) + (
         for_baseline(member_changes, mode) if quiet_members else member_changes
     )
+    stuck: list[Stuck] = []
+    if not in_baseline and previous is not None:
+        moved_members = {t.entity for t in member_changes}
+        if is_stuck(previous, observation.status, tick.now, tick.stuck_after):
+            statuses = [o.status for o in members_now] if members_now is not None else None
+            stuck.append(stuck_parent(previous, observation, statuses))
+        stuck += stuck_members(
+            members_before.records,
+            [o for o in members_now or [] if o.entity not in moved_members],
+            tick.now,
+            tick.stuck_after,
+        )
     counts = Counter(t.severity.value for t in to_publish)
+    counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
     failing = sum(1 for o in members_now or [] if o.status.is_failed)
 
     published_parent = next((t for t in to_publish if t.entity == parent), None)
-    if to_publish:
+    if to_publish or stuck:
         group = Group(
             region=parent.region,
             kind=parent.kind,
@@ -267,17 +287,24 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
             current=observation.status,
             members=tuple(t for t in to_publish if t.entity != parent),
             detail_read=members_now is not None,
+            stuck=tuple(stuck),
         )
         error = deps.publisher.publish([render(group, tick.context)])[0]
         if error is not None:
             return _Outcome(parent, failure=failure, publish_error=error, counts=Counter())
 
     commit = _Commit()
-    if member_changes:
-        after = _apply(member_changes, members_before.records, tick.stamp)
+    after = _mark_stuck(
+        _apply(member_changes, members_before.records, tick.stamp),
+        [s.entity for s in stuck if s.entity != parent],
+        tick.stamp,
+    )
+    if after != members_before.records:
         saved = deps.snapshot.save_members(parent, members_before, after)
         commit = _Commit(saved.written, saved.deleted, saved.conflicts)
     record = _next_record(previous, observation, tick.stamp)
+    if any(s.entity == parent for s in stuck):
+        record = replace(record, stuck_reported=tick.stamp)
     if members_now is not None and commit.conflicts == 0:
         record = replace(
             record, detail_synced=state_key(observation.status), detail_read_at=tick.stamp
@@ -306,6 +333,7 @@ def _finish_region(
     deps = tick.deps
     delivered: list[Transition] = []  # what the snapshot takes on besides the outcomes' records
     singles: list[Transition] = []  # account packs and removed rules and packs, one message each
+    stuck: list[Stuck] = []  # account packs in progress for too long, one message each
     for kind in SOURCES:
         current = region.current.get(kind)
         if current is None:
@@ -313,6 +341,8 @@ def _finish_region(
         previous = region.previous(kind)
         if kind is Kind.ACCOUNT_PACK:
             changes = diff(previous, current)
+            if not region.in_baseline(kind):
+                stuck += stuck_members(previous, current, tick.now, tick.stuck_after)
         else:
             # Organization rules and packs that still exist were handled with their members.
             present = {o.entity for o in current}
@@ -322,6 +352,7 @@ def _finish_region(
         singles += to_publish
         delivered += [t for t in changes if t not in to_publish]  # quiet: committed as they are
 
+    reported_stuck = _report_stuck(tick, stuck, stats)
     messages = [render(_single_group(t), tick.context) for t in singles]
     results = deps.publisher.publish(messages) if messages else []
     for t, error in zip(singles, results, strict=True):
@@ -344,7 +375,9 @@ def _finish_region(
             # goes: a crash in between repeats the removal next run rather than orphan them.
             saved = deps.snapshot.save_members(t.entity, deps.snapshot.load_members(t.entity), {})
             commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
-    after = _apply(delivered, region.snapshot.records, tick.stamp)
+    after = _mark_stuck(
+        _apply(delivered, region.snapshot.records, tick.stamp), reported_stuck, tick.stamp
+    )
     after.update({o.parent: o.record for o in outcomes if o.record is not None})
     if after != region.snapshot.records:
         saved = deps.snapshot.save_region(region.name, region.snapshot, after)
@@ -397,6 +430,37 @@ def _single_group(t: Transition) -> Group:
     )
 
 
+def _report_stuck(tick: _Tick, stuck: Sequence[Stuck], stats: RunStats) -> list[EntityId]:
+    """Publish one message per stuck account pack; returns those SNS accepted."""
+    groups = [
+        Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
+        for s in stuck
+    ]
+    results = tick.deps.publisher.publish([render(g, tick.context) for g in groups])
+    reported: list[EntityId] = []
+    for s, error in zip(stuck, results, strict=True):
+        if error is not None:
+            stats.messages_failed += 1
+            logger.warning(
+                "stuck report not published; retried next run",
+                extra={"entity": f"{s.entity.region}/{s.entity.name}", "error": error},
+            )
+            continue
+        stats.messages_published += 1
+        stats.transitions[Severity.STUCK.value] = stats.transitions.get(Severity.STUCK.value, 0) + 1
+        reported.append(s.entity)
+    return reported
+
+
+def _mark_stuck(
+    records: dict[EntityId, Record], entities: Sequence[EntityId], now: str
+) -> dict[EntityId, Record]:
+    """`records` with the stall of each of `entities` marked as reported."""
+    for entity in entities:
+        records[entity] = replace(records[entity], stuck_reported=now)
+    return records
+
+
 def _apply(
     transitions: Sequence[Transition], before: dict[EntityId, Record], now: str
 ) -> dict[EntityId, Record]:
@@ -415,7 +479,11 @@ def _next_record(previous: Record | None, observation: Observation, now: str) ->
         return Record(observation.entity, observation.status, first_seen=now, last_changed=now)
     if previous.status == observation.status:
         return previous
-    return replace(previous, status=observation.status, last_changed=now)
+    if not moved(previous.status, observation.status):
+        # A reworded message or a new update time: the entity is still in the same state, and
+        # how long it has been in it (stuck detection) counts from when it entered it.
+        return replace(previous, status=observation.status)
+    return replace(previous, status=observation.status, last_changed=now, stuck_reported=None)
 
 
 def _merge(a: _Commit, b: _Commit) -> _Commit:

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# 0 turns stuck detection off; at most 30 days.
+STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
@@ -46,6 +48,7 @@ class Settings:
     max_attempts: int = 8
     full_reconcile_hours: int = 24
     time_budget_seconds: int = 0  # 0: use what the Lambda context says is left
+    stuck_after_minutes: int = 120  # 0: never report a deployment as stuck
 
     @classmethod
     def env_names(cls) -> list[str]:
@@ -94,6 +97,12 @@ class Settings:
             ),
             "time_budget_seconds": take(
                 "TIME_BUDGET_SECONDS", _int_between(0, 900), "0", default=0
+            ),
+            "stuck_after_minutes": take(
+                "STUCK_AFTER_MINUTES",
+                _int_between(*STUCK_AFTER_MINUTES_RANGE),
+                "120",
+                default=120,
             ),
         }
         if problems:

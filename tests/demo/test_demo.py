@@ -226,8 +226,8 @@ def test_the_summary_counts_what_the_subscribers_received(played: Played) -> Non
     )
     # And the failures-only email stand-in got the failures only (its filter policy works)
     assert (
-        f"email oncall@example.com [severity: failure] stand-in received {total['failure']} of them"
-        in " ".join(summary.split())
+        f"email oncall@example.com [severity: failure or stuck] stand-in received "
+        f"{total['failure'] + total['stuck']} of them" in " ".join(summary.split())
     )
 
 

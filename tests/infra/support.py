@@ -35,6 +35,7 @@ FULL_CONTEXT: dict[str, Any] = {
     "alarmEmail": "oncall@example.com",
     "maxConcurrency": 4,
     "fullReconcileHours": 12,
+    "stuckAfterMinutes": 45,
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {"default": CDK_JSON_CONTEXT, "full": FULL_CONTEXT}

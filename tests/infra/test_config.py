@@ -73,6 +73,7 @@ def test_every_key_is_read_and_typed() -> None:
         alarmEmail="oncall@example.com",
         maxConcurrency=16,
         fullReconcileHours=6,
+        stuckAfterMinutes=0,
     )
 
     # Then each becomes its typed value (duplicate regions once, in order)
@@ -90,6 +91,7 @@ def test_every_key_is_read_and_typed() -> None:
     assert config.alarm_email == "oncall@example.com"
     assert config.max_concurrency == 16
     assert config.full_reconcile_hours == 6
+    assert config.stuck_after_minutes == 0
 
 
 def test_command_line_strings_are_accepted() -> None:
@@ -175,6 +177,7 @@ def test_schedule_rejects_what_eventbridge_rejects(expression: str) -> None:
         ({"maxConcurrency": 0}, "maxConcurrency"),
         ({"maxConcurrency": True}, "maxConcurrency"),
         ({"fullReconcileHours": 721}, "fullReconcileHours"),
+        ({"stuckAfterMinutes": "2h"}, "stuckAfterMinutes"),
     ],
 )
 def test_a_wrong_value_names_its_key_and_shows_an_example(
@@ -214,8 +217,8 @@ def test_examples_are_themselves_valid() -> None:
 @pytest.mark.parametrize(
     ("email_filter", "severities"),
     [
-        ("failures", (Severity.FAILURE,)),
-        ("failures-and-recoveries", (Severity.FAILURE, Severity.RECOVERY)),
+        ("failures", (Severity.FAILURE, Severity.STUCK)),
+        ("failures-and-recoveries", (Severity.FAILURE, Severity.STUCK, Severity.RECOVERY)),
         ("all", None),
     ],
 )
@@ -228,7 +231,8 @@ def test_email_filters_select_severities(
 @pytest.mark.parametrize(
     ("key", "env_name", "value"),
     [("maxConcurrency", "MAX_CONCURRENCY", value) for value in (0, 1, 64, 65)]
-    + [("fullReconcileHours", "FULL_RECONCILE_HOURS", value) for value in (0, 1, 720, 721)],
+    + [("fullReconcileHours", "FULL_RECONCILE_HOURS", value) for value in (0, 1, 720, 721)]
+    + [("stuckAfterMinutes", "STUCK_AFTER_MINUTES", value) for value in (-1, 0, 43200, 43201)],
 )
 def test_context_accepts_exactly_what_the_function_accepts(
     key: str, env_name: str, value: int

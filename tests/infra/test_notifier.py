@@ -144,6 +144,7 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
     assert variables["BASELINE_MODE"] == "failures"
     assert variables["MAX_CONCURRENCY"] == "4"
     assert variables["FULL_RECONCILE_HOURS"] == "12"
+    assert variables["STUCK_AFTER_MINUTES"] == "45"
     # And the settings the function parses from them are the configured ones
     parsed = Settings.from_env(
         {

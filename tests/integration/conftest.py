@@ -6,7 +6,9 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from typing import Any
 from unittest import mock
 
@@ -57,10 +59,14 @@ class Notifier:
     sqs: Any
     ticks: int = 0
 
-    def run(self, **overrides: str) -> dict[str, Any]:
-        """One schedule tick: the real handler, in-process, with the function's environment."""
+    def run(self, now: datetime | None = None, **overrides: str) -> dict[str, Any]:
+        """One schedule tick: the real handler, in-process, with the function's environment.
+
+        `now` sets the clock the handler reads, so a test can let hours pass between ticks.
+        """
         self.ticks += 1
-        with mock.patch.dict(os.environ, {**self.env, **overrides}):
+        clock = mock.patch.object(handler, "datetime", _frozen(now)) if now else nullcontext()
+        with mock.patch.dict(os.environ, {**self.env, **overrides}), clock:
             handler.settings.cache_clear()
             handler.dependencies.cache_clear()
             try:
@@ -108,6 +114,17 @@ class Notifier:
         arn = self.sns.create_topic(Name=name)["TopicArn"]
         assert arn == self.env["TOPIC_ARN"]
         _subscribe(self.sns, self.sqs, arn, self.queue_url)
+
+
+def _frozen(moment: datetime) -> type[datetime]:
+    """A datetime class whose now() is `moment`: what the handler calls to stamp a run."""
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:
+            return cls.fromisoformat(moment.astimezone(tz).isoformat())
+
+    return Frozen
 
 
 def _subscribe(sns: Any, sqs: Any, topic_arn: str, queue_url: str) -> None:

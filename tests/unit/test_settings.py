@@ -31,8 +31,10 @@ def test_every_knob_is_read() -> None:
         "MAX_ATTEMPTS": "3",
         "FULL_RECONCILE_HOURS": "12",
         "TIME_BUDGET_SECONDS": "60",
+        "STUCK_AFTER_MINUTES": "45",
     }
     settings = Settings.from_env(env)
+    assert settings.stuck_after_minutes == 45
     assert settings.baseline_mode is BaselineMode.FAILURES
     assert (settings.max_concurrency, settings.max_attempts) == (4, 3)
     assert (settings.full_reconcile_hours, settings.time_budget_seconds) == (12, 60)
@@ -80,4 +82,5 @@ def test_env_names_are_the_fields() -> None:
         "MAX_ATTEMPTS",
         "FULL_RECONCILE_HOURS",
         "TIME_BUDGET_SECONDS",
+        "STUCK_AFTER_MINUTES",
     ]
