@@ -16,6 +16,7 @@ alarmEmail          ""                          who receives the notifier's own 
 maxConcurrency      8                           concurrent AWS requests per run (1-64)
 fullReconcileHours  24                          member accounts are re-read at least this often
 stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
+accountNamesRefreshHours 24                     account names are listed again this often (0: off)
 
 A `filter` is "failures" (severities failure and stuck), "failures-and-recoveries" or "all" (no
 filter).
@@ -34,7 +35,11 @@ from typing import Any
 import aws_cdk.aws_logs as logs
 
 from config_notifier.model import Severity
-from config_notifier.settings import STUCK_AFTER_MINUTES_RANGE, BaselineMode
+from config_notifier.settings import (
+    ACCOUNT_NAMES_REFRESH_HOURS_RANGE,
+    STUCK_AFTER_MINUTES_RANGE,
+    BaselineMode,
+)
 
 ContextReader = Callable[[str], Any]
 
@@ -51,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "maxConcurrency": 8,
     "fullReconcileHours": 24,
     "stuckAfterMinutes": 120,
+    "accountNamesRefreshHours": 24,
 }
 
 # How each key looks when it is right, as it would be written in cdk.json.
@@ -70,6 +76,7 @@ EXAMPLES: dict[str, str] = {
     "maxConcurrency": '"maxConcurrency": 8',
     "fullReconcileHours": '"fullReconcileHours": 24',
     "stuckAfterMinutes": '"stuckAfterMinutes": 120 (0 turns stuck reports off)',
+    "accountNamesRefreshHours": '"accountNamesRefreshHours": 24 (0 shows account ids alone)',
 }
 
 # Every retention CloudWatch Logs accepts (PutRetentionPolicy), as CDK names it.
@@ -186,6 +193,7 @@ class AppConfig:
     max_concurrency: int
     full_reconcile_hours: int
     stuck_after_minutes: int
+    account_names_refresh_hours: int
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -226,6 +234,9 @@ class AppConfig:
             ),
             "stuck_after_minutes": take(
                 "stuckAfterMinutes", _int_between(*STUCK_AFTER_MINUTES_RANGE)
+            ),
+            "account_names_refresh_hours": take(
+                "accountNamesRefreshHours", _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE)
             ),
         }
         known_problems = len(problems)

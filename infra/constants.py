@@ -46,6 +46,9 @@ CONFIG_READ_ACTIONS = (
     "config:GetOrganizationConformancePackDetailedStatus",
     "config:DescribeConformancePackStatus",
 )
+# accounts.py lists the organization's accounts for their names; ListAccounts has no resource
+# type, so it is granted on "*".
+ORGANIZATIONS_ACTIONS = ("organizations:ListAccounts",)
 # snapshot.py calls query, put_item and delete_item, nothing else.
 TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
 # publish.py calls Publish and PublishBatch; SNS authorizes PublishBatch as sns:Publish.

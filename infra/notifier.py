@@ -30,6 +30,7 @@ from infra.constants import (
     LOG_ACTIONS,
     MAX_TIMEOUT,
     MEMORY_MB,
+    ORGANIZATIONS_ACTIONS,
     RESERVED_CONCURRENCY,
     RUNTIME,
     SCHEDULE_RETRY_ATTEMPTS,
@@ -148,6 +149,7 @@ class Notifier(Construct):
         """Exactly the calls the code makes, each on its own resource where IAM allows one."""
         statements = [
             (CONFIG_READ_ACTIONS, ["*"]),
+            (ORGANIZATIONS_ACTIONS, ["*"]),
             (TABLE_ACTIONS, [table.table_arn]),
             (TOPIC_ACTIONS, [topic.topic_arn]),
             (KEY_USE_ACTIONS, [key.key_arn]),
@@ -162,7 +164,8 @@ class Notifier(Construct):
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="Resource '*' is used only for actions that support no resource-level "
-                f"permissions: the AWS Config reads {', '.join(CONFIG_READ_ACTIONS)} and "
+                f"permissions: the AWS Config reads {', '.join(CONFIG_READ_ACTIONS)}, "
+                f"{', '.join(ORGANIZATIONS_ACTIONS)} for account names and "
                 f"{', '.join(XRAY_ACTIONS)} for active tracing. The table, topic, key and log "
                 "group statements name their resources.",
             )
@@ -185,6 +188,7 @@ def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) 
         "max_concurrency": str(config.max_concurrency),
         "full_reconcile_hours": str(config.full_reconcile_hours),
         "stuck_after_minutes": str(config.stuck_after_minutes),
+        "account_names_refresh_hours": str(config.account_names_refresh_hours),
         # Not deployment choices: set to the code's defaults so the console shows what is in use.
         "max_attempts": str(code_defaults["max_attempts"]),
         "time_budget_seconds": str(code_defaults["time_budget_seconds"]),

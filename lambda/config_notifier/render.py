@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -69,6 +69,12 @@ class Context:
 
     run_id: str
     sent_at: str  # ISO 8601 UTC
+    account_names: Mapping[str, str] = field(default_factory=dict)  # id -> name, where known
+
+    def account(self, account_id: str) -> str:
+        """`name (123456789012)` where the name is known, else the id alone."""
+        name = self.account_names.get(account_id)
+        return f"{name} ({account_id})" if name else account_id
 
 
 # How many accounts each body lists, tried in order until the message fits: the JSON document
@@ -228,7 +234,10 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
     if members:
         lines += ["", f"{moved} member account{'s' * (moved != 1)} changed, {failed} failing:"]
         for t in members[:limit]:
-            lines.append(f"  {t.severity.value.upper():9} {t.entity.account_id}  {_arrow(t)}")
+            lines.append(
+                f"  {t.severity.value.upper():9} {context.account(t.entity.account_id)}  "
+                f"{_arrow(t)}"
+            )
             if error := _error_line(t.new or t.old, TEXT_ERROR_CHARS):
                 lines.append(f"            {error}")
         if len(members) > limit:
@@ -270,7 +279,7 @@ def _stuck_lines(stuck: Sequence[Stuck], context: Context, limit: int) -> list[s
             lines.append("Member accounts: " + _summary(s.member_statuses))
     for s in members[: max(limit, 1)]:
         lines.append(
-            f"STUCK     {s.entity.account_id}  {s.status.status} since {s.since} "
+            f"STUCK     {context.account(s.entity.account_id)}  {s.status.status} since {s.since} "
             f"({_for(s.since, context)})"
         )
     if len(members) > max(limit, 1):
@@ -360,7 +369,7 @@ def _chatbot(
     if members:
         lines.append(f"*{moved} account{'s' * (moved != 1)} changed, {failed} failing:*")
         for t in members[:limit]:
-            lines.append(f"• `{t.entity.account_id}` {_arrow(t)}")
+            lines.append(f"• `{context.account(t.entity.account_id)}` {_arrow(t)}")
             if error := _error_line(t.new or t.old, 200):
                 lines.append(f"    _{error}_")
         if len(members) > limit:
@@ -405,12 +414,13 @@ def _status_doc(status: Status | None) -> dict[str, Any] | None:
     }
 
 
-def transition_doc(t: Transition) -> dict[str, Any]:
+def transition_doc(t: Transition, context: Context) -> dict[str, Any]:
     """One transition in the machine-readable document."""
     return {
         "kind": t.entity.kind.value,
         "name": t.entity.name,
         "account_id": t.entity.account_id or None,
+        "account_name": context.account_names.get(t.entity.account_id),
         "change": t.change.value,
         "severity": t.severity.value,
         "old": _status_doc(t.old),
@@ -434,7 +444,7 @@ def _document(
         "severity": group.severity.value,
         "status": _status_doc(group.current),
         "member_detail_read": group.detail_read,
-        "transitions": [transition_doc(t) for t in listed],
+        "transitions": [transition_doc(t, context) for t in listed],
         "omitted_transitions": max(len(members) - limit, 0),
         "stuck": [_stuck_doc(s, context) for s in group.stuck[: max(limit, 1)]],
         "omitted_stuck": max(len(group.stuck) - max(limit, 1), 0),
@@ -446,6 +456,7 @@ def _stuck_doc(s: Stuck, context: Context) -> dict[str, Any]:
         "kind": s.entity.kind.value,
         "name": s.entity.name,
         "account_id": s.entity.account_id or None,
+        "account_name": context.account_names.get(s.entity.account_id),
         "status": _status_doc(s.status),
         "since": s.since,
         "minutes": _minutes(s.since, context),

@@ -9,6 +9,7 @@ orders them and keeps the rules that make the notifier trustworthy:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config_notifier import SERVICE
+from config_notifier.accounts import AccountNames, Names
 from config_notifier.diff import diff, for_baseline, moved
 from config_notifier.model import (
     Change,
@@ -72,6 +74,30 @@ class Dependencies:
     config_client: Callable[[str], ConfigServiceClient]  # region -> client
     snapshot: SnapshotStore
     publisher: Publisher
+    account_names: AccountNames | None = None  # None: messages show account ids alone
+
+
+class _NamesOnce:
+    """The account names, loaded at most once per run and only by a run that needs them."""
+
+    def __init__(self, source: AccountNames | None, now: datetime) -> None:
+        self._source = source
+        self._now = now
+        self._lock = threading.Lock()
+        self.loaded: Names | None = None
+
+    def get(self) -> Names:
+        with self._lock:
+            if self.loaded is None:
+                self.loaded = (
+                    self._source.load(self._now) if self._source is not None else Names({})
+                )
+                if self.loaded.error is not None:
+                    logger.warning(
+                        "account names unavailable; messages show account ids alone",
+                        extra={"reason": self.loaded.error},
+                    )
+            return self.loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +112,15 @@ class _Tick:
     deadline: float
     clock: Callable[[], float]
     stamp: str  # `now` as stored: one string shared by every record the run writes
+    names: _NamesOnce
+
+    def context_for(self, group: Group) -> Context:
+        """The run's context, with account names when the message names member accounts."""
+        if not any(t.entity.account_id for t in group.members) and not any(
+            s.entity.account_id for s in group.stuck
+        ):
+            return self.context
+        return replace(self.context, account_names=self.names.get().names)
 
     @property
     def stuck_after(self) -> timedelta:
@@ -148,7 +183,17 @@ def run(
     """Do one schedule tick's work and return its summary (also what the handler returns)."""
     started = clock()
     stamp = _iso(now)
-    tick = _Tick(settings, deps, CallCounter(), Context(run_id, stamp), now, deadline, clock, stamp)
+    tick = _Tick(
+        settings,
+        deps,
+        CallCounter(),
+        Context(run_id, stamp),
+        now,
+        deadline,
+        clock,
+        stamp,
+        _NamesOnce(deps.account_names, now),
+    )
     stats = RunStats()
     regions = {name: _Region(name) for name in settings.regions}
     skipped = 0
@@ -203,6 +248,7 @@ def run(
             {"region": f.region, "source": f.source, "reason": f.reason} for f in stats.failures
         ],
         "baselined": stats.baselined,
+        "account_names": _names_outcome(tick.names.loaded),
         "duration_ms": round((clock() - started) * 1000),
     }
 
@@ -289,7 +335,7 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
             detail_read=members_now is not None,
             stuck=tuple(stuck),
         )
-        error = deps.publisher.publish([render(group, tick.context)])[0]
+        error = deps.publisher.publish([render(group, tick.context_for(group))])[0]
         if error is not None:
             return _Outcome(parent, failure=failure, publish_error=error, counts=Counter())
 
@@ -514,6 +560,15 @@ def _fail(stats: RunStats, region: str, source: str, reason: str) -> None:
         "source unread; its entities are kept as they were",
         extra={"region": region, "source": source, "reason": reason},
     )
+
+
+def _names_outcome(names: Names | None) -> str:
+    """What the run's summary says about account names: one word, also a metric."""
+    if names is None:
+        return "not needed"
+    if names.error is not None:
+        return "unavailable"
+    return "listed" if names.refreshed else "cached"
 
 
 def _iso(moment: datetime) -> str:

@@ -12,6 +12,8 @@ T = TypeVar("T")
 
 # 0 turns stuck detection off; at most 30 days.
 STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
+# 0 turns account names off; at most 30 days.
+ACCOUNT_NAMES_REFRESH_HOURS_RANGE = (0, 30 * 24)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
@@ -49,6 +51,7 @@ class Settings:
     full_reconcile_hours: int = 24
     time_budget_seconds: int = 0  # 0: use what the Lambda context says is left
     stuck_after_minutes: int = 120  # 0: never report a deployment as stuck
+    account_names_refresh_hours: int = 24  # 0: show account ids alone, never call Organizations
 
     @classmethod
     def env_names(cls) -> list[str]:
@@ -103,6 +106,12 @@ class Settings:
                 _int_between(*STUCK_AFTER_MINUTES_RANGE),
                 "120",
                 default=120,
+            ),
+            "account_names_refresh_hours": take(
+                "ACCOUNT_NAMES_REFRESH_HOURS",
+                _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE),
+                "24",
+                default=24,
             ),
         }
         if problems:

@@ -36,6 +36,7 @@ FULL_CONTEXT: dict[str, Any] = {
     "maxConcurrency": 4,
     "fullReconcileHours": 12,
     "stuckAfterMinutes": 45,
+    "accountNamesRefreshHours": 6,
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {"default": CDK_JSON_CONTEXT, "full": FULL_CONTEXT}

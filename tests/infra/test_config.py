@@ -74,6 +74,7 @@ def test_every_key_is_read_and_typed() -> None:
         maxConcurrency=16,
         fullReconcileHours=6,
         stuckAfterMinutes=0,
+        accountNamesRefreshHours=0,
     )
 
     # Then each becomes its typed value (duplicate regions once, in order)
@@ -92,6 +93,7 @@ def test_every_key_is_read_and_typed() -> None:
     assert config.max_concurrency == 16
     assert config.full_reconcile_hours == 6
     assert config.stuck_after_minutes == 0
+    assert config.account_names_refresh_hours == 0
 
 
 def test_command_line_strings_are_accepted() -> None:
@@ -178,6 +180,7 @@ def test_schedule_rejects_what_eventbridge_rejects(expression: str) -> None:
         ({"maxConcurrency": True}, "maxConcurrency"),
         ({"fullReconcileHours": 721}, "fullReconcileHours"),
         ({"stuckAfterMinutes": "2h"}, "stuckAfterMinutes"),
+        ({"accountNamesRefreshHours": 721}, "accountNamesRefreshHours"),
     ],
 )
 def test_a_wrong_value_names_its_key_and_shows_an_example(
@@ -232,7 +235,11 @@ def test_email_filters_select_severities(
     ("key", "env_name", "value"),
     [("maxConcurrency", "MAX_CONCURRENCY", value) for value in (0, 1, 64, 65)]
     + [("fullReconcileHours", "FULL_RECONCILE_HOURS", value) for value in (0, 1, 720, 721)]
-    + [("stuckAfterMinutes", "STUCK_AFTER_MINUTES", value) for value in (-1, 0, 43200, 43201)],
+    + [("stuckAfterMinutes", "STUCK_AFTER_MINUTES", value) for value in (-1, 0, 43200, 43201)]
+    + [
+        ("accountNamesRefreshHours", "ACCOUNT_NAMES_REFRESH_HOURS", value)
+        for value in (-1, 0, 720, 721)
+    ],
 )
 def test_context_accepts_exactly_what_the_function_accepts(
     key: str, env_name: str, value: int

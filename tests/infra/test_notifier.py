@@ -22,6 +22,7 @@ FUNCTION_ACTIONS = {
     "config:DescribeOrganizationConformancePackStatuses",
     "config:GetOrganizationConformancePackDetailedStatus",
     "config:DescribeConformancePackStatus",
+    "organizations:ListAccounts",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
@@ -145,6 +146,7 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
     assert variables["MAX_CONCURRENCY"] == "4"
     assert variables["FULL_RECONCILE_HOURS"] == "12"
     assert variables["STUCK_AFTER_MINUTES"] == "45"
+    assert variables["ACCOUNT_NAMES_REFRESH_HOURS"] == "6"
     # And the settings the function parses from them are the configured ones
     parsed = Settings.from_env(
         {
@@ -296,8 +298,10 @@ def test_only_actions_without_resource_level_permissions_use_resource_star(
         if statement["Resource"] == "*"
         for action in actions_of(statement)
     }
-    # Then "*" is used only for Config's status reads and X-Ray's writes
-    assert unscoped == {a for a in FUNCTION_ACTIONS if a.startswith(("config:", "xray:"))}
+    # Then "*" is used only for Config's status reads, listing accounts and X-Ray's writes
+    assert unscoped == {
+        a for a in FUNCTION_ACTIONS if a.startswith(("config:", "organizations:", "xray:"))
+    }
 
 
 @pytest.mark.parametrize(

@@ -116,6 +116,25 @@ class Notifier:
         _subscribe(self.sns, self.sqs, arn, self.queue_url)
 
 
+def create_accounts(names: list[str]) -> dict[str, str]:
+    """Accounts with these names in moto's organization (made if missing): id -> name.
+
+    moto chooses the ids; the test gives them to the Config simulator as its member accounts.
+    """
+    organizations = boto3.client("organizations", region_name="us-east-1")
+    try:
+        organizations.describe_organization()
+    except organizations.exceptions.AWSOrganizationsNotInUseException:
+        organizations.create_organization(FeatureSet="ALL")
+    created = {}
+    for name in names:
+        status = organizations.create_account(
+            AccountName=name, Email=f"{uuid.uuid4().hex[:10]}@example.com"
+        )["CreateAccountStatus"]
+        created[status["AccountId"]] = name
+    return created
+
+
 def _frozen(moment: datetime) -> type[datetime]:
     """A datetime class whose now() is `moment`: what the handler calls to stamp a run."""
 

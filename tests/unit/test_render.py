@@ -283,3 +283,32 @@ def test_the_baseline_summary_says_what_is_watched_and_failing() -> None:
     doc = json.loads(message.bodies["sqs"])
     assert doc["watched"] == {"organization-rule": 2, "organization-pack": 3}
     assert [f["name"] for f in doc["failing"]] == ["pack-0"]
+
+
+def test_named_accounts_read_name_then_id_everywhere() -> None:
+    # Given a run that knows one of the failing accounts' names
+    context = Context(
+        run_id="run-1",
+        sent_at="2026-11-21T10:00:00+00:00",
+        account_names={"000000000001": "prod-payments"},
+    )
+    # When the rollout is rendered
+    message = render(rollout_group(3, 0), context)
+    # Then the email and the Slack card say "name (id)", and the document carries both
+    assert (
+        "prod-payments (000000000001)  CREATE_SUCCESSFUL -> CREATE_FAILED"
+        in message.bodies["email"]
+    )
+    assert (
+        "`prod-payments (000000000001)`"
+        in json.loads(message.bodies["https"])["content"]["description"]
+    )
+    names = {
+        t["account_id"]: t["account_name"] for t in json.loads(message.bodies["sqs"])["transitions"]
+    }
+    assert names == {
+        None: None,
+        "000000000000": None,
+        "000000000001": "prod-payments",
+        "000000000002": None,
+    }

@@ -83,4 +83,5 @@ def test_env_names_are_the_fields() -> None:
         "FULL_RECONCILE_HOURS",
         "TIME_BUDGET_SECONDS",
         "STUCK_AFTER_MINUTES",
+        "ACCOUNT_NAMES_REFRESH_HOURS",
     ]
