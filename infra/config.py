@@ -17,6 +17,8 @@ maxConcurrency      8                           concurrent AWS requests per run 
 fullReconcileHours  24                          member accounts are re-read at least this often
 stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
 accountNamesRefreshHours 24                     account names are listed again this often (0: off)
+mutes               []                          transitions never published: [{"account": ...,
+                                                "name": glob, "severity": ..., "until": date}]
 
 A `filter` is "failures" (severities failure and stuck), "failures-and-recoveries" or "all" (no
 filter).
@@ -35,6 +37,8 @@ from typing import Any
 import aws_cdk.aws_logs as logs
 
 from config_notifier.model import Severity
+from config_notifier.mute import EXAMPLE as MUTES_EXAMPLE
+from config_notifier.mute import Mute, parse_mutes, to_json
 from config_notifier.settings import (
     ACCOUNT_NAMES_REFRESH_HOURS_RANGE,
     STUCK_AFTER_MINUTES_RANGE,
@@ -57,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "fullReconcileHours": 24,
     "stuckAfterMinutes": 120,
     "accountNamesRefreshHours": 24,
+    "mutes": [],
 }
 
 # How each key looks when it is right, as it would be written in cdk.json.
@@ -77,6 +82,7 @@ EXAMPLES: dict[str, str] = {
     "fullReconcileHours": '"fullReconcileHours": 24',
     "stuckAfterMinutes": '"stuckAfterMinutes": 120 (0 turns stuck reports off)',
     "accountNamesRefreshHours": '"accountNamesRefreshHours": 24 (0 shows account ids alone)',
+    "mutes": f'"mutes": {MUTES_EXAMPLE}',
 }
 
 # Every retention CloudWatch Logs accepts (PutRetentionPolicy), as CDK names it.
@@ -194,6 +200,7 @@ class AppConfig:
     full_reconcile_hours: int
     stuck_after_minutes: int
     account_names_refresh_hours: int
+    mutes: tuple[Mute, ...]
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -238,6 +245,7 @@ class AppConfig:
             "account_names_refresh_hours": take(
                 "accountNamesRefreshHours", _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE)
             ),
+            "mutes": take("mutes", _mutes),
         }
         known_problems = len(problems)
         workspace = take("slackWorkspaceId", _optional(_SLACK_WORKSPACE, "a Slack workspace id"))
@@ -280,6 +288,22 @@ def _list(raw: Any) -> list[Any]:
             raise ValueError(f"{text!r} is not a list")
         return parsed
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+# Lambda allows 4 KB for all of a function's environment; the mutes get half of it.
+MAX_MUTES_JSON = 2048
+
+
+def _mutes(raw: Any) -> tuple[Mute, ...]:
+    """The function's own parser, so the synth refuses exactly what the function would."""
+    mutes = parse_mutes(raw)  # a list from cdk.json, or JSON text from `-c mutes=[...]`
+    size = len(to_json(mutes))
+    if size > MAX_MUTES_JSON:
+        raise ValueError(
+            f"{size} characters of JSON, more than the {MAX_MUTES_JSON} the function's "
+            "environment has room for; use name globs to say more with less"
+        )
+    return mutes
 
 
 def _stack_name(raw: Any) -> str:

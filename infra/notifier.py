@@ -20,6 +20,7 @@ import aws_cdk.aws_sqs as sqs
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from constructs import Construct
 
+from config_notifier.mute import to_json
 from config_notifier.settings import Settings
 from infra.config import AppConfig, Schedule
 from infra.constants import (
@@ -189,6 +190,7 @@ def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) 
         "full_reconcile_hours": str(config.full_reconcile_hours),
         "stuck_after_minutes": str(config.stuck_after_minutes),
         "account_names_refresh_hours": str(config.account_names_refresh_hours),
+        "mutes": to_json(config.mutes),
         # Not deployment choices: set to the code's defaults so the console shows what is in use.
         "max_attempts": str(code_defaults["max_attempts"]),
         "time_budget_seconds": str(code_defaults["time_budget_seconds"]),

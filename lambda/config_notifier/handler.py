@@ -119,6 +119,7 @@ def _emit(summary: dict[str, Any]) -> None:
     metrics.add_metric("MessagesFailed", MetricUnit.Count, summary["messages_failed"])
     metrics.add_metric("WriteConflicts", MetricUnit.Count, summary["write_conflicts"])
     metrics.add_metric("DeferredForTime", MetricUnit.Count, summary["deferred_for_time"])
+    metrics.add_metric("Muted", MetricUnit.Count, summary["muted"])
     metrics.add_metric(
         "AccountNamesUnavailable",
         MetricUnit.Count,

@@ -176,6 +176,7 @@ class RunStats:
     records_written: int = 0
     records_deleted: int = 0
     write_conflicts: int = 0
+    muted: int = 0  # transitions and stalls committed without a message
     baselined: list[str] = field(default_factory=list)  # regions whose summary went out
     failures: list[SourceFailure] = field(default_factory=list)
 

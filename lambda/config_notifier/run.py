@@ -37,6 +37,7 @@ from config_notifier.model import (
     Stuck,
     Transition,
 )
+from config_notifier.mute import is_muted
 from config_notifier.plan import MEMBERS_PENDING, needs_detail, state_key
 from config_notifier.publish import Publisher
 from config_notifier.read import (
@@ -164,6 +165,7 @@ class _Outcome:
     record: Record | None = None  # the rule's or pack's record to commit, if it is to change
     deferred: bool = False
     failing_members: int = 0
+    muted: int = 0  # transitions and stalls committed without a message
 
     @property
     def done(self) -> bool:
@@ -244,6 +246,7 @@ def run(
         "records_deleted": stats.records_deleted,
         "write_conflicts": stats.write_conflicts,
         "deferred_for_time": skipped,
+        "muted": stats.muted,
         "failed_sources": [
             {"region": f.region, "source": f.source, "reason": f.reason} for f in stats.failures
         ],
@@ -319,6 +322,8 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
             tick.now,
             tick.stuck_after,
         )
+    all_stuck = stuck
+    to_publish, stuck, muted = _unmuted(tick, to_publish, stuck)
     counts = Counter(t.severity.value for t in to_publish)
     counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
     failing = sum(1 for o in members_now or [] if o.status.is_failed)
@@ -340,16 +345,17 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
             return _Outcome(parent, failure=failure, publish_error=error, counts=Counter())
 
     commit = _Commit()
+    # Muted stalls are marked too: like a muted transition, committed as if delivered.
     after = _mark_stuck(
         _apply(member_changes, members_before.records, tick.stamp),
-        [s.entity for s in stuck if s.entity != parent],
+        [s.entity for s in all_stuck if s.entity != parent],
         tick.stamp,
     )
     if after != members_before.records:
         saved = deps.snapshot.save_members(parent, members_before, after)
         commit = _Commit(saved.written, saved.deleted, saved.conflicts)
     record = _next_record(previous, observation, tick.stamp)
-    if any(s.entity == parent for s in stuck):
+    if any(s.entity == parent for s in all_stuck):
         record = replace(record, stuck_reported=tick.stamp)
     if members_now is not None and commit.conflicts == 0:
         record = replace(
@@ -367,6 +373,7 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         # Committed with the region's other records once every rule and pack is done.
         record=record if record != previous else None,
         failing_members=failing,
+        muted=muted,
     )
 
 
@@ -377,28 +384,13 @@ def _finish_region(
     if region.snapshot is None:
         return  # its snapshot could not be loaded: the whole region waits for the next run
     deps = tick.deps
-    delivered: list[Transition] = []  # what the snapshot takes on besides the outcomes' records
-    singles: list[Transition] = []  # account packs and removed rules and packs, one message each
-    stuck: list[Stuck] = []  # account packs in progress for too long, one message each
-    for kind in SOURCES:
-        current = region.current.get(kind)
-        if current is None:
-            continue  # unknown this run: nothing of it changes or disappears
-        previous = region.previous(kind)
-        if kind is Kind.ACCOUNT_PACK:
-            changes = diff(previous, current)
-            if not region.in_baseline(kind):
-                stuck += stuck_members(previous, current, tick.now, tick.stuck_after)
-        else:
-            # Organization rules and packs that still exist were handled with their members.
-            present = {o.entity for o in current}
-            changes = diff({e: r for e, r in previous.items() if e not in present}, [])
-        in_baseline = region.in_baseline(kind)
-        to_publish = for_baseline(changes, tick.settings.baseline_mode) if in_baseline else changes
-        singles += to_publish
-        delivered += [t for t in changes if t not in to_publish]  # quiet: committed as they are
-
-    reported_stuck = _report_stuck(tick, stuck, stats)
+    delivered, singles, stuck = _region_changes(tick, region)
+    unmuted, unmuted_stuck, muted = _unmuted(tick, singles, stuck)
+    stats.muted += muted
+    delivered += [t for t in singles if t not in unmuted]  # muted: committed, not published
+    singles = unmuted
+    reported_stuck = _report_stuck(tick, unmuted_stuck, stats)
+    reported_stuck += [s.entity for s in stuck if s not in unmuted_stuck]
     messages = [render(_single_group(t), tick.context) for t in singles]
     results = deps.publisher.publish(messages) if messages else []
     for t, error in zip(singles, results, strict=True):
@@ -476,6 +468,63 @@ def _single_group(t: Transition) -> Group:
     )
 
 
+def _region_changes(
+    tick: _Tick, region: _Region
+) -> tuple[list[Transition], list[Transition], list[Stuck]]:
+    """What phase three has to tell and commit: account packs, removed rules and packs.
+
+    Returns the transitions to commit without a message (baseline), those to publish one message
+    each, and the account packs in progress for too long.
+    """
+    quiet: list[Transition] = []
+    singles: list[Transition] = []
+    stuck: list[Stuck] = []
+    for kind in SOURCES:
+        current = region.current.get(kind)
+        if current is None:
+            continue  # unknown this run: nothing of it changes or disappears
+        previous = region.previous(kind)
+        if kind is Kind.ACCOUNT_PACK:
+            changes = diff(previous, current)
+            if not region.in_baseline(kind):
+                stuck += stuck_members(previous, current, tick.now, tick.stuck_after)
+        else:
+            # Organization rules and packs that still exist were handled with their members.
+            present = {o.entity for o in current}
+            changes = diff({e: r for e, r in previous.items() if e not in present}, [])
+        in_baseline = region.in_baseline(kind)
+        to_publish = for_baseline(changes, tick.settings.baseline_mode) if in_baseline else changes
+        singles += to_publish
+        quiet += [t for t in changes if t not in to_publish]  # committed as they are
+    return quiet, singles, stuck
+
+
+def _unmuted(
+    tick: _Tick, transitions: Sequence[Transition], stuck: Sequence[Stuck]
+) -> tuple[list[Transition], list[Stuck], int]:
+    """What is left to publish once the mutes in force are applied, and how much they held back.
+
+    Muted transitions and stalls are committed like delivered ones; each is logged.
+    """
+    mutes, now = tick.settings.mutes, tick.now
+    kept = [t for t in transitions if not is_muted(mutes, t.entity, t.severity, now)]
+    kept_stuck = [s for s in stuck if not is_muted(mutes, s.entity, Severity.STUCK, now)]
+    held = [(t.entity, t.severity) for t in transitions if t not in kept]
+    held += [(s.entity, Severity.STUCK) for s in stuck if s not in kept_stuck]
+    for entity, severity in held:
+        logger.info(
+            "muted: committed, not published",
+            extra={
+                "region": entity.region,
+                "kind": entity.kind.value,
+                "entity_name": entity.name,
+                "account_id": entity.account_id or None,
+                "severity": severity.value,
+            },
+        )
+    return kept, kept_stuck, len(held)
+
+
 def _report_stuck(tick: _Tick, stuck: Sequence[Stuck], stats: RunStats) -> list[EntityId]:
     """Publish one message per stuck account pack; returns those SNS accepted."""
     groups = [
@@ -549,6 +598,7 @@ def _count(stats: RunStats, outcome: _Outcome) -> None:
         stats.messages_published += 1
     for severity, n in outcome.counts.items():
         stats.transitions[severity] = stats.transitions.get(severity, 0) + n
+    stats.muted += outcome.muted
     stats.records_written += outcome.commit.written
     stats.records_deleted += outcome.commit.deleted
     stats.write_conflicts += outcome.commit.conflicts

@@ -8,10 +8,13 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from config_notifier.mute import EXAMPLE, Mute, parse_mutes
+
 T = TypeVar("T")
 
 # 0 turns stuck detection off; at most 30 days.
 STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
+NO_MUTES: tuple[Mute, ...] = ()
 # 0 turns account names off; at most 30 days.
 ACCOUNT_NAMES_REFRESH_HOURS_RANGE = (0, 30 * 24)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -52,6 +55,7 @@ class Settings:
     time_budget_seconds: int = 0  # 0: use what the Lambda context says is left
     stuck_after_minutes: int = 120  # 0: never report a deployment as stuck
     account_names_refresh_hours: int = 24  # 0: show account ids alone, never call Organizations
+    mutes: tuple[Mute, ...] = ()  # MUTES: a JSON list, see mute.py
 
     @classmethod
     def env_names(cls) -> list[str]:
@@ -113,6 +117,7 @@ class Settings:
                 "24",
                 default=24,
             ),
+            "mutes": take("MUTES", parse_mutes, EXAMPLE, default=NO_MUTES),
         }
         if problems:
             raise SettingsError(problems)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from config_notifier.model import Severity
+from config_notifier.mute import Mute
 from config_notifier.settings import BaselineMode, Settings, SettingsError
 from infra.config import (
     DEFAULTS,
@@ -75,6 +76,7 @@ def test_every_key_is_read_and_typed() -> None:
         fullReconcileHours=6,
         stuckAfterMinutes=0,
         accountNamesRefreshHours=0,
+        mutes='[{"severity": "progress", "until": "2027-01-31"}]',
     )
 
     # Then each becomes its typed value (duplicate regions once, in order)
@@ -94,6 +96,7 @@ def test_every_key_is_read_and_typed() -> None:
     assert config.full_reconcile_hours == 6
     assert config.stuck_after_minutes == 0
     assert config.account_names_refresh_hours == 0
+    assert config.mutes == (Mute(severity=Severity.PROGRESS, until=date(2027, 1, 31)),)
 
 
 def test_command_line_strings_are_accepted() -> None:
@@ -181,6 +184,9 @@ def test_schedule_rejects_what_eventbridge_rejects(expression: str) -> None:
         ({"fullReconcileHours": 721}, "fullReconcileHours"),
         ({"stuckAfterMinutes": "2h"}, "stuckAfterMinutes"),
         ({"accountNamesRefreshHours": 721}, "accountNamesRefreshHours"),
+        ({"mutes": [{"severity": "loud"}]}, "mutes"),
+        ({"mutes": [{"until": "2026-12-31"}]}, "mutes"),
+        ({"mutes": [{"name": f"pack-{i}-*"} for i in range(200)]}, "mutes"),
     ],
 )
 def test_a_wrong_value_names_its_key_and_shows_an_example(

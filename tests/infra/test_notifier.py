@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -147,6 +148,10 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
     assert variables["FULL_RECONCILE_HOURS"] == "12"
     assert variables["STUCK_AFTER_MINUTES"] == "45"
     assert variables["ACCOUNT_NAMES_REFRESH_HOURS"] == "6"
+    assert json.loads(variables["MUTES"]) == [
+        {"name": "sandbox-*"},
+        {"account": "123456789012", "until": "2026-12-31"},
+    ]
     # And the settings the function parses from them are the configured ones
     parsed = Settings.from_env(
         {

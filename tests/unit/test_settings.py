@@ -84,4 +84,26 @@ def test_env_names_are_the_fields() -> None:
         "TIME_BUDGET_SECONDS",
         "STUCK_AFTER_MINUTES",
         "ACCOUNT_NAMES_REFRESH_HOURS",
+        "MUTES",
     ]
+
+
+def test_mutes_are_read_and_a_bad_one_is_named_with_an_example() -> None:
+    # Given a valid list of mutes
+    settings = Settings.from_env(
+        VALID | {"MUTES": '[{"name": "sandbox-*", "until": "2026-12-31"}]'}
+    )
+    # Then they are parsed
+    [mute] = settings.mutes
+    assert (mute.name, mute.until.isoformat() if mute.until else None) == (
+        "sandbox-*",
+        "2026-12-31",
+    )
+    # Given a mute with a bad severity
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(VALID | {"MUTES": '[{"severity": "loud"}]'})
+    # Then the error names the variable, the mute and the choices, with an example
+    [problem] = raised.value.problems
+    assert problem.startswith("MUTES=")
+    assert "mute #1: severity 'loud' is not one of failure, stuck, recovery, progress" in problem
+    assert "for example MUTES=[{" in problem
