@@ -17,6 +17,7 @@ maxConcurrency      8                           concurrent AWS requests per run 
 fullReconcileHours  24                          member accounts are re-read at least this often
 stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
 accountNamesRefreshHours 24                     account names are listed again this often (0: off)
+eventBusName        "default"                   the EventBridge bus published transitions go to
 mutes               []                          transitions never published: [{"account": ...,
                                                 "name": glob, "severity": ..., "until": date}]
 
@@ -41,6 +42,7 @@ from config_notifier.mute import EXAMPLE as MUTES_EXAMPLE
 from config_notifier.mute import Mute, parse_mutes, to_json
 from config_notifier.settings import (
     ACCOUNT_NAMES_REFRESH_HOURS_RANGE,
+    EVENT_BUS_NAME,
     STUCK_AFTER_MINUTES_RANGE,
     BaselineMode,
 )
@@ -62,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "stuckAfterMinutes": 120,
     "accountNamesRefreshHours": 24,
     "mutes": [],
+    "eventBusName": "default",
 }
 
 # How each key looks when it is right, as it would be written in cdk.json.
@@ -83,6 +86,7 @@ EXAMPLES: dict[str, str] = {
     "stuckAfterMinutes": '"stuckAfterMinutes": 120 (0 turns stuck reports off)',
     "accountNamesRefreshHours": '"accountNamesRefreshHours": 24 (0 shows account ids alone)',
     "mutes": f'"mutes": {MUTES_EXAMPLE}',
+    "eventBusName": '"eventBusName": "config-deployments" (or "default")',
 }
 
 # Every retention CloudWatch Logs accepts (PutRetentionPolicy), as CDK names it.
@@ -201,6 +205,7 @@ class AppConfig:
     stuck_after_minutes: int
     account_names_refresh_hours: int
     mutes: tuple[Mute, ...]
+    event_bus_name: str
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -246,6 +251,7 @@ class AppConfig:
                 "accountNamesRefreshHours", _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE)
             ),
             "mutes": take("mutes", _mutes),
+            "event_bus_name": take("eventBusName", _event_bus),
         }
         known_problems = len(problems)
         workspace = take("slackWorkspaceId", _optional(_SLACK_WORKSPACE, "a Slack workspace id"))
@@ -304,6 +310,15 @@ def _mutes(raw: Any) -> tuple[Mute, ...]:
             "environment has room for; use name globs to say more with less"
         )
     return mutes
+
+
+def _event_bus(raw: Any) -> str:
+    name = _text(raw)
+    if not EVENT_BUS_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not an event bus name (1-256 of letters, digits, '.', '-', '_', '/')"
+        )
+    return name
 
 
 def _stack_name(raw: Any) -> str:

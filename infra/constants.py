@@ -49,6 +49,8 @@ CONFIG_READ_ACTIONS = (
 # accounts.py lists the organization's accounts for their names; ListAccounts has no resource
 # type, so it is granted on "*".
 ORGANIZATIONS_ACTIONS = ("organizations:ListAccounts",)
+# events.py puts every published transition on the configured bus, and nothing else.
+EVENTS_ACTIONS = ("events:PutEvents",)
 # snapshot.py calls query, put_item and delete_item, nothing else.
 TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
 # publish.py calls Publish and PublishBatch; SNS authorizes PublishBatch as sns:Publish.

@@ -26,6 +26,7 @@ from infra.config import AppConfig, Schedule
 from infra.constants import (
     ARCHITECTURE,
     CONFIG_READ_ACTIONS,
+    EVENTS_ACTIONS,
     HANDLER,
     KEY_USE_ACTIONS,
     LOG_ACTIONS,
@@ -68,6 +69,11 @@ class Notifier(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         period = config.schedule.nominal_period
+        # The bus (the account's default one, or one the user named) in this stack's account
+        # and region: PutEvents is granted on it alone.
+        self.event_bus = events.EventBus.from_event_bus_name(
+            self, "EventBus", config.event_bus_name
+        )
 
         # Explicit, so its retention is set and it is there (and retained) before the first run.
         self.log_group = logs.LogGroup(
@@ -151,6 +157,7 @@ class Notifier(Construct):
         statements = [
             (CONFIG_READ_ACTIONS, ["*"]),
             (ORGANIZATIONS_ACTIONS, ["*"]),
+            (EVENTS_ACTIONS, [self.event_bus.event_bus_arn]),
             (TABLE_ACTIONS, [table.table_arn]),
             (TOPIC_ACTIONS, [topic.topic_arn]),
             (KEY_USE_ACTIONS, [key.key_arn]),
@@ -191,6 +198,7 @@ def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) 
         "stuck_after_minutes": str(config.stuck_after_minutes),
         "account_names_refresh_hours": str(config.account_names_refresh_hours),
         "mutes": to_json(config.mutes),
+        "event_bus_name": config.event_bus_name,
         # Not deployment choices: set to the code's defaults so the console shows what is in use.
         "max_attempts": str(code_defaults["max_attempts"]),
         "time_budget_seconds": str(code_defaults["time_budget_seconds"]),

@@ -16,6 +16,7 @@ from botocore.config import Config
 
 from config_notifier import METRICS_NAMESPACE, SERVICE
 from config_notifier.accounts import AccountNames
+from config_notifier.events import EventOutbox, EventPublisher
 from config_notifier.model import Severity
 from config_notifier.publish import Publisher
 from config_notifier.run import Dependencies, run
@@ -73,6 +74,11 @@ def dependencies() -> Dependencies:
             current.snapshot_table_name,
             timedelta(hours=current.account_names_refresh_hours),
         ),
+        events=EventPublisher(
+            session.client("events", config=client_config),
+            current.event_bus_name,
+            EventOutbox(dynamodb, current.snapshot_table_name),
+        ),
     )
 
 
@@ -120,6 +126,9 @@ def _emit(summary: dict[str, Any]) -> None:
     metrics.add_metric("WriteConflicts", MetricUnit.Count, summary["write_conflicts"])
     metrics.add_metric("DeferredForTime", MetricUnit.Count, summary["deferred_for_time"])
     metrics.add_metric("Muted", MetricUnit.Count, summary["muted"])
+    metrics.add_metric("EventsPut", MetricUnit.Count, summary["events_put"])
+    metrics.add_metric("EventsFailed", MetricUnit.Count, summary["events_failed"])
+    metrics.add_metric("EventsDropped", MetricUnit.Count, summary["events_dropped"])
     metrics.add_metric(
         "AccountNamesUnavailable",
         MetricUnit.Count,

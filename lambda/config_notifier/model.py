@@ -177,6 +177,9 @@ class RunStats:
     records_deleted: int = 0
     write_conflicts: int = 0
     muted: int = 0  # transitions and stalls committed without a message
+    events_put: int = 0
+    events_failed: int = 0  # kept in the outbox, put again next run
+    events_dropped: int = 0  # lost: logged as errors
     baselined: list[str] = field(default_factory=list)  # regions whose summary went out
     failures: list[SourceFailure] = field(default_factory=list)
 

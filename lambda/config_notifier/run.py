@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from config_notifier import SERVICE
 from config_notifier.accounts import AccountNames, Names
 from config_notifier.diff import diff, for_baseline, moved
+from config_notifier.events import EventPublisher, PutResult, event_entries
 from config_notifier.model import (
     Change,
     EntityId,
@@ -76,6 +77,7 @@ class Dependencies:
     snapshot: SnapshotStore
     publisher: Publisher
     account_names: AccountNames | None = None  # None: messages show account ids alone
+    events: EventPublisher | None = None  # None: no events
 
 
 class _NamesOnce:
@@ -166,6 +168,7 @@ class _Outcome:
     deferred: bool = False
     failing_members: int = 0
     muted: int = 0  # transitions and stalls committed without a message
+    events: PutResult | None = None
 
     @property
     def done(self) -> bool:
@@ -199,6 +202,9 @@ def run(
     stats = RunStats()
     regions = {name: _Region(name) for name in settings.regions}
     skipped = 0
+    if deps.events is not None:
+        # What earlier runs delivered by SNS but could not put on the bus.
+        _count_events(stats, deps.events.retry_pending(now))
     with ThreadPoolExecutor(max_workers=settings.max_concurrency) as pool:
         _survey(pool, regions, tick, stats)
         work = [
@@ -247,6 +253,9 @@ def run(
         "write_conflicts": stats.write_conflicts,
         "deferred_for_time": skipped,
         "muted": stats.muted,
+        "events_put": stats.events_put,
+        "events_failed": stats.events_failed,
+        "events_dropped": stats.events_dropped,
         "failed_sources": [
             {"region": f.region, "source": f.source, "reason": f.reason} for f in stats.failures
         ],
@@ -310,25 +319,25 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
     to_publish = (for_baseline(parent_changes, mode) if in_baseline else parent_changes) + (
         for_baseline(member_changes, mode) if quiet_members else member_changes
     )
-    stuck: list[Stuck] = []
-    if not in_baseline and previous is not None:
-        moved_members = {t.entity for t in member_changes}
-        if is_stuck(previous, observation.status, tick.now, tick.stuck_after):
-            statuses = [o.status for o in members_now] if members_now is not None else None
-            stuck.append(stuck_parent(previous, observation, statuses))
-        stuck += stuck_members(
-            members_before.records,
-            [o for o in members_now or [] if o.entity not in moved_members],
-            tick.now,
-            tick.stuck_after,
+    all_stuck = stuck = (
+        []
+        if in_baseline or previous is None
+        else _stuck_with_members(
+            tick,
+            previous=previous,
+            observation=observation,
+            members_before=members_before.records,
+            members_now=members_now,
+            member_changes=member_changes,
         )
-    all_stuck = stuck
+    )
     to_publish, stuck, muted = _unmuted(tick, to_publish, stuck)
     counts = Counter(t.severity.value for t in to_publish)
     counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
     failing = sum(1 for o in members_now or [] if o.status.is_failed)
 
     published_parent = next((t for t in to_publish if t.entity == parent), None)
+    events = None
     if to_publish or stuck:
         group = Group(
             region=parent.region,
@@ -340,7 +349,7 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
             detail_read=members_now is not None,
             stuck=tuple(stuck),
         )
-        error = deps.publisher.publish([render(group, tick.context_for(group))])[0]
+        error, events = _publish_group(tick, group)
         if error is not None:
             return _Outcome(parent, failure=failure, publish_error=error, counts=Counter())
 
@@ -374,6 +383,7 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         record=record if record != previous else None,
         failing_members=failing,
         muted=muted,
+        events=events,
     )
 
 
@@ -388,23 +398,32 @@ def _finish_region(
     unmuted, unmuted_stuck, muted = _unmuted(tick, singles, stuck)
     stats.muted += muted
     delivered += [t for t in singles if t not in unmuted]  # muted: committed, not published
-    singles = unmuted
-    reported_stuck = _report_stuck(tick, unmuted_stuck, stats)
-    reported_stuck += [s.entity for s in stuck if s not in unmuted_stuck]
-    messages = [render(_single_group(t), tick.context) for t in singles]
-    results = deps.publisher.publish(messages) if messages else []
-    for t, error in zip(singles, results, strict=True):
+    reported_stuck = [s.entity for s in stuck if s not in unmuted_stuck]  # muted: marked
+    groups = [_single_group(t) for t in unmuted] + [_stuck_group(s) for s in unmuted_stuck]
+    results = deps.publisher.publish([render(g, tick.context) for g in groups])
+    published: list[Group] = []
+    for group, error in zip(groups, results, strict=True):
         if error is not None:
             stats.messages_failed += 1
             logger.warning(
-                "publish failed; the transition is retried next run",
-                extra={"entity": f"{t.entity.region}/{t.entity.name}", "error": error},
+                "publish failed; retried next run",
+                extra={"entity": f"{group.region}/{group.name}", "error": error},
             )
-            region.unfinished.add(t.entity.kind)
+            if group.parent is not None:
+                region.unfinished.add(group.kind)
             continue
         stats.messages_published += 1
-        stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
-        delivered.append(t)
+        published.append(group)
+        for t in group.transitions:
+            stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
+            delivered.append(t)
+        for s in group.stuck:
+            stats.transitions[Severity.STUCK.value] = (
+                stats.transitions.get(Severity.STUCK.value, 0) + 1
+            )
+            reported_stuck.append(s.entity)
+    # Before the commit: an event that cannot be put is kept in the outbox first.
+    _count_events(stats, _put_events(tick, published, tick.context))
 
     commit = _Commit()
     for t in delivered:
@@ -525,26 +544,66 @@ def _unmuted(
     return kept, kept_stuck, len(held)
 
 
-def _report_stuck(tick: _Tick, stuck: Sequence[Stuck], stats: RunStats) -> list[EntityId]:
-    """Publish one message per stuck account pack; returns those SNS accepted."""
-    groups = [
-        Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
-        for s in stuck
-    ]
-    results = tick.deps.publisher.publish([render(g, tick.context) for g in groups])
-    reported: list[EntityId] = []
-    for s, error in zip(stuck, results, strict=True):
-        if error is not None:
-            stats.messages_failed += 1
-            logger.warning(
-                "stuck report not published; retried next run",
-                extra={"entity": f"{s.entity.region}/{s.entity.name}", "error": error},
-            )
-            continue
-        stats.messages_published += 1
-        stats.transitions[Severity.STUCK.value] = stats.transitions.get(Severity.STUCK.value, 0) + 1
-        reported.append(s.entity)
-    return reported
+def _stuck_with_members(
+    tick: _Tick,
+    *,
+    previous: Record,
+    observation: Observation,
+    members_before: dict[EntityId, Record],
+    members_now: list[Observation] | None,
+    member_changes: Sequence[Transition],
+) -> list[Stuck]:
+    """The stalls of a rule or pack and of its member accounts that have not been reported."""
+    stuck: list[Stuck] = []
+    if is_stuck(previous, observation.status, tick.now, tick.stuck_after):
+        statuses = [o.status for o in members_now] if members_now is not None else None
+        stuck.append(stuck_parent(previous, observation, statuses))
+    moved_members = {t.entity for t in member_changes}
+    return stuck + stuck_members(
+        members_before,
+        [o for o in members_now or [] if o.entity not in moved_members],
+        tick.now,
+        tick.stuck_after,
+    )
+
+
+def _publish_group(tick: _Tick, group: Group) -> tuple[str | None, PutResult | None]:
+    """One message to SNS and, once SNS took it, its events to the bus (before any commit)."""
+    context = tick.context_for(group)
+    error = tick.deps.publisher.publish([render(group, context)])[0]
+    if error is not None:
+        return error, None
+    return None, _put_events(tick, [group], context)
+
+
+def _stuck_group(s: Stuck) -> Group:
+    return Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
+
+
+def _put_events(tick: _Tick, groups: Sequence[Group], context: Context) -> PutResult | None:
+    """The published groups' transitions and stuck reports, on the event bus."""
+    if tick.deps.events is None or not groups:
+        return None
+    entries = [e for g in groups for e in event_entries(g, context)]
+    return tick.deps.events.put(entries, tick.stamp) if entries else None
+
+
+def _count_events(stats: RunStats, result: PutResult | None) -> None:
+    if result is None:
+        return
+    stats.events_put += result.put
+    stats.events_failed += result.failed
+    stats.events_dropped += result.dropped
+    if result.dropped:
+        logger.error(
+            "events lost: neither put nor kept for the next run",
+            extra={"dropped": result.dropped, "errors": list(result.errors[:10])},
+        )
+    elif result.failed:
+        logger.warning(
+            "events not put; kept and put again next run",
+            extra={"failed": result.failed, "errors": list(result.errors[:10])},
+        )
 
 
 def _mark_stuck(
@@ -599,6 +658,7 @@ def _count(stats: RunStats, outcome: _Outcome) -> None:
     for severity, n in outcome.counts.items():
         stats.transitions[severity] = stats.transitions.get(severity, 0) + n
     stats.muted += outcome.muted
+    _count_events(stats, outcome.events)
     stats.records_written += outcome.commit.written
     stats.records_deleted += outcome.commit.deleted
     stats.write_conflicts += outcome.commit.conflicts

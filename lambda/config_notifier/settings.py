@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 # 0 turns stuck detection off; at most 30 days.
 STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
+# PutEvents' EventBusName, as a name (the stack grants PutEvents on that bus in its own account).
+EVENT_BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]{1,256}$")
 NO_MUTES: tuple[Mute, ...] = ()
 # 0 turns account names off; at most 30 days.
 ACCOUNT_NAMES_REFRESH_HOURS_RANGE = (0, 30 * 24)
@@ -56,6 +58,7 @@ class Settings:
     stuck_after_minutes: int = 120  # 0: never report a deployment as stuck
     account_names_refresh_hours: int = 24  # 0: show account ids alone, never call Organizations
     mutes: tuple[Mute, ...] = ()  # MUTES: a JSON list, see mute.py
+    event_bus_name: str = "default"  # where every published transition also goes
 
     @classmethod
     def env_names(cls) -> list[str]:
@@ -118,6 +121,12 @@ class Settings:
                 default=24,
             ),
             "mutes": take("MUTES", parse_mutes, EXAMPLE, default=NO_MUTES),
+            "event_bus_name": take(
+                "EVENT_BUS_NAME",
+                _matching(EVENT_BUS_NAME, "an EventBridge event bus name"),
+                "default",
+                default="default",
+            ),
         }
         if problems:
             raise SettingsError(problems)

@@ -38,6 +38,7 @@ FULL_CONTEXT: dict[str, Any] = {
     "stuckAfterMinutes": 45,
     "accountNamesRefreshHours": 6,
     "mutes": [{"name": "sandbox-*"}, {"account": "123456789012", "until": "2026-12-31"}],
+    "eventBusName": "config-deployments",
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {"default": CDK_JSON_CONTEXT, "full": FULL_CONTEXT}

@@ -77,6 +77,7 @@ def test_every_key_is_read_and_typed() -> None:
         stuckAfterMinutes=0,
         accountNamesRefreshHours=0,
         mutes='[{"severity": "progress", "until": "2027-01-31"}]',
+        eventBusName="ops-events",
     )
 
     # Then each becomes its typed value (duplicate regions once, in order)
@@ -96,6 +97,7 @@ def test_every_key_is_read_and_typed() -> None:
     assert config.full_reconcile_hours == 6
     assert config.stuck_after_minutes == 0
     assert config.account_names_refresh_hours == 0
+    assert config.event_bus_name == "ops-events"
     assert config.mutes == (Mute(severity=Severity.PROGRESS, until=date(2027, 1, 31)),)
 
 
@@ -185,6 +187,7 @@ def test_schedule_rejects_what_eventbridge_rejects(expression: str) -> None:
         ({"stuckAfterMinutes": "2h"}, "stuckAfterMinutes"),
         ({"accountNamesRefreshHours": 721}, "accountNamesRefreshHours"),
         ({"mutes": [{"severity": "loud"}]}, "mutes"),
+        ({"eventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/x"}, "eventBusName"),
         ({"mutes": [{"until": "2026-12-31"}]}, "mutes"),
         ({"mutes": [{"name": f"pack-{i}-*"} for i in range(200)]}, "mutes"),
     ],

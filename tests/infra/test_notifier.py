@@ -24,6 +24,7 @@ FUNCTION_ACTIONS = {
     "config:GetOrganizationConformancePackDetailedStatus",
     "config:DescribeConformancePackStatus",
     "organizations:ListAccounts",
+    "events:PutEvents",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
@@ -148,6 +149,7 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
     assert variables["FULL_RECONCILE_HOURS"] == "12"
     assert variables["STUCK_AFTER_MINUTES"] == "45"
     assert variables["ACCOUNT_NAMES_REFRESH_HOURS"] == "6"
+    assert variables["EVENT_BUS_NAME"] == "config-deployments"
     assert json.loads(variables["MUTES"]) == [
         {"name": "sandbox-*"},
         {"account": "123456789012", "until": "2026-12-31"},
@@ -323,6 +325,25 @@ def test_data_actions_are_scoped_to_their_resource(
     (statement,) = [s for s in role_statements(default) if actions_of(s) == actions]
     target = statement["Resource"]["Fn::GetAtt"][0]
     assert default.template_json["Resources"][target]["Type"] == resource_type
+
+
+@pytest.mark.parametrize(
+    ("variant", "bus"), [("default", "default"), ("full", "config-deployments")]
+)
+def test_put_events_is_granted_on_the_configured_bus_only(
+    synthesized: Callable[[str], Synthesis], variant: str, bus: str
+) -> None:
+    # Given the default bus, or one named in the context
+    synthesis = synthesized(variant)
+    # Then PutEvents is allowed on that bus's ARN in the stack's account and region, nothing else
+    (statement,) = [s for s in role_statements(synthesis) if "events:PutEvents" in actions_of(s)]
+    assert actions_of(statement) == ["events:PutEvents"]
+    parts = statement["Resource"]["Fn::Join"][1]
+    assert parts[0] == "arn:"
+    assert parts[-1] == f":event-bus/{bus}"
+    assert {"Ref": "AWS::Region"} in parts
+    assert {"Ref": "AWS::AccountId"} in parts
+    assert function_of(synthesis)["Environment"]["Variables"]["EVENT_BUS_NAME"] == bus
 
 
 def test_publish_is_scoped_to_the_notification_topic(default: Synthesis) -> None:

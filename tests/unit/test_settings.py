@@ -85,6 +85,7 @@ def test_env_names_are_the_fields() -> None:
         "STUCK_AFTER_MINUTES",
         "ACCOUNT_NAMES_REFRESH_HOURS",
         "MUTES",
+        "EVENT_BUS_NAME",
     ]
 
 
