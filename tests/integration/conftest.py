@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
 from unittest import mock
 
@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from config_notifier import handler
+from sandbox.lambda_runtime import frozen_clock
 
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -65,7 +66,7 @@ class Notifier:
         `now` sets the clock the handler reads, so a test can let hours pass between ticks.
         """
         self.ticks += 1
-        clock = mock.patch.object(handler, "datetime", _frozen(now)) if now else nullcontext()
+        clock = mock.patch.object(handler, "datetime", frozen_clock(now)) if now else nullcontext()
         with mock.patch.dict(os.environ, {**self.env, **overrides}), clock:
             handler.settings.cache_clear()
             handler.dependencies.cache_clear()
@@ -116,36 +117,6 @@ class Notifier:
         _subscribe(self.sns, self.sqs, arn, self.queue_url)
 
 
-def create_accounts(names: list[str]) -> dict[str, str]:
-    """Accounts with these names in moto's organization (made if missing): id -> name.
-
-    moto chooses the ids; the test gives them to the Config simulator as its member accounts.
-    """
-    organizations = boto3.client("organizations", region_name="us-east-1")
-    try:
-        organizations.describe_organization()
-    except organizations.exceptions.AWSOrganizationsNotInUseException:
-        organizations.create_organization(FeatureSet="ALL")
-    created = {}
-    for name in names:
-        status = organizations.create_account(
-            AccountName=name, Email=f"{uuid.uuid4().hex[:10]}@example.com"
-        )["CreateAccountStatus"]
-        created[status["AccountId"]] = name
-    return created
-
-
-def _frozen(moment: datetime) -> type[datetime]:
-    """A datetime class whose now() is `moment`: what the handler calls to stamp a run."""
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz: tzinfo | None = None) -> Frozen:
-            return cls.fromisoformat(moment.astimezone(tz).isoformat())
-
-    return Frozen
-
-
 def _subscribe(sns: Any, sqs: Any, topic_arn: str, queue_url: str) -> None:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
@@ -174,6 +145,10 @@ def notifier(sandbox_env: dict[str, str], config_sim: Any) -> Iterator[Notifier]
         BillingMode="PAY_PER_REQUEST",
     )
     topic_arn = sns.create_topic(Name=f"deployments-{suffix}")["TopicArn"]
+    # A bus of its own, so tests do not see each other's events (and moto's default bus may hold
+    # a deployed stack's schedule rule, which moto wrongly hands custom events to).
+    events = boto3.client("events", region_name="us-east-1")
+    bus = events.create_event_bus(Name=f"deployments-{suffix}")["EventBusArn"].rsplit("/", 1)[1]
     queue_url = sqs.create_queue(QueueName=f"subscriber-{suffix}")["QueueUrl"]
     _subscribe(sns, sqs, topic_arn, queue_url)
     env = {
@@ -182,8 +157,10 @@ def notifier(sandbox_env: dict[str, str], config_sim: Any) -> Iterator[Notifier]
         "REGIONS": ",".join(REGIONS),
         "MAX_ATTEMPTS": "2",  # throttling tests give up quickly
         "MAX_CONCURRENCY": "4",
+        "EVENT_BUS_NAME": bus,
     }
     yield Notifier(env=env, queue_url=queue_url, sns=sns, sqs=sqs)
+    events.delete_event_bus(Name=bus)
     dynamodb.delete_table(TableName=table)
     sns.delete_topic(TopicArn=topic_arn)
     sqs.delete_queue(QueueUrl=queue_url)

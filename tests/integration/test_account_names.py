@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tests.integration.conftest import create_accounts
+from sandbox.organizations import create_named_accounts as create_accounts
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 PACK = "ops-baseline"
