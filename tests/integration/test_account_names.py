@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import boto3
+
+from config_notifier.accounts import PARTITION, AccountNames
 from sandbox.organizations import create_named_accounts as create_accounts
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -111,3 +114,58 @@ def test_names_can_be_turned_off(notifier, config_sim) -> None:
     # Then the message shows the id alone
     [message] = notifier.transitions()
     assert [t["account_name"] for t in message.document["transitions"] if t["account_id"]] == [None]
+
+
+class ListedOrganization:
+    """An Organizations client whose list_accounts pages hold `names` (a stand-in, no moto)."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.listings = 0
+
+    def get_paginator(self, operation: str) -> ListedOrganization:
+        assert operation == "list_accounts"
+        return self
+
+    def paginate(self) -> list[dict[str, list[dict[str, str]]]]:
+        self.listings += 1
+        ids = sorted(self.names)
+        return [
+            {"Accounts": [{"Id": i, "Name": self.names[i]} for i in ids[start : start + 20]]}
+            for start in range(0, len(ids), 20)
+        ]
+
+
+def test_a_large_organization_is_cached_in_chunks_and_shrinks_cleanly(notifier) -> None:
+    # Given an organization of 4,500 accounts, listed once into the table
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    table = notifier.env["SNAPSHOT_TABLE_NAME"]
+    big = {f"{100_000_000_000 + i}": f"team-{i:05d}" for i in range(4_500)}
+    listed = ListedOrganization(big)
+    names = AccountNames(listed, dynamodb, table, timedelta(hours=24))  # type: ignore[arg-type]
+    first = names.load(T0)
+    # Then every name is there, spread over items that each fit DynamoDB's 400 KB
+    assert first.names == big
+    assert first.refreshed
+    assert chunk_count(dynamodb, table) == 3
+    # And a run within the refresh interval reads the copy without listing
+    assert names.load(T0 + timedelta(hours=1)).names == big
+    assert listed.listings == 1
+    # When the organization shrinks and the copy is refreshed
+    listed.names = dict(list(big.items())[:10])
+    refreshed = names.load(T0 + timedelta(hours=25))
+    # Then the copy holds exactly the 10 accounts, in one item
+    assert refreshed.names == listed.names
+    assert chunk_count(dynamodb, table) == 1
+    assert names.load(T0 + timedelta(hours=26)).names == listed.names
+
+
+def chunk_count(dynamodb, table: str) -> int:
+    return int(
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": PARTITION}},
+            Select="COUNT",
+        )["Count"]
+    )
