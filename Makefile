@@ -13,6 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test demo lint format typecheck unit sandbox build synth bench lock clean
+.PHONY: audit chaos
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,8 +41,15 @@ format: $(PY_STAMP) ## Apply ruff's formatting and safe fixes
 typecheck: $(PY_STAMP) ## mypy --strict over every module
 	$(BIN)/mypy
 
-test: setup lint typecheck ## Everything CI checks: lint, types, the whole test suite
+test: setup lint typecheck audit ## Everything CI checks: lint, types, the dependency audit, the whole test suite
 	$(BIN)/pytest
+
+audit: $(PY_STAMP) ## Known vulnerabilities in the installed packages (the registry's advisories)
+	$(BIN)/pip-audit --local --strict --skip-editable --progress-spinner off \
+	  || { echo "make audit: a package has a known vulnerability (listed above), or the package registry's advisory data could not be read" >&2; exit 1; }
+
+chaos: $(PY_STAMP) ## Chaos run: 240 ticks, every fault kind, the real handler; exits 1 if a target is missed
+	$(PY) -m chaos
 
 demo: setup ## The whole product on the local sandbox: deploy the stack, play a scenario tick by tick
 	$(PY) -m demo

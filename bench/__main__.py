@@ -29,6 +29,7 @@ from bench.scenarios import S1, S2_FAILING, S2_PACK, S2_REGION, S3, Shape, floor
 from bench.worker import RESULT
 from config_notifier.snapshot import SnapshotStore
 from sandbox import ConfigSimulator, Sandbox
+from sandbox.resources import create_snapshot_table, subscribe_queue
 
 ROOT = Path(__file__).resolve().parents[1]
 DETAIL_OPS = (
@@ -130,24 +131,10 @@ def world(
     suffix = uuid.uuid4().hex[:8]
     dynamodb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
     table = f"bench-{suffix}"
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_snapshot_table(dynamodb, table)
     topic = sns.create_topic(Name=f"bench-{suffix}")["TopicArn"]
     queue_url = sqs.create_queue(QueueName=f"bench-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    subscribe_queue(sns, sqs, topic, queue_url)
     env = {
         **sandbox_env,
         "SNAPSHOT_TABLE_NAME": table,

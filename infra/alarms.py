@@ -72,9 +72,10 @@ class Alarms(Construct):
         self.failed_sources = self._alarm(
             "FailedSources",
             failed_sources,
-            "AWS Config status sources could not be read for two of the last three runs "
-            "(access denied, throttling, or an API error): their changes are not being "
-            "reported. The run summary's failed_sources says which and why.",
+            "AWS Config status sources, or the snapshot table, could not be read or written "
+            "in two of the last three runs (access denied, throttling, or an API error): "
+            "their changes are delayed until it clears. The run summary's failed_sources "
+            "says which and why.",
             evaluation_periods=3,
             datapoints_to_alarm=2,
         )

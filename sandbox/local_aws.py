@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from sandbox.config_sim import ConfigSimulator
+from sandbox.fault_proxy import FaultProxy
 from sandbox.moto_server import MotoServer
 
 SANDBOX_REGION = "us-east-1"
@@ -14,17 +15,30 @@ SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": 
 
 
 class Sandbox:
-    """moto and a ConfigSimulator, started and stopped together."""
+    """moto and a ConfigSimulator, started and stopped together.
 
-    def __init__(self, config_sim: ConfigSimulator | None = None) -> None:
+    With `fault_proxy=True`, a FaultProxy stands in front of moto and AWS_ENDPOINT_URL points at
+    it, so SNS and DynamoDB requests can be failed by rule (`sandbox.fault_proxy.add_fault(...)`).
+    """
+
+    def __init__(
+        self, config_sim: ConfigSimulator | None = None, *, fault_proxy: bool = False, seed: int = 0
+    ) -> None:
         self.config_sim = config_sim or ConfigSimulator()
         self.moto = MotoServer()
+        self.fault_proxy: FaultProxy | None = None
+        self._proxied = fault_proxy
+        self._seed = seed
 
     def start(self) -> Sandbox:
         self.moto.start()
         try:
+            if self._proxied and self.fault_proxy is None:
+                self.fault_proxy = FaultProxy(self.moto.url, seed=self._seed)
+                self.fault_proxy.start()
             self.config_sim.start()
         except BaseException:
+            self._stop_proxy()
             self.moto.stop()
             raise
         return self
@@ -33,12 +47,20 @@ class Sandbox:
         try:
             self.config_sim.stop()
         finally:
-            self.moto.stop()
+            try:
+                self._stop_proxy()
+            finally:
+                self.moto.stop()
+
+    def _stop_proxy(self) -> None:
+        proxy, self.fault_proxy = self.fault_proxy, None
+        if proxy is not None:
+            proxy.stop()
 
     def env(self) -> dict[str, str]:
         """The environment that sends boto3 (and the AWS CLI) to the sandbox."""
         return {
-            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL": self.fault_proxy.url if self.fault_proxy else self.moto.url,
             "AWS_ENDPOINT_URL_CONFIG_SERVICE": self.config_sim.endpoint_url,
             **SANDBOX_CREDENTIALS,
             "AWS_DEFAULT_REGION": SANDBOX_REGION,

@@ -28,14 +28,47 @@ def diff(previous: Mapping[EntityId, Record], current: Iterable[Observation]) ->
         seen.add(observation.entity)
         record = previous.get(observation.entity)
         if record is None:
-            transitions.append(_transition(observation.entity, None, observation.status))
+            transitions.append(transition(observation.entity, None, observation.status))
         elif moved(record.status, observation.status):
-            transitions.append(_transition(observation.entity, record.status, observation.status))
+            transitions.append(transition(observation.entity, record.status, observation.status))
     transitions.extend(
-        _transition(entity, record.status, None)
+        transition(entity, record.status, None)
         for entity, record in previous.items()
         if entity not in seen
     )
+    return transitions
+
+
+def diff_told(
+    committed: Mapping[EntityId, Record],
+    maybe_told: Mapping[EntityId, Status | None],
+    current: Iterable[Observation],
+) -> list[Transition]:
+    """Transitions from what subscribers know to `current`, when some deliveries are unconfirmed.
+
+    `maybe_told` holds what an earlier run published but could not commit (None: "disappeared"):
+    the subscriber has either that or the committed status. An entity that moved since is
+    reported from the unconfirmed status, so a failure told and then undone is always followed by
+    its recovery; one that did not is reported again from the committed status, a duplicate at
+    worst. Every transition's new status is the current one, so none is stale.
+    """
+    told = dict(committed)
+    for entity, status in maybe_told.items():
+        if status is None:
+            told.pop(entity, None)
+        else:
+            told[entity] = Record(entity, status, first_seen="", last_changed="")
+    transitions = diff(told, current)
+    reported = {t.entity for t in transitions}
+    for entity, status in maybe_told.items():
+        if entity in reported:
+            continue
+        record = committed.get(entity)
+        before = record.status if record is not None else None
+        if before is None and status is None:
+            continue
+        if before is None or status is None or moved(before, status):
+            transitions.append(transition(entity, before, status))
     return transitions
 
 
@@ -63,7 +96,7 @@ def for_baseline(transitions: Iterable[Transition], mode: BaselineMode) -> list[
     return [t for t in transitions if mode is BaselineMode.ALL or t.severity is Severity.FAILURE]
 
 
-def _transition(entity: EntityId, old: Status | None, new: Status | None) -> Transition:
+def transition(entity: EntityId, old: Status | None, new: Status | None) -> Transition:
     if old is None:
         change = Change.APPEARED
     elif new is None:

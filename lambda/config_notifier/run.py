@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config_notifier import SERVICE
 from config_notifier.accounts import AccountNames, Names
-from config_notifier.diff import diff, for_baseline, moved
+from config_notifier.diff import diff_told, for_baseline, moved
 from config_notifier.events import EventPublisher, PutResult, event_entries
 from config_notifier.model import (
     Change,
@@ -35,6 +35,7 @@ from config_notifier.model import (
     RunStats,
     Severity,
     SourceFailure,
+    Status,
     Stuck,
     Transition,
 )
@@ -51,7 +52,14 @@ from config_notifier.read import (
 )
 from config_notifier.render import Context, render, render_baseline_summary
 from config_notifier.settings import Settings
-from config_notifier.snapshot import RegionSnapshot, SnapshotStore
+from config_notifier.snapshot import (
+    SINGLES,
+    Chunked,
+    RegionSnapshot,
+    SnapshotStore,
+    Told,
+    outbox_subject,
+)
 from config_notifier.stuck import is_stuck, stuck_members, stuck_parent
 
 if TYPE_CHECKING:
@@ -115,6 +123,7 @@ class _Tick:
     deadline: float
     clock: Callable[[], float]
     stamp: str  # `now` as stored: one string shared by every record the run writes
+    generation: str  # names this run's outbox items: sorts by time, unique per run
     names: _NamesOnce
 
     def context_for(self, group: Group) -> Context:
@@ -159,21 +168,25 @@ class _Outcome:
     """What one organization rule or pack's work came to."""
 
     parent: EntityId
-    published: Transition | None = None
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)  # transitions published, by severity
+    messages: int = 0  # messages published
     commit: _Commit = field(default_factory=_Commit)
     failure: SourceFailure | None = None
     publish_error: str | None = None
+    write_failed: bool = False
     record: Record | None = None  # the rule's or pack's record to commit, if it is to change
     deferred: bool = False
     failing_members: int = 0
+    outbox: tuple[str, ...] = ()  # its outbox items, to remove once the region commit holds them
     muted: int = 0  # transitions and stalls committed without a message
     events: PutResult | None = None
 
     @property
     def done(self) -> bool:
         """Delivered and its members committed: nothing of it is left for the next run."""
-        return not (self.deferred or self.publish_error or self.commit.conflicts)
+        return not (
+            self.deferred or self.publish_error or self.write_failed or self.commit.conflicts
+        )
 
 
 def run(
@@ -197,7 +210,8 @@ def run(
         deadline,
         clock,
         stamp,
-        _NamesOnce(deps.account_names, now),
+        generation=f"{stamp}~{run_id}".replace("#", "-"),
+        names=_NamesOnce(deps.account_names, now),
     )
     stats = RunStats()
     regions = {name: _Region(name) for name in settings.regions}
@@ -213,7 +227,8 @@ def run(
             if region.snapshot is not None
             for kind in (Kind.ORG_RULE, Kind.ORG_PACK)
             for observation in region.current.get(kind, [])
-            if needs_detail(
+            if outbox_subject(observation.entity) in region.snapshot.outbox
+            or needs_detail(
                 observation.status,
                 region.snapshot.records.get(observation.entity),
                 now,
@@ -287,103 +302,163 @@ def _survey(
             _fail(stats, name, kind.value, exc.reason)
 
 
+@dataclass(slots=True)
+class _Parent:
+    """One organization rule or pack while it is being reconciled."""
+
+    observation: Observation
+    stored: Record | None  # its record as committed
+    members_before: Chunked  # its members as committed
+    members_now: list[Observation] | None  # None: they could not be read this run
+    failure: SourceFailure | None
+    pending: Told  # what an earlier run published about it and could not commit
+    outbox: tuple[str, ...]  # its outbox items, stored before this run or written by it
+
+    @property
+    def entity(self) -> EntityId:
+        return self.observation.entity
+
+
 def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) -> _Outcome:
     """Read, diff, publish and commit one organization rule or pack with its member accounts.
 
     Its members are done before the next rule's or pack's, so memory follows one rule or pack.
     """
-    parent = observation.entity
-    if tick.clock() >= tick.deadline:
+    entity = observation.entity
+    snapshot = region.snapshot
+    if tick.clock() >= tick.deadline or snapshot is None:
         # Left for the next run; nothing of it is committed, so nothing is lost.
-        return _Outcome(parent, deferred=True)
-    deps, mode = tick.deps, tick.settings.baseline_mode
-    previous = region.previous(parent.kind).get(parent)
-    in_baseline = region.in_baseline(parent.kind)
+        return _Outcome(entity, deferred=True)
+    subject = outbox_subject(entity)
     failure = None
     try:
-        members_before = deps.snapshot.load_members(parent)
+        members_before = tick.deps.snapshot.load_members(entity)
         members_now: list[Observation] | None = read_members(
-            deps.config_client(parent.region), parent, tick.calls
+            tick.deps.config_client(entity.region), entity, tick.calls
         )
     except SourceReadError as exc:
         members_now = None
-        failure = SourceFailure(parent.region, f"{parent.kind.value} {parent.name}", exc.reason)
+        failure = SourceFailure(entity.region, f"{entity.kind.value} {entity.name}", exc.reason)
     except (ClientError, BotoCoreError) as exc:
-        return _Outcome(parent, failure=SourceFailure(parent.region, "snapshot", str(exc)))
+        return _Outcome(entity, failure=_snapshot_failure(entity.region, "load", exc))
+    work = _Parent(
+        observation,
+        region.previous(entity.kind).get(entity),
+        members_before,
+        members_now,
+        failure,
+        pending=snapshot.outbox.get(subject, {}),
+        outbox=snapshot.outbox_keys.get(subject, ()),
+    )
+    to_publish, member_changes, unresolved = _parent_changes(tick, region, work)
+    all_stuck = (
+        []
+        if region.in_baseline(entity.kind) or work.stored is None
+        else _stuck_with_members(tick, work, member_changes)
+    )
+    to_publish, stuck, muted = _unmuted(tick, to_publish, all_stuck)
+    counts: Counter[str] = Counter()
+    events = None
+    if to_publish:
+        try:
+            # Written before it is published: a run killed in between, or whose commit fails,
+            # tells the next run what the subscriber may have heard.
+            told = {**unresolved, **{t.entity: t.new for t in to_publish}}
+            work.outbox += tuple(
+                tick.deps.snapshot.put_outbox(entity.region, subject, told, tick.generation)
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # Not recorded, so not published: the next run finds the change again.
+            outbox_failure = _snapshot_failure(entity.region, "outbox", exc)
+            return _Outcome(entity, failure=outbox_failure, write_failed=True)
+    if to_publish or stuck:
+        detail_read = members_now is not None
+        group = _group(entity, to_publish, observation.status, detail_read=detail_read)
+        error, events = _publish_group(tick, replace(group, stuck=tuple(stuck)))
+        if error is not None:
+            return _Outcome(entity, failure=failure, publish_error=error)
+        counts.update(t.severity.value for t in to_publish)
+        counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
+    # Muted stalls are marked too: like a muted transition, committed as if delivered.
+    outcome = _commit_parent(tick, region, work, member_changes, stuck=all_stuck)
+    return replace(
+        outcome,
+        counts=counts,
+        messages=1 if to_publish or stuck else 0,
+        # Its outbox goes once the region's commit holds this; not while members are unknown.
+        outbox=() if unresolved else work.outbox,
+        muted=muted,
+        events=events,
+    )
 
-    parent_changes = diff({parent: previous} if previous else {}, [observation])
-    member_changes = diff(members_before.records, members_now) if members_now is not None else []
+
+def _parent_changes(
+    tick: _Tick, region: _Region, work: _Parent
+) -> tuple[list[Transition], list[Transition], Told]:
+    """What to publish about a rule or pack and its members, every member that moved, and what
+    earlier runs published of members that could not be read this time."""
+    mode, entity, stored = tick.settings.baseline_mode, work.entity, work.stored
+    in_baseline = region.in_baseline(entity.kind)
+    parent_told = {e: s for e, s in work.pending.items() if e == entity}
+    members_told = {e: s for e, s in work.pending.items() if e != entity}
+    parent_changes = diff_told({entity: stored} if stored else {}, parent_told, [work.observation])
+    if work.members_now is None:
+        member_changes, unresolved = [], members_told
+    else:
+        member_changes = diff_told(work.members_before.records, members_told, work.members_now)
+        unresolved = {}
     # Members seen for the first time are a baseline too: when the region's source is new, or when
     # an earlier run recorded the rule or pack but could not read its members.
-    quiet_members = in_baseline or (previous is not None and previous.detail_synced is None)
+    quiet_members = in_baseline or (stored is not None and stored.detail_synced is None)
     to_publish = (for_baseline(parent_changes, mode) if in_baseline else parent_changes) + (
         for_baseline(member_changes, mode) if quiet_members else member_changes
     )
-    all_stuck = stuck = (
-        []
-        if in_baseline or previous is None
-        else _stuck_with_members(
-            tick,
-            previous=previous,
-            observation=observation,
-            members_before=members_before.records,
-            members_now=members_now,
-            member_changes=member_changes,
-        )
-    )
-    to_publish, stuck, muted = _unmuted(tick, to_publish, stuck)
-    counts = Counter(t.severity.value for t in to_publish)
-    counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
-    failing = sum(1 for o in members_now or [] if o.status.is_failed)
+    return to_publish, member_changes, unresolved
 
-    published_parent = next((t for t in to_publish if t.entity == parent), None)
-    events = None
-    if to_publish or stuck:
-        group = Group(
-            region=parent.region,
-            kind=parent.kind,
-            name=parent.name,
-            parent=published_parent,
-            current=observation.status,
-            members=tuple(t for t in to_publish if t.entity != parent),
-            detail_read=members_now is not None,
-            stuck=tuple(stuck),
-        )
-        error, events = _publish_group(tick, group)
-        if error is not None:
-            return _Outcome(parent, failure=failure, publish_error=error, counts=Counter())
 
-    commit = _Commit()
-    # Muted stalls are marked too: like a muted transition, committed as if delivered.
+def _commit_parent(
+    tick: _Tick,
+    region: _Region,
+    work: _Parent,
+    member_changes: Sequence[Transition],
+    *,
+    stuck: Sequence[Stuck] = (),
+) -> _Outcome:
+    """Commit the members now; hand the rule's or pack's own record to the region's commit.
+
+    `stuck` are the stalls reported (or muted) this run: their records remember it.
+    """
+    commit, failure, write_failed = _Commit(), work.failure, False
     after = _mark_stuck(
-        _apply(member_changes, members_before.records, tick.stamp),
-        [s.entity for s in all_stuck if s.entity != parent],
+        _apply(member_changes, work.members_before.records, tick.stamp),
+        [s.entity for s in stuck if s.entity != work.entity],
         tick.stamp,
     )
-    if after != members_before.records:
-        saved = deps.snapshot.save_members(parent, members_before, after)
-        commit = _Commit(saved.written, saved.deleted, saved.conflicts)
-    record = _next_record(previous, observation, tick.stamp)
-    if any(s.entity == parent for s in all_stuck):
+    if after != work.members_before.records:
+        try:
+            saved = tick.deps.snapshot.save_members(work.entity, work.members_before, after)
+            commit = _Commit(saved.written, saved.deleted, saved.conflicts)
+        except (ClientError, BotoCoreError) as exc:
+            failure, write_failed = _snapshot_failure(work.entity.region, "commit", exc), True
+    observation = work.observation
+    record = _next_record(work.stored, observation, tick.stamp)
+    if any(s.entity == work.entity for s in stuck):
         record = replace(record, stuck_reported=tick.stamp)
-    if members_now is not None and commit.conflicts == 0:
+    if work.members_now is not None and commit.conflicts == 0 and not write_failed:
         record = replace(
             record, detail_synced=state_key(observation.status), detail_read_at=tick.stamp
         )
-    elif previous is None and not in_baseline:
+    elif work.stored is None and not region.in_baseline(work.entity.kind):
         # A new rule or pack announced without its members: report them once they can be read.
         record = replace(record, detail_synced=MEMBERS_PENDING)
     return _Outcome(
-        parent,
-        published=published_parent,
-        counts=counts,
+        work.entity,
         commit=commit,
         failure=failure,
+        write_failed=write_failed,
         # Committed with the region's other records once every rule and pack is done.
-        record=record if record != previous else None,
-        failing_members=failing,
-        muted=muted,
-        events=events,
+        record=record if record != work.stored else None,
+        failing_members=sum(1 for o in work.members_now or [] if o.status.is_failed),
     )
 
 
@@ -391,18 +466,107 @@ def _finish_region(
     tick: _Tick, region: _Region, outcomes: Sequence[_Outcome], stats: RunStats
 ) -> None:
     """Phase three: account packs, removed rules and packs, the region's commit, the summary."""
-    if region.snapshot is None:
+    snapshot = region.snapshot
+    if snapshot is None:
         return  # its snapshot could not be loaded: the whole region waits for the next run
-    deps = tick.deps
-    delivered, singles, stuck = _region_changes(tick, region)
-    unmuted, unmuted_stuck, muted = _unmuted(tick, singles, stuck)
+    # What earlier runs published of account packs and removed rules and packs, uncommitted.
+    handled = {outbox_subject(o.parent) for o in outcomes}
+    gone = [s for s in snapshot.outbox_keys if s not in handled | {SINGLES} and _gone(s, region)]
+    pending: dict[EntityId, Status | None] = dict(snapshot.outbox.get(SINGLES, {}))
+    for subject in gone:
+        pending.update(
+            (e, s) for e, s in snapshot.outbox.get(subject, {}).items() if e.kind in SOURCES
+        )
+    singles, quiet, unresolved = _single_changes(tick, region, pending)
+    account_packs = region.current.get(Kind.ACCOUNT_PACK)
+    stuck = (
+        []
+        if account_packs is None or region.in_baseline(Kind.ACCOUNT_PACK)
+        else stuck_members(
+            region.previous(Kind.ACCOUNT_PACK), account_packs, tick.now, tick.stuck_after
+        )
+    )
+    kept, kept_stuck, muted = _unmuted(tick, singles, stuck)
     stats.muted += muted
-    delivered += [t for t in singles if t not in unmuted]  # muted: committed, not published
-    reported_stuck = [s.entity for s in stuck if s not in unmuted_stuck]  # muted: marked
-    groups = [_single_group(t) for t in unmuted] + [_stuck_group(s) for s in unmuted_stuck]
-    results = deps.publisher.publish([render(g, tick.context) for g in groups])
+    quiet += [t for t in singles if t not in kept]  # muted: committed, not published
+    delivered, reported, written = _publish_singles(
+        tick, region, kept, kept_stuck, unresolved=unresolved, stats=stats
+    )
+    reported += [s.entity for s in stuck if s not in kept_stuck]  # muted stalls: marked too
+    if _commit_region(tick, region, outcomes, stats, delivered=quiet + delivered, stuck=reported):
+        # The snapshot now holds what these outboxes carried.
+        cleared = gone + ([] if unresolved else [SINGLES])
+        keys = [k for s in cleared for k in snapshot.outbox_keys.get(s, ())]
+        keys += written if not unresolved else []
+        keys += [k for o in outcomes if o.done for k in o.outbox]
+        try:
+            tick.deps.snapshot.delete_outbox(region.name, keys)
+        except (ClientError, BotoCoreError) as exc:
+            # Left behind, they are published again next run: a duplicate, never a loss.
+            _fail_write(stats, region, "outbox cleanup", exc)
+    _baseline_summary(tick, region, outcomes, stats)
+
+
+def _single_changes(
+    tick: _Tick, region: _Region, pending: Told
+) -> tuple[list[Transition], list[Transition], Told]:
+    """Account packs and removed rules and packs: what to publish, what to commit quietly, and
+    what earlier runs published of sources unread this time."""
+    assert region.snapshot is not None  # noqa: S101 (the caller checked)
+    singles: list[Transition] = []
+    quiet: list[Transition] = []
+    unresolved: dict[EntityId, Status | None] = {}
+    for kind in SOURCES:
+        told = {e: s for e, s in pending.items() if e.kind is kind}
+        current = region.current.get(kind)
+        if current is None:
+            unresolved.update(told)
+            continue  # unknown this run: nothing of it changes or disappears
+        committed = region.previous(kind)
+        if kind is Kind.ACCOUNT_PACK:
+            changes = diff_told(committed, told, current)
+        else:
+            # Organization rules and packs that still exist were handled with their members.
+            kept = {o.entity for o in current}
+            changes = diff_told(
+                {e: r for e, r in committed.items() if e not in kept},
+                {e: s for e, s in told.items() if e not in kept},
+                [],
+            )
+        in_baseline = region.in_baseline(kind)
+        to_publish = for_baseline(changes, tick.settings.baseline_mode) if in_baseline else changes
+        singles += to_publish
+        quiet += [t for t in changes if t not in to_publish]  # a baseline's: committed as they are
+    return singles, quiet, unresolved
+
+
+def _publish_singles(
+    tick: _Tick,
+    region: _Region,
+    singles: list[Transition],
+    stuck: list[Stuck],
+    *,
+    unresolved: Told,
+    stats: RunStats,
+) -> tuple[list[Transition], list[EntityId], list[str]]:
+    """One message each, recorded in the outbox first, and one per stuck account pack; return
+    what SNS took, the stalls it took, and the outbox."""
+    written: list[str] = []
+    if singles:
+        told = {**unresolved, **{t.entity: t.new for t in singles}}
+        try:
+            written = tick.deps.snapshot.put_outbox(region.name, SINGLES, told, tick.generation)
+        except (ClientError, BotoCoreError) as exc:
+            _fail_write(stats, region, "outbox", exc)  # not recorded, so not published
+            singles = []
+    groups = [_single_group(t) for t in singles] + [_stuck_group(s) for s in stuck]
+    if not groups:
+        return [], [], written
+    messages = [render(g, tick.context) for g in groups]
+    delivered: list[Transition] = []
+    reported: list[EntityId] = []
     published: list[Group] = []
-    for group, error in zip(groups, results, strict=True):
+    for group, error in zip(groups, tick.deps.publisher.publish(messages), strict=True):
         if error is not None:
             stats.messages_failed += 1
             logger.warning(
@@ -418,33 +582,86 @@ def _finish_region(
             stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
             delivered.append(t)
         for s in group.stuck:
-            stats.transitions[Severity.STUCK.value] = (
-                stats.transitions.get(Severity.STUCK.value, 0) + 1
-            )
-            reported_stuck.append(s.entity)
+            stuck_count = stats.transitions.get(Severity.STUCK.value, 0)
+            stats.transitions[Severity.STUCK.value] = stuck_count + 1
+            reported.append(s.entity)
     # Before the commit: an event that cannot be put is kept in the outbox first.
     _count_events(stats, _put_events(tick, published, tick.context))
+    return delivered, reported, written
 
-    commit = _Commit()
-    for t in delivered:
-        if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
-            # A removed rule or pack takes its member records with it, before its own record
-            # goes: a crash in between repeats the removal next run rather than orphan them.
-            saved = deps.snapshot.save_members(t.entity, deps.snapshot.load_members(t.entity), {})
+
+def _commit_region(
+    tick: _Tick,
+    region: _Region,
+    outcomes: Sequence[_Outcome],
+    stats: RunStats,
+    *,
+    delivered: Sequence[Transition],
+    stuck: Sequence[EntityId] = (),
+) -> bool:
+    """Write the region's records once; True if the snapshot now holds everything delivered."""
+    assert region.snapshot is not None  # noqa: S101 (the caller checked)
+    deps, commit = tick.deps, _Commit()
+    try:
+        for t in delivered:
+            if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
+                # A removed rule or pack takes its member records with it, before its own record
+                # goes: a crash in between repeats the removal next run rather than orphan them.
+                members = deps.snapshot.load_members(t.entity)
+                saved = deps.snapshot.save_members(t.entity, members, {})
+                commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
+        after = _mark_stuck(
+            _apply(delivered, region.snapshot.records, tick.stamp), stuck, tick.stamp
+        )
+        after.update({o.parent: o.record for o in outcomes if o.record is not None})
+        if after != region.snapshot.records:
+            saved = deps.snapshot.save_region(region.name, region.snapshot, after)
             commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
-    after = _mark_stuck(
-        _apply(delivered, region.snapshot.records, tick.stamp), reported_stuck, tick.stamp
-    )
-    after.update({o.parent: o.record for o in outcomes if o.record is not None})
-    if after != region.snapshot.records:
-        saved = deps.snapshot.save_region(region.name, region.snapshot, after)
-        commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
+    except (ClientError, BotoCoreError) as exc:
+        _fail_write(stats, region, "commit", exc)
+        return False
+    finally:
+        stats.records_written += commit.written
+        stats.records_deleted += commit.deleted
+        stats.write_conflicts += commit.conflicts
     if commit.conflicts:
         region.unfinished.update(SOURCES)  # an overlapping run wrote first: redo next run
-    stats.records_written += commit.written
-    stats.records_deleted += commit.deleted
-    stats.write_conflicts += commit.conflicts
-    _baseline_summary(tick, region, outcomes, stats)
+    return commit.conflicts == 0
+
+
+def _gone(subject: str, region: _Region) -> bool:
+    """True when the outbox's rule or pack is no longer there (its source read completely)."""
+    kind, _, name = subject.partition("#")
+    current = region.current.get(Kind(kind))
+    return current is not None and all(o.entity.name != name for o in current)
+
+
+def _group(
+    parent: EntityId,
+    transitions: Sequence[Transition],
+    current: Status | None,
+    *,
+    detail_read: bool,
+) -> Group:
+    return Group(
+        region=parent.region,
+        kind=parent.kind,
+        name=parent.name,
+        parent=next((t for t in transitions if t.entity == parent), None),
+        current=current,
+        members=tuple(t for t in transitions if t.entity != parent),
+        detail_read=detail_read,
+    )
+
+
+def _snapshot_failure(region: str, step: str, exc: Exception) -> SourceFailure:
+    return SourceFailure(region, "snapshot", f"{step}: {exc}")
+
+
+def _fail_write(stats: RunStats, region: _Region, step: str, exc: Exception) -> None:
+    region.unfinished.update(SOURCES)
+    failure = _snapshot_failure(region.name, step, exc)
+    _fail(stats, failure.region, failure.source, failure.reason)
 
 
 def _baseline_summary(
@@ -477,45 +694,23 @@ def _baseline_summary(
     stats.baselined.append(region.name)
 
 
-def _single_group(t: Transition) -> Group:
-    return Group(
-        region=t.entity.region,
-        kind=t.entity.kind,
-        name=t.entity.name,
-        parent=t,
-        current=t.new,
-    )
-
-
-def _region_changes(
-    tick: _Tick, region: _Region
-) -> tuple[list[Transition], list[Transition], list[Stuck]]:
-    """What phase three has to tell and commit: account packs, removed rules and packs.
-
-    Returns the transitions to commit without a message (baseline), those to publish one message
-    each, and the account packs in progress for too long.
-    """
-    quiet: list[Transition] = []
-    singles: list[Transition] = []
+def _stuck_with_members(
+    tick: _Tick, work: _Parent, member_changes: Sequence[Transition]
+) -> list[Stuck]:
+    """The stalls of a rule or pack and of its member accounts that have not been reported."""
+    assert work.stored is not None  # noqa: S101 (the caller checked)
     stuck: list[Stuck] = []
-    for kind in SOURCES:
-        current = region.current.get(kind)
-        if current is None:
-            continue  # unknown this run: nothing of it changes or disappears
-        previous = region.previous(kind)
-        if kind is Kind.ACCOUNT_PACK:
-            changes = diff(previous, current)
-            if not region.in_baseline(kind):
-                stuck += stuck_members(previous, current, tick.now, tick.stuck_after)
-        else:
-            # Organization rules and packs that still exist were handled with their members.
-            present = {o.entity for o in current}
-            changes = diff({e: r for e, r in previous.items() if e not in present}, [])
-        in_baseline = region.in_baseline(kind)
-        to_publish = for_baseline(changes, tick.settings.baseline_mode) if in_baseline else changes
-        singles += to_publish
-        quiet += [t for t in changes if t not in to_publish]  # committed as they are
-    return quiet, singles, stuck
+    if is_stuck(work.stored, work.observation.status, tick.now, tick.stuck_after):
+        members = work.members_now
+        statuses = [o.status for o in members] if members is not None else None
+        stuck.append(stuck_parent(work.stored, work.observation, statuses))
+    moved_members = {t.entity for t in member_changes}
+    return stuck + stuck_members(
+        work.members_before.records,
+        [o for o in work.members_now or [] if o.entity not in moved_members],
+        tick.now,
+        tick.stuck_after,
+    )
 
 
 def _unmuted(
@@ -544,29 +739,6 @@ def _unmuted(
     return kept, kept_stuck, len(held)
 
 
-def _stuck_with_members(
-    tick: _Tick,
-    *,
-    previous: Record,
-    observation: Observation,
-    members_before: dict[EntityId, Record],
-    members_now: list[Observation] | None,
-    member_changes: Sequence[Transition],
-) -> list[Stuck]:
-    """The stalls of a rule or pack and of its member accounts that have not been reported."""
-    stuck: list[Stuck] = []
-    if is_stuck(previous, observation.status, tick.now, tick.stuck_after):
-        statuses = [o.status for o in members_now] if members_now is not None else None
-        stuck.append(stuck_parent(previous, observation, statuses))
-    moved_members = {t.entity for t in member_changes}
-    return stuck + stuck_members(
-        members_before,
-        [o for o in members_now or [] if o.entity not in moved_members],
-        tick.now,
-        tick.stuck_after,
-    )
-
-
 def _publish_group(tick: _Tick, group: Group) -> tuple[str | None, PutResult | None]:
     """One message to SNS and, once SNS took it, its events to the bus (before any commit)."""
     context = tick.context_for(group)
@@ -574,10 +746,6 @@ def _publish_group(tick: _Tick, group: Group) -> tuple[str | None, PutResult | N
     if error is not None:
         return error, None
     return None, _put_events(tick, [group], context)
-
-
-def _stuck_group(s: Stuck) -> Group:
-    return Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
 
 
 def _put_events(tick: _Tick, groups: Sequence[Group], context: Context) -> PutResult | None:
@@ -606,13 +774,37 @@ def _count_events(stats: RunStats, result: PutResult | None) -> None:
         )
 
 
+def _stuck_group(s: Stuck) -> Group:
+    return Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
+
+
 def _mark_stuck(
     records: dict[EntityId, Record], entities: Sequence[EntityId], now: str
 ) -> dict[EntityId, Record]:
     """`records` with the stall of each of `entities` marked as reported."""
     for entity in entities:
-        records[entity] = replace(records[entity], stuck_reported=now)
+        if entity in records:
+            records[entity] = replace(records[entity], stuck_reported=now)
     return records
+
+
+def _names_outcome(names: Names | None) -> str:
+    """What the run's summary says about account names: one word, also a metric."""
+    if names is None:
+        return "not needed"
+    if names.error is not None:
+        return "unavailable"
+    return "listed" if names.refreshed else "cached"
+
+
+def _single_group(t: Transition) -> Group:
+    return Group(
+        region=t.entity.region,
+        kind=t.entity.kind,
+        name=t.entity.name,
+        parent=t,
+        current=t.new,
+    )
 
 
 def _apply(
@@ -646,39 +838,31 @@ def _merge(a: _Commit, b: _Commit) -> _Commit:
 
 def _count(stats: RunStats, outcome: _Outcome) -> None:
     if outcome.failure is not None:
-        stats.failures.append(outcome.failure)
+        _fail(stats, outcome.failure.region, outcome.failure.source, outcome.failure.reason)
     if outcome.publish_error is not None:
         stats.messages_failed += 1
         logger.warning(
             "publish failed; the transitions are retried next run",
             extra={"entity": outcome.parent.name, "error": outcome.publish_error},
         )
-    elif outcome.counts:
-        stats.messages_published += 1
+    stats.messages_published += outcome.messages
     for severity, n in outcome.counts.items():
         stats.transitions[severity] = stats.transitions.get(severity, 0) + n
-    stats.muted += outcome.muted
-    _count_events(stats, outcome.events)
     stats.records_written += outcome.commit.written
     stats.records_deleted += outcome.commit.deleted
     stats.write_conflicts += outcome.commit.conflicts
+    stats.muted += outcome.muted
+    _count_events(stats, outcome.events)
 
 
 def _fail(stats: RunStats, region: str, source: str, reason: str) -> None:
     stats.failures.append(SourceFailure(region, source, reason))
     logger.error(
-        "source unread; its entities are kept as they were",
+        "snapshot unreadable or unwritable; what it would have recorded is redone next run"
+        if source == "snapshot"
+        else "source unread; its entities are kept as they were",
         extra={"region": region, "source": source, "reason": reason},
     )
-
-
-def _names_outcome(names: Names | None) -> str:
-    """What the run's summary says about account names: one word, also a metric."""
-    if names is None:
-        return "not needed"
-    if names.error is not None:
-        return "unavailable"
-    return "listed" if names.refreshed else "cached"
 
 
 def _iso(moment: datetime) -> str:

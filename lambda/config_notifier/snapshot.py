@@ -3,6 +3,7 @@
 Layout (pk / sk):
   "R#<region>"                / "records#<nnnn>"      org rules and packs, account packs
   "R#<region>"                / "#baseline#<source>"  the region's first run of that source is done
+  "R#<region>"                / "outbox#<subject>#<nnnn>"  transitions published, not yet committed
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
 
 Records are stored in chunks: each key hashes to one of a power-of-two number of chunks, sized so
@@ -12,6 +13,12 @@ accounts of a settled pack are a few items, so a first run or a full reconcile o
 organization writes and reads hundreds of items, not millions.
 Every write is conditional on the chunk revision the run loaded, so an overlapping run cannot
 overwrite another's commit: its write fails, is counted, and the next run redoes the work.
+
+The outbox closes the gap between publishing and committing: the new status of every entity a
+message reports is written there before the message is published, and removed once the snapshot
+holds it. A run that finds one (the function was killed, or its commit failed) knows the
+subscriber may have been told that status, so a failure told and then undone is always followed
+by its recovery, even when the entity is back to its committed status by then.
 """
 
 from __future__ import annotations
@@ -19,8 +26,8 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -37,6 +44,9 @@ CHUNK_MAX_BYTES = 300 * 1024  # a chunk above this (uneven hashing) doubles the 
 _BASELINE = "#baseline#"
 _REGION_CHUNK = "records#"
 _MEMBER_CHUNK = "chunk#"
+_OUTBOX = "outbox#"
+OUTBOX_PART_CHARS = 90_000  # at most 4 bytes a character: a part stays under the item limit
+MAX_OUTBOX_MESSAGE = 512  # a repeated message needs the status and code; the text is a courtesy
 
 Fields = list[str | None]
 
@@ -49,9 +59,16 @@ class Chunked:
     chunk_revisions: dict[int, int]
 
 
+Told = Mapping[EntityId, Status | None]  # what a subscriber may have been told (None: removed)
+
+
 @dataclass(frozen=True, slots=True)
 class RegionSnapshot(Chunked):
     baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
+    # Published but not committed, by subject (a rule or pack, or the region's single messages),
+    # and how many stored parts each takes.
+    outbox: Mapping[str, Told] = field(default_factory=dict)
+    outbox_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # every stored item
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +90,33 @@ class SnapshotStore:
         records: dict[EntityId, Record] = {}
         revisions: dict[int, int] = {}
         baselined: set[str] = set()
+        parts: dict[tuple[str, str], dict[int, str]] = {}  # (subject, generation) -> pieces
+        expected: dict[tuple[str, str], int] = {}
         for item in self._query(f"R#{region}"):
             sk = item["sk"]["S"]
             if sk.startswith(_BASELINE):
                 baselined.add(sk.removeprefix(_BASELINE))
+                continue
+            if sk.startswith(_OUTBOX):
+                subject, generation, index = sk.removeprefix(_OUTBOX).rsplit("#", 2)
+                parts.setdefault((subject, generation), {})[int(index)] = item["deliveries"]["S"]
+                expected[(subject, generation)] = int(item["parts"]["N"])
                 continue
             revisions[int(sk.removeprefix(_REGION_CHUNK))] = int(item["rev"]["N"])
             for key, fields in json.loads(item["records"]["S"]).items():
                 kind, _, name = key.partition("#")
                 entity = EntityId(region, Kind(kind), name)
                 records[entity] = _record(entity, fields)
-        return RegionSnapshot(records, revisions, frozenset(baselined))
+        outbox: dict[str, Told] = {}
+        keys: dict[str, tuple[str, ...]] = {}
+        for (subject, generation), pieces in sorted(parts.items()):  # newest generation last
+            keys[subject] = keys.get(subject, ()) + tuple(
+                f"{_OUTBOX}{subject}#{generation}#{i:04d}" for i in pieces
+            )
+            if len(pieces) == expected[(subject, generation)]:
+                text = "".join(pieces[i] for i in sorted(pieces))
+                outbox[subject] = _load_told(region, text)
+        return RegionSnapshot(records, revisions, frozenset(baselined), outbox, keys)
 
     def save_region(
         self, region: str, before: Chunked, after: Mapping[EntityId, Record]
@@ -127,6 +160,35 @@ class SnapshotStore:
             TableName=self._table,
             Item={"pk": {"S": f"R#{region}"}, "sk": {"S": _BASELINE + source}, "at": {"S": at}},
         )
+
+    def put_outbox(self, region: str, subject: str, told: Told, generation: str) -> list[str]:
+        """Write `told` as `subject`'s outbox; return the sort keys it was stored under.
+
+        A new generation never overwrites an older one, so a write that fails halfway leaves the
+        older outbox whole; the loader takes the newest complete generation. Unconditional: an
+        overlapping run writing the same subject publishes the same news.
+        """
+        text = _dump_told(told)
+        pieces = [text[i : i + OUTBOX_PART_CHARS] for i in range(0, len(text), OUTBOX_PART_CHARS)]
+        keys = [f"{_OUTBOX}{subject}#{generation}#{i:04d}" for i in range(len(pieces))]
+        for key, piece in zip(keys, pieces, strict=True):
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"R#{region}"},
+                    "sk": {"S": key},
+                    "deliveries": {"S": piece},
+                    "parts": {"N": str(len(pieces))},
+                },
+            )
+        return keys
+
+    def delete_outbox(self, region: str, keys: Sequence[str]) -> None:
+        """Remove outbox items: the snapshot now holds what they carried."""
+        for key in keys:
+            self._client.delete_item(
+                TableName=self._table, Key={"pk": {"S": f"R#{region}"}, "sk": {"S": key}}
+            )
 
     def _save(
         self,
@@ -220,6 +282,42 @@ class SnapshotStore:
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def outbox_subject(entity: EntityId) -> str:
+    """The outbox of an organization rule's or pack's messages."""
+    return _region_key(entity)
+
+
+SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
+
+
+def _dump_told(told: Told) -> str:
+    rows = [[e.kind.value, e.name, e.account_id, _status(status)] for e, status in told.items()]
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load_told(region: str, text: str) -> Told:
+    return {
+        EntityId(region, Kind(kind), name, account): _unstatus(status)
+        for kind, name, account, status in json.loads(text)
+    }
+
+
+def _status(status: Status | None) -> Fields | None:
+    if status is None:
+        return None
+    message = status.error_message
+    if message and len(message) > MAX_OUTBOX_MESSAGE:
+        message = message[:MAX_OUTBOX_MESSAGE] + " [cut]"
+    return [status.status, status.error_code, message, status.updated_at]
+
+
+def _unstatus(fields: Fields | None) -> Status | None:
+    if fields is None:
+        return None
+    status, code, message, updated = fields
+    return Status(status or "STATUS_NOT_REPORTED", code, message, updated)
 
 
 def _member_pk(parent: EntityId) -> str:

@@ -1,4 +1,6 @@
-"""Fault injection: latency, throttling and access denied, per region and per operation."""
+"""Fault injection, per region and per operation: latency, throttling, access denied, and a
+service that misbehaves: a NextToken repeated forever, empty pages that still carry a token, and
+answers that leave out members the model calls optional."""
 
 from __future__ import annotations
 
@@ -17,12 +19,24 @@ class FaultRule:
     latency_ms: float = 0
     throttle_rate: float = 0.0
     access_denied: bool = False
+    # A listing answers every page with the same NextToken, so it never ends.
+    token_loop: bool = False
+    # A listing starts with this many empty pages, each carrying a NextToken, before its data.
+    empty_pages: int = 0
+    # Members left out of every listed item, e.g. ("ErrorCode", "LastUpdateTime").
+    omit_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {self.latency_ms}")
         if not 0.0 <= self.throttle_rate <= 1.0:
             raise ValueError(f"throttle_rate must be within 0.0..1.0, got {self.throttle_rate}")
+        if self.empty_pages < 0:
+            raise ValueError(f"empty_pages must be >= 0, got {self.empty_pages}")
+        if isinstance(self.omit_fields, str):
+            raise ValueError(f"omit_fields must be a list of names, got {self.omit_fields!r}")
+        # A JSON document gives a list; the rule stays hashable and comparable either way.
+        object.__setattr__(self, "omit_fields", tuple(self.omit_fields))
 
     def matches(self, operation: str, region: str) -> bool:
         return self.region in (None, region) and self.operation in (None, operation)
@@ -45,6 +59,9 @@ class FaultOutcome:
     latency_s: float = 0.0
     throttled: bool = False
     access_denied: bool = False
+    token_loop: bool = False
+    empty_pages: int = 0
+    omit_fields: frozenset[str] = frozenset()
 
 
 class FaultInjector:
@@ -72,16 +89,24 @@ class FaultInjector:
         self._random.seed(self._seed)
 
     def decide(self, operation: str, region: str) -> FaultOutcome:
-        """Every matching rule applies: latencies add up, and any one throttle or denial wins."""
+        """Every matching rule applies: latencies add up, any one throttle, denial or token loop
+        wins, the most empty pages and every omitted member count."""
         latency_ms = 0.0
-        throttled = denied = False
+        throttled = denied = loop = False
+        empty_pages = 0
+        omitted: set[str] = set()
         for rule in self._rules:
             if not rule.matches(operation, region):
                 continue
             latency_ms += rule.latency_ms
             denied = denied or rule.access_denied
+            loop = loop or rule.token_loop
+            empty_pages = max(empty_pages, rule.empty_pages)
+            omitted.update(rule.omit_fields)
             # Draw only for rules that can throttle, so adding a latency rule does not shift
             # the sequence of throttle decisions.
             if rule.throttle_rate > 0 and self._random.random() < rule.throttle_rate:
                 throttled = True
-        return FaultOutcome(latency_ms / 1000, throttled, denied)
+        return FaultOutcome(
+            latency_ms / 1000, throttled, denied, loop, empty_pages, frozenset(omitted)
+        )

@@ -8,13 +8,13 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
 from sandbox.config_sim import documents, errors
-from sandbox.config_sim.faults import FaultInjector, FaultRule
+from sandbox.config_sim.faults import FaultInjector, FaultOutcome, FaultRule
 from sandbox.config_sim.operations import OPERATIONS, Call
 from sandbox.config_sim.server import ApiRequest, ConfigServer
 from sandbox.config_sim.service_model import operation_model
@@ -25,6 +25,10 @@ from sandbox.config_sim.validation import parse_request
 logger = logging.getLogger(__name__)
 
 DEFAULT_MANAGEMENT_ACCOUNT_ID = "111111111111"
+# NextTokens of a misbehaving listing (fault rules token_loop and empty_pages); the real ones are
+# signed and scoped, these are recognised by their prefix.
+LOOP_TOKEN = "sim-fault-token-loop"  # noqa: S105 - a pagination token, not a secret
+EMPTY_PAGE_TOKEN = "sim-fault-empty-page-"  # noqa: S105 - a pagination token, not a secret
 
 
 class ConfigSimulator:
@@ -141,9 +145,27 @@ class ConfigSimulator:
         latency_ms: float = 0,
         throttle_rate: float = 0.0,
         access_denied: bool = False,
+        *,
+        token_loop: bool = False,
+        empty_pages: int = 0,
+        omit_fields: Iterable[str] = (),
     ) -> None:
-        """Add a fault rule (None: every region / every operation); rules accumulate."""
-        rule = FaultRule(region, operation, latency_ms, throttle_rate, access_denied)
+        """Add a fault rule (None: every region / every operation); rules accumulate.
+
+        token_loop: a listing repeats the same NextToken forever; empty_pages: a listing starts
+        with that many empty pages that carry a NextToken; omit_fields: members left out of
+        every listed item (e.g. "ErrorCode", "LastUpdateTime").
+        """
+        rule = FaultRule(
+            region,
+            operation,
+            latency_ms,
+            throttle_rate,
+            access_denied,
+            token_loop=token_loop,
+            empty_pages=empty_pages,
+            omit_fields=tuple(omit_fields),
+        )
         with self._lock:
             self._faults.add(rule)
 
@@ -197,7 +219,7 @@ class ConfigSimulator:
             # Outside the lock: a slow region must not hold up the others.
             time.sleep(fault.latency_s)
         try:
-            return 200, self._answer(request, fault.throttled, fault.access_denied)
+            return 200, self._answer(request, fault)
         except errors.ApiError as exc:
             return exc.status, exc.body()
         except Exception:
@@ -205,15 +227,15 @@ class ConfigSimulator:
             failure = errors.internal_failure()
             return failure.status, failure.body()
 
-    def _answer(self, request: ApiRequest, throttled: bool, denied: bool) -> dict[str, Any]:
+    def _answer(self, request: ApiRequest, fault: FaultOutcome) -> dict[str, Any]:
         operation = OPERATIONS.get(request.operation or "")
         if operation is None:
             raise errors.unknown_operation(request.target)
         if not request.region or not request.access_key_id:
             raise errors.missing_authentication()
-        if throttled:
+        if fault.throttled:
             raise errors.throttling()
-        if denied:
+        if fault.access_denied:
             raise (
                 errors.organization_access_denied()
                 if operation.organization
@@ -227,4 +249,35 @@ class ConfigSimulator:
             call = Call(
                 operation.name, request.region, request.access_key_id, account_id, self._org.now()
             )
-            return operation.handler(self._org, self._tokens, call, params)
+            return _misbehaving(
+                fault, params, lambda p: operation.handler(self._org, self._tokens, call, p)
+            )
+
+
+def _misbehaving(
+    fault: FaultOutcome,
+    params: dict[str, Any],
+    answer: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """The answer as a faulty service would give it: `answer` computes the correct one."""
+    # Names given: one answer, no paging, so no token to misbehave with.
+    paged = not any(key.endswith("Names") and value for key, value in params.items())
+    token = params.get("NextToken")
+    if paged and fault.token_loop:
+        # Every request, with or without the loop's token, gets the first page and the same token.
+        body = answer({k: v for k, v in params.items() if k != "NextToken"})
+        body["NextToken"] = LOOP_TOKEN
+    elif paged and fault.empty_pages and (token is None or token.startswith(EMPTY_PAGE_TOKEN)):
+        served = int(token.removeprefix(EMPTY_PAGE_TOKEN)) if token else 0
+        body = answer({k: v for k, v in params.items() if k != "NextToken"})
+        if served < fault.empty_pages:
+            body = {key: [] for key, value in body.items() if isinstance(value, list)}
+            body["NextToken"] = f"{EMPTY_PAGE_TOKEN}{served + 1}"
+    else:
+        body = answer(params)
+    for items in body.values():
+        if isinstance(items, list):
+            for item in items:
+                for name in fault.omit_fields:
+                    item.pop(name, None)
+    return body

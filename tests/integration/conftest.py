@@ -17,6 +17,7 @@ import pytest
 
 from config_notifier import handler
 from sandbox.lambda_runtime import frozen_clock
+from sandbox.resources import create_snapshot_table, subscribe_queue
 
 REGIONS = ("us-east-1", "eu-west-1")
 
@@ -114,14 +115,7 @@ class Notifier:
         name = self.env["TOPIC_ARN"].rsplit(":", 1)[1]
         arn = self.sns.create_topic(Name=name)["TopicArn"]
         assert arn == self.env["TOPIC_ARN"]
-        _subscribe(self.sns, self.sqs, arn, self.queue_url)
-
-
-def _subscribe(sns: Any, sqs: Any, topic_arn: str, queue_url: str) -> None:
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        subscribe_queue(self.sns, self.sqs, arn, self.queue_url)
 
 
 @pytest.fixture
@@ -132,25 +126,14 @@ def notifier(sandbox_env: dict[str, str], config_sim: Any) -> Iterator[Notifier]
     sns = boto3.client("sns", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
     table = f"snapshot-{suffix}"
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_snapshot_table(dynamodb, table)
     topic_arn = sns.create_topic(Name=f"deployments-{suffix}")["TopicArn"]
     # A bus of its own, so tests do not see each other's events (and moto's default bus may hold
     # a deployed stack's schedule rule, which moto wrongly hands custom events to).
     events = boto3.client("events", region_name="us-east-1")
     bus = events.create_event_bus(Name=f"deployments-{suffix}")["EventBusArn"].rsplit("/", 1)[1]
     queue_url = sqs.create_queue(QueueName=f"subscriber-{suffix}")["QueueUrl"]
-    _subscribe(sns, sqs, topic_arn, queue_url)
+    subscribe_queue(sns, sqs, topic_arn, queue_url)
     env = {
         "SNAPSHOT_TABLE_NAME": table,
         "TOPIC_ARN": topic_arn,

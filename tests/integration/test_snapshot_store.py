@@ -11,6 +11,7 @@ import pytest
 
 from config_notifier.model import EntityId, Kind, Record, Status
 from config_notifier.snapshot import Chunked, SnapshotStore
+from sandbox.resources import create_snapshot_table
 
 PACK = EntityId("us-east-1", Kind.ORG_PACK, "ops-baseline")
 ITEM_LIMIT = 400 * 1024
@@ -20,18 +21,7 @@ ITEM_LIMIT = 400 * 1024
 def store(sandbox_env) -> Iterator[SnapshotStore]:
     client = boto3.client("dynamodb", region_name="us-east-1")
     table = f"snapshot-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_snapshot_table(client, table)
     yield SnapshotStore(client, table)
     client.delete_table(TableName=table)
 

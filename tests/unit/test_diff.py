@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from config_notifier.diff import diff, for_baseline, moved, severity
-from config_notifier.model import Change, EntityId, Kind, Observation, Record, Severity, Status
+from config_notifier.diff import diff, diff_told, for_baseline, moved, severity
+from config_notifier.model import (
+    Change,
+    EntityId,
+    Kind,
+    Observation,
+    Record,
+    Severity,
+    Status,
+    Transition,
+)
 from config_notifier.settings import BaselineMode
 
 ORG_STATUSES = [
@@ -192,3 +201,66 @@ def test_baseline_publishes_by_mode(mode: BaselineMode, expected: list[str]) -> 
     assert sorted(t.entity.name for t in published) == expected
     # And all three are still there to commit
     assert len(transitions) == 3
+
+
+# diff_told: some deliveries of an earlier run were published and never committed.
+
+OK, FAILED = "CREATE_SUCCESSFUL", "CREATE_FAILED"
+
+
+def moves(transitions: list[Transition]) -> list[tuple[str | None, str | None]]:
+    return [(t.old.status if t.old else None, t.new.status if t.new else None) for t in transitions]
+
+
+def test_an_unconfirmed_failure_that_was_undone_is_followed_by_its_recovery() -> None:
+    # Given OK committed, FAILED published but not committed, and the entity OK again
+    e = entity()
+    # When the next run diffs what subscribers may know against now
+    result = diff_told({e: record(e, OK)}, {e: Status(FAILED)}, [observe(e, OK)])
+    # Then it reports the recovery from the unconfirmed failure
+    assert moves(result) == [(FAILED, OK)]
+    assert result[0].severity is Severity.RECOVERY
+
+
+def test_an_unconfirmed_failure_still_failing_is_repeated_from_the_committed_status() -> None:
+    # Given OK committed, FAILED published but not committed, and still FAILED
+    e = entity()
+    result = diff_told({e: record(e, OK)}, {e: Status(FAILED)}, [observe(e, FAILED)])
+    # Then it is told again (a duplicate at worst), with the current status as the new one
+    assert moves(result) == [(OK, FAILED)]
+
+
+def test_an_unconfirmed_status_that_was_committed_after_all_is_not_repeated() -> None:
+    # Given the commit happened but the outbox stayed: committed, told and current all agree
+    e = entity()
+    result = diff_told({e: record(e, FAILED)}, {e: Status(FAILED)}, [observe(e, FAILED)])
+    # Then there is nothing to say
+    assert result == []
+
+
+def test_an_unconfirmed_removal_is_repeated_while_the_entity_stays_gone() -> None:
+    # Given a removal published but not committed, and the entity still gone
+    e = entity()
+    result = diff_told({e: record(e, OK)}, {e: None}, [])
+    # Then the removal is told again
+    assert [t.change for t in result] == [Change.DISAPPEARED]
+
+
+def test_an_unconfirmed_appearance_then_gone_is_reported_as_removed() -> None:
+    # Given an entity whose appearance was published but never committed, and that is gone now
+    e = entity()
+    result = diff_told({}, {e: Status(FAILED)}, [])
+    # Then subscribers who may have heard of it hear it went
+    assert moves(result) == [(FAILED, None)]
+
+
+def test_entities_without_an_unconfirmed_delivery_diff_as_usual() -> None:
+    # Given one entity with nothing pending that failed
+    e, other = entity(), entity(account="333333333333")
+    result = diff_told(
+        {e: record(e, OK), other: record(other, OK)},
+        {other: Status(OK)},
+        [observe(e, FAILED), observe(other, OK)],
+    )
+    # Then only its own transition is reported
+    assert [(t.entity, *m) for t, m in zip(result, moves(result), strict=True)] == [(e, OK, FAILED)]

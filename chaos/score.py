@@ -1,0 +1,290 @@
+"""Scoring a chaos run: what an SQS subscriber received against the scripted truth. Pure.
+
+The subscriber's picture starts as the truth at the baseline tick (the first run is a silent
+baseline) and moves with every delivered transition; a removed rule or pack takes its member
+accounts with it, as its message says. Against the truth at each tick boundary:
+
+- false: a delivered transition whose new state is not the entity's state at that tick (a status
+  it never had then, or "disappeared" for something that exists, e.g. one that failed to be read);
+- duplicate: a delivered transition that does not move the subscriber (it already had that state);
+  explained when a fault that can repeat a delivery (a kill, an overlapping run, a lost answer,
+  a failed commit) happened between the earlier delivery and the repeat;
+- lost: a true state the entity held at the end of at least one fault-free tick that the subscriber
+  never reached while it held; a state held only while faults were active may be skipped
+  (collapsed: old -> new directly), which at-least-once allows;
+- stale: after a fault-free tick, an entity whose delivered state differs from the truth;
+- final: after the last tick (fault-free ticks at the end), the states must match exactly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.world import MEMBER_KIND, PARENT_KIND, Key, State, Truth
+
+_MEMBER_OF = {PARENT_KIND[k]: MEMBER_KIND[k] for k in PARENT_KIND}
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One transition as the subscriber got it."""
+
+    tick: int
+    message: int  # which message carried it (index among transition messages)
+    key: Key
+    old: State | None
+    new: State | None
+
+
+@dataclass(frozen=True)
+class TickInfo:
+    """What the scorer must know about a tick besides the truth."""
+
+    faults: tuple[str, ...] = ()  # the fault kinds active during the tick's run
+    clean: bool = True  # no fault that can delay a transition was active
+    repeaters: tuple[str, ...] = ()  # those of `faults` that can repeat a delivery
+
+    @property
+    def repeats(self) -> bool:
+        return bool(self.repeaters)
+
+
+@dataclass(frozen=True)
+class Finding:
+    tick: int
+    key: Key
+    detail: str
+    # Faults that can leave a delivery uncommitted, between the subscriber's previous delivery
+    # for this entity and this finding: the explanation of a duplicate; for a lost transition,
+    # the sign of a delivered but uncommitted one that the entity then undid.
+    causes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        region, kind, name, account = self.key
+        who = f"{region} {kind} {name}" + (f" {account}" if account else "")
+        return f"tick {self.tick}: {who}: {self.detail}"
+
+
+@dataclass
+class Score:
+    messages: int = 0  # transition messages received
+    delivered: int = 0  # transitions in them
+    true_transitions: int = 0  # changes of state after the baseline, per the script
+    reached: int = 0  # true transitions the subscriber reached
+    collapsed: int = 0  # true transitions skipped while faults hid them (allowed)
+    delayed: int = 0  # reached later than the tick they happened (allowed under faults)
+    lost: list[Finding] = field(default_factory=list)
+    false: list[Finding] = field(default_factory=list)
+    duplicates: list[Finding] = field(default_factory=list)
+    unexplained_duplicates: list[Finding] = field(default_factory=list)
+    duplicate_messages: int = 0  # messages repeating at least one transition
+    # Faults that explain the repeats in a duplicate message -> how many such messages.
+    duplicate_message_causes: Counter[str] = field(default_factory=Counter)
+    stale: list[Finding] = field(default_factory=list)
+    final: list[Finding] = field(default_factory=list)
+
+    @property
+    def duplicate_share(self) -> float:
+        return self.duplicate_messages / self.messages if self.messages else 0.0
+
+
+def deliveries(tick: int, message: int, document: Mapping[str, Any]) -> list[Delivered]:
+    """The transitions of one SQS document (schema config-deployment-notifier.transitions)."""
+    region = document["region"]
+    return [
+        Delivered(
+            tick,
+            message,
+            (region, t["kind"], t["name"], t["account_id"] or ""),
+            _state(t["old"]),
+            _state(t["new"]),
+        )
+        for t in document["transitions"]
+    ]
+
+
+def _state(doc: Mapping[str, Any] | None) -> State | None:
+    return None if doc is None else (doc["status"], doc["error_code"])
+
+
+def score(
+    truth: Sequence[Truth], delivered: Iterable[Delivered], ticks: Sequence[TickInfo]
+) -> Score:
+    """Compare what the subscriber received with the truth at each tick boundary.
+
+    truth[t]: every entity's state at the end of tick t (truth[0]: the baseline); ticks[t]: that
+    tick's faults. `delivered` in the order received.
+    """
+    if len(truth) != len(ticks) or not truth:
+        raise ValueError("one truth and one TickInfo per tick, at least the baseline")
+    result = Score()
+    by_tick: dict[int, list[Delivered]] = defaultdict(list)
+    for d in delivered:
+        by_tick[d.tick].append(d)
+    seen = _Subscriber(truth[0])
+    messages: set[int] = set()
+    repeating: dict[int, set[str]] = defaultdict(set)
+    for tick, now in enumerate(truth):
+        for d in by_tick.get(tick, []):
+            messages.add(d.message)
+            result.delivered += 1
+            if d.new != now.get(d.key):
+                result.false.append(
+                    Finding(tick, d.key, f"delivered {_show(d.new)}, was {_show(now.get(d.key))}")
+                )
+            if d.new == seen.state(d.key):
+                since = seen.last_delivery.get(d.key, 0)
+                causes = _repeaters(ticks, since, tick)
+                finding = Finding(
+                    tick,
+                    d.key,
+                    f"{_show(d.new)} again (first at tick {since}"
+                    + (f"; {', '.join(causes)} in between)" if causes else "; no fault between)"),
+                    causes,
+                )
+                result.duplicates.append(finding)
+                if not causes:
+                    result.unexplained_duplicates.append(finding)
+                repeating[d.message].update(causes)
+            else:
+                seen.move(tick, d.key, d.new)
+            seen.last_delivery[d.key] = tick
+        if ticks[tick].clean:
+            result.stale += [
+                Finding(tick, key, f"subscriber has {_show(seen.state(key))}, truth {_show(s)}")
+                for key, s in _mismatches(seen.states, now)
+            ]
+    result.final = [
+        Finding(
+            len(truth) - 1, key, f"subscriber ends with {_show(seen.state(key))}, truth {_show(s)}"
+        )
+        for key, s in _mismatches(seen.states, truth[-1])
+    ]
+    result.messages = len(messages)
+    result.duplicate_messages = len(repeating)
+    result.duplicate_message_causes = Counter(
+        cause for causes in repeating.values() for cause in causes or {"no fault"}
+    )
+    _walks(result, truth, ticks, seen)
+    return result
+
+
+class _Subscriber:
+    """What a subscriber knows: each entity's last delivered state, and when it took each."""
+
+    def __init__(self, baseline: Truth) -> None:
+        self.baseline = dict(baseline)
+        self.states: dict[Key, State] = dict(baseline)
+        self.changes: dict[Key, list[tuple[int, State | None]]] = defaultdict(list)
+        self.last_delivery: dict[Key, int] = {}
+
+    def state(self, key: Key) -> State | None:
+        return self.states.get(key)
+
+    def state_at(self, key: Key, tick: int) -> State | None:
+        """The state at the end of `tick`."""
+        state = self.baseline.get(key)
+        for when, value in self.changes.get(key, []):
+            if when > tick:
+                break
+            state = value
+        return state
+
+    def move(self, tick: int, key: Key, new: State | None) -> None:
+        self._set(tick, key, new)
+        region, kind, name, _ = key
+        member_kind = _MEMBER_OF.get(kind)
+        if new is None and member_kind is not None:
+            # "removed" for a rule or pack: its member accounts go with it.
+            for other in [k for k in self.states if k[:3] == (region, member_kind, name)]:
+                self._set(tick, other, None)
+
+    def _set(self, tick: int, key: Key, new: State | None) -> None:
+        if new is None:
+            self.states.pop(key, None)
+        else:
+            self.states[key] = new
+        self.changes[key].append((tick, new))
+
+
+def _mismatches(
+    have: Mapping[Key, State], want: Mapping[Key, State]
+) -> list[tuple[Key, State | None]]:
+    return sorted(
+        ((key, want.get(key)) for key in set(have) | set(want) if have.get(key) != want.get(key)),
+        key=lambda pair: pair[0],
+    )
+
+
+def _walks(
+    result: Score, truth: Sequence[Truth], ticks: Sequence[TickInfo], seen: _Subscriber
+) -> None:
+    """Each true transition after the baseline: reached, delayed, collapsed or lost."""
+    keys = sorted({key for states in truth for key in states})
+    for key in keys:
+        previous = truth[0].get(key)
+        start = 1
+        while start < len(truth):
+            state = truth[start].get(key)
+            end = start
+            while end + 1 < len(truth) and truth[end + 1].get(key) == state:
+                end += 1
+            if state != previous:
+                result.true_transitions += 1
+                _judge(result, _Hold(key, previous, state, start, end), ticks, seen)
+            previous, start = state, end + 1
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """A true transition into `state`, held over ticks start..end."""
+
+    key: Key
+    previous: State | None
+    state: State | None
+    start: int
+    end: int
+
+
+def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscriber) -> None:
+    key, state, start, end = hold.key, hold.state, hold.start, hold.end
+    already = seen.state_at(key, start - 1) == state
+    moves = [
+        when for when, value in seen.changes.get(key, []) if start <= when <= end and value == state
+    ]
+    if already or moves:
+        result.reached += 1
+        if not already and moves[0] > start:
+            result.delayed += 1
+    elif any(ticks[t].clean for t in range(start, end + 1)):
+        last = max((when for when, _ in seen.changes.get(key, []) if when < start), default=0)
+        causes = _repeaters(ticks, last, start)
+        result.lost.append(
+            Finding(
+                start,
+                key,
+                f"{_show(hold.previous)} -> {_show(state)} (held until tick {end}) never delivered"
+                + (
+                    f" (after a delivery at tick {last}, with {', '.join(causes)})"
+                    if causes
+                    else ""
+                ),
+                causes,
+            )
+        )
+    else:
+        result.collapsed += 1
+
+
+def _repeaters(ticks: Sequence[TickInfo], first: int, last: int) -> tuple[str, ...]:
+    return tuple(sorted({f for t in ticks[first : last + 1] for f in t.repeaters}))
+
+
+def _show(state: State | None) -> str:
+    if state is None:
+        return "(absent)"
+    status, code = state
+    return f"{status}/{code}" if code else status

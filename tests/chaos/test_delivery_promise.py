@@ -1,0 +1,216 @@
+"""The delivery promise, one fault at a time: what a subscriber receives when SNS, DynamoDB or the
+function itself fails at a given point of a run. At least once: a transition may come twice
+(SNS accepted it but the commit did not happen), never zero times, and never one that did not
+happen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chaos.harness import Deployment, RunResult, Worker, run_in_process
+from sandbox import ConfigSimulator
+from tests.chaos.conftest import REGIONS
+
+ACCOUNTS = [str(200_000_000_000 + i) for i in range(8)]
+REGION = REGIONS[0]
+PACK = "ops-baseline"
+LOCAL = "local-guardrails"
+FAILING = ACCOUNTS[3]
+Change = tuple[str, str, str | None, Any]  # (kind, name, account id, new status or None)
+
+
+def organization(sim: ConfigSimulator) -> None:
+    sim.add_accounts(ACCOUNTS)
+    for region in REGIONS:
+        sim.region(region).put_org_pack(PACK)
+        sim.region(region).put_account_pack(LOCAL)
+
+
+def run(deployment: Deployment, tick: str) -> RunResult:
+    result = run_in_process(deployment.env, tick)
+    assert result.error is None, result.error
+    return result
+
+
+def baselined(deployment: Deployment, sim: ConfigSimulator) -> None:
+    organization(sim)
+    assert sorted(run(deployment, "baseline").summary["baselined"]) == sorted(REGIONS)  # type: ignore[index]
+    deployment.received()
+
+
+def changes(deployment: Deployment) -> list[Change]:
+    """Every transition the subscriber got since the last call, in order."""
+    return [
+        (t["kind"], t["name"], t["account_id"], t["new"] and t["new"]["status"])
+        for d in deployment.received()
+        if d.is_transition
+        for t in d.document["transitions"]
+    ]
+
+
+def fail_member(sim: ConfigSimulator) -> None:
+    sim.region(REGION).set_member_status(
+        "pack", PACK, FAILING, "CREATE_FAILED", "NoAvailableConfigurationRecorderException", "no"
+    )
+
+
+def fix_member(sim: ConfigSimulator) -> None:
+    sim.region(REGION).set_member_status("pack", PACK, FAILING, "CREATE_SUCCESSFUL")
+
+
+MEMBER_FAILED: Change = ("organization-pack-member", PACK, FAILING, "CREATE_FAILED")
+MEMBER_FIXED: Change = ("organization-pack-member", PACK, FAILING, "CREATE_SUCCESSFUL")
+
+
+def test_a_refused_publish_is_delivered_by_the_next_run_once(deployment, config_sim, fault_proxy):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    # When SNS refuses every publish during one run
+    fault_proxy.add_fault("sns", "Publish", "InternalError")
+    summary = run(deployment, "refused").summary
+    # Then nothing arrives, and the run says so
+    assert changes(deployment) == []
+    assert summary is not None
+    assert summary["messages_failed"] >= 1
+    # When SNS is back
+    fault_proxy.clear_faults()
+    run(deployment, "next")
+    # Then the failure arrives once, and not again after that
+    assert changes(deployment).count(MEMBER_FAILED) == 1
+    run(deployment, "after")
+    assert changes(deployment) == []
+
+
+def test_an_answer_lost_after_sns_accepted_is_a_duplicate_in_the_same_run(
+    deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    # When SNS accepts the publish but its answer is lost (botocore retries it)
+    fault_proxy.add_fault("sns", "Publish", "InternalError", count=1, applied=True)
+    run(deployment, "lost-answer")
+    # Then the subscriber gets the failure twice: at least once, never lost
+    assert changes(deployment).count(MEMBER_FAILED) == 2
+    # And the next run has nothing to repeat
+    run(deployment, "next")
+    assert changes(deployment) == []
+
+
+def test_a_conflicting_commit_repeats_the_transition_once(deployment, config_sim, fault_proxy):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    # When every snapshot write is refused as another writer's (a conditional check failure)
+    fault_proxy.add_fault("dynamodb", "PutItem", "ConditionalCheckFailedException")
+    summary = run(deployment, "conflict").summary
+    # Then the failure is delivered, and the run counts the conflict
+    assert changes(deployment).count(MEMBER_FAILED) == 1
+    assert summary is not None
+    assert summary["write_conflicts"] >= 1
+    # And the next run, without conflict, delivers it again (a duplicate) and commits it
+    fault_proxy.clear_faults()
+    run(deployment, "next")
+    assert changes(deployment).count(MEMBER_FAILED) == 1
+    run(deployment, "after")
+    assert changes(deployment) == []
+
+
+def test_a_snapshot_write_error_is_reported_not_raised(deployment, config_sim, fault_proxy):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    # When every snapshot write fails past the retries (DynamoDB InternalServerError)
+    fault_proxy.add_fault("dynamodb", "PutItem", "InternalServerError")
+    result = run_in_process(deployment.env, "write-error")
+    # Then the run still ends with a summary that names the failure
+    assert result.error is None, result.error
+    assert result.summary is not None
+    assert "InternalServerError" in str(result.summary)
+    # And nothing is lost: the failure was delivered, or is delivered by the next run
+    fault_proxy.clear_faults()
+    run(deployment, "next")
+    assert MEMBER_FAILED in changes(deployment)
+
+
+@pytest.mark.parametrize("what", ["member account", "account pack"])
+def test_a_delivered_but_uncommitted_failure_that_reverts_is_corrected(
+    what, deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization
+    baselined(deployment, config_sim)
+    if what == "member account":
+        fail, fix, failed, fixed = fail_member, fix_member, MEMBER_FAILED, MEMBER_FIXED
+    else:
+
+        def fail(sim: ConfigSimulator) -> None:
+            sim.region(REGION).put_account_pack(LOCAL, state="CREATE_FAILED", reason="stack")
+
+        def fix(sim: ConfigSimulator) -> None:
+            sim.region(REGION).put_account_pack(LOCAL, state="CREATE_COMPLETE")
+
+        failed = ("account-pack", LOCAL, None, "CREATE_FAILED")
+        fixed = ("account-pack", LOCAL, None, "CREATE_COMPLETE")
+    # When it fails, and the run delivers that but cannot commit it (every write refused)
+    fail(config_sim)
+    fault_proxy.add_fault("dynamodb", "PutItem", "ConditionalCheckFailedException")
+    run(deployment, "delivered-not-committed")
+    assert failed in changes(deployment)
+    # And it is back as it was before the next run, which has no fault
+    fix(config_sim)
+    fault_proxy.clear_faults()
+    run(deployment, "next")
+    # Then the subscriber, told it failed, is told it recovered
+    assert fixed in changes(deployment)
+
+
+def test_a_run_killed_after_publishing_is_repeated_by_the_next_run(
+    deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization, a member account that fails, and slow snapshot writes
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    fault_proxy.add_fault("dynamodb", "PutItem", latency_ms=2_000)
+    published = fault_proxy.requests("sns", "Publish")
+    # When the function is killed right after its publish, before it could commit
+    worker = Worker(deployment.env, "killed")
+    worker.ready()
+    worker.go()
+    while fault_proxy.requests("sns", "Publish") == published:
+        assert worker.running(), worker.finish()
+    worker.kill()
+    assert worker.finish().killed
+    fault_proxy.wait_idle()
+    fault_proxy.clear_faults()
+    assert changes(deployment).count(MEMBER_FAILED) == 1
+    # Then the next run delivers it again (a duplicate, never a loss), and then nothing more
+    run(deployment, "next")
+    assert changes(deployment).count(MEMBER_FAILED) == 1
+    run(deployment, "after")
+    assert changes(deployment) == []
+
+
+def test_overlapping_runs_may_both_deliver_but_leave_a_consistent_snapshot(deployment, config_sim):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    config_sim.set_fault(latency_ms=20)  # long enough for the two runs to overlap
+    # When two runs start together
+    workers = [Worker(deployment.env, f"overlap-{i}") for i in (1, 2)]
+    for worker in workers:
+        worker.ready()
+    for worker in workers:
+        worker.go()
+    results = [worker.finish() for worker in workers]
+    config_sim.clear_faults()
+    # Then neither fails, and the failure arrives once or twice, never zero times
+    assert all(r.error is None and r.summary is not None for r in results)
+    assert changes(deployment).count(MEMBER_FAILED) in (1, 2)
+    # And the snapshot is consistent: the next runs deliver at most the repeat, then nothing
+    run(deployment, "next")
+    assert set(changes(deployment)) <= {MEMBER_FAILED}
+    run(deployment, "after")
+    assert changes(deployment) == []
