@@ -69,6 +69,8 @@ SORT_KEY = "sk"
 # --- messages and metrics -------------------------------------------------------------------------
 SEVERITY_ATTRIBUTE = "severity"  # the SNS message attribute subscription filters match on
 FAILED_SOURCES_METRIC = "FailedSources"
+EVENTS_FAILED_METRIC = "EventsFailed"  # events EventBridge refused, kept for the next run
+EVENTS_DROPPED_METRIC = "EventsDropped"  # events lost after a day of refusals
 METRIC_SERVICE_DIMENSION = "service"  # Powertools Metrics adds it from Metrics(service=...)
 
 # --- AWS Chatbot ----------------------------------------------------------------------------------
