@@ -8,11 +8,14 @@ Prints a table per scenario and exits 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,10 +31,13 @@ from bench.costs import Measured, monthly_cost
 from bench.scenarios import S1, S2_FAILING, S2_PACK, S2_REGION, S3, Shape, floor_seconds
 from bench.worker import RESULT
 from config_notifier.snapshot import SnapshotStore
+from infra import bundle
 from sandbox import ConfigSimulator, Sandbox
+from sandbox.moto_server import MotoProcess
 from sandbox.resources import create_snapshot_table, subscribe_queue
 
 ROOT = Path(__file__).resolve().parents[1]
+STEADY_REPEATS = 5
 DETAIL_OPS = (
     "GetOrganizationConformancePackDetailedStatus",
     "GetOrganizationConfigRuleDetailedStatus",
@@ -184,6 +190,52 @@ def common_rows(
     report.row("peak memory (RSS)", f"{result['peak_rss_mib']:.0f} MiB")
 
 
+def steady_report(
+    steady: dict[str, Any],
+    s1_calls: dict[str, int],
+    walls: list[float],
+    latency_ms: int,
+    concurrency: int,
+) -> Report:
+    s1 = Report(
+        "S1 steady: 1,000 accounts, 2 regions x (150 org rules, 50 org packs, 50 account packs), nothing changed"
+    )
+    s1.row(
+        "wall time runs",
+        f"median of {STEADY_REPEATS}: " + ", ".join(f"{w * 1000:.0f}" for w in walls) + " ms",
+    )
+    floor = floor_seconds(latency_ms / 1000, S1, [], concurrency)
+    common_rows(s1, steady, s1_calls, floor)
+    total = sum(s1_calls.values())
+    detail = sum(s1_calls.get(op, 0) for op in DETAIL_OPS)
+    counts = steady["counts"]
+    s1.check(
+        "Config calls",
+        total,
+        f"= {S1.min_list_calls()} (list pages only)",
+        total == S1.min_list_calls(),
+    )
+    s1.check("detail calls", detail, "= 0", detail == 0)
+    s1.check(
+        "DynamoDB writes",
+        counts["dynamodb_puts"] + counts["dynamodb_deletes"],
+        "= 0",
+        counts["dynamodb_puts"] + counts["dynamodb_deletes"] == 0,
+    )
+    s1.check(
+        "DynamoDB queries",
+        counts["dynamodb_queries"],
+        f"= {len(S1.regions)} (one per region)",
+        counts["dynamodb_queries"] == len(S1.regions),
+    )
+    s1.check("SNS publishes", counts["sns_messages"], "= 0", counts["sns_messages"] == 0)
+    ratio = steady["wall_s"] / floor
+    s1.data = {"wall_s": steady["wall_s"], "rcu": counts["dynamodb_rcu"]}
+    s1.check("wall / floor", f"{ratio:.2f}x", "<= 1.20x", ratio <= 1.2)
+
+    return s1
+
+
 def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> list[Report]:
     sim = sandbox.config_sim
     sim.reset()
@@ -198,38 +250,11 @@ def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> l
             worker.run()
             sim.reset_calls()
             steady = worker.run()
-            s1 = Report(
-                "S1 steady: 1,000 accounts, 2 regions x (150 org rules, 50 org packs, 50 account packs), nothing changed"
-            )
             s1_calls = config_calls(sim)
-            floor = floor_seconds(latency_ms / 1000, S1, [], concurrency)
-            common_rows(s1, steady, s1_calls, floor)
-            total = sum(s1_calls.values())
-            detail = sum(s1_calls.get(op, 0) for op in DETAIL_OPS)
-            counts = steady["counts"]
-            s1.check(
-                "Config calls",
-                total,
-                f"= {S1.min_list_calls()} (list pages only)",
-                total == S1.min_list_calls(),
-            )
-            s1.check("detail calls", detail, "= 0", detail == 0)
-            s1.check(
-                "DynamoDB writes",
-                counts["dynamodb_puts"] + counts["dynamodb_deletes"],
-                "= 0",
-                counts["dynamodb_puts"] + counts["dynamodb_deletes"] == 0,
-            )
-            s1.check(
-                "DynamoDB queries",
-                counts["dynamodb_queries"],
-                f"= {len(S1.regions)} (one per region)",
-                counts["dynamodb_queries"] == len(S1.regions),
-            )
-            s1.check("SNS publishes", counts["sns_messages"], "= 0", counts["sns_messages"] == 0)
-            ratio = steady["wall_s"] / floor
-            s1.data = {"wall_s": steady["wall_s"], "rcu": counts["dynamodb_rcu"]}
-            s1.check("wall / floor", f"{ratio:.2f}x", "<= 1.20x", ratio <= 1.2)
+            # A run this short is at the mercy of the scheduler: the median of five.
+            walls = [steady["wall_s"], *(worker.run()["wall_s"] for _ in range(STEADY_REPEATS - 1))]
+            steady = {**steady, "wall_s": statistics.median(walls)}
+            s1 = steady_report(steady, s1_calls, walls, latency_ms, concurrency)
 
             failing = S1.account_ids()[:S2_FAILING]
             region = sim.region(S2_REGION)
@@ -364,6 +389,8 @@ def _age_reconcile(table: str, regions: tuple[str, ...]) -> None:
 
 COLD_PROBE = """
 import os, sys, time
+if len(sys.argv) > 2:
+    sys.path[:0] = [sys.argv[2]]  # the deployment package, as Lambda puts it on the path
 started = time.perf_counter()
 if sys.argv[1] == "boto3":
     import boto3
@@ -387,30 +414,49 @@ def cold_start(repeats: int) -> Report:
         AWS_DEFAULT_REGION="us-east-1",
     )
 
-    def measure(what: str, extra: dict[str, str] | None = None) -> float:
-        samples = [
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", COLD_PROBE, what],
-                    env={**env, **(extra or {})},
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-            )
-            for _ in range(repeats)
-        ]
-        return statistics.median(samples)
+    # What Lambda loads: the deployment package (pruned botocore models included), not the
+    # virtualenv, compiled to bytecode as `import boto3` from an installed boto3 would be. The
+    # package ships no bytecode (this machine has no Python 3.14 to compile it for), so the
+    # first imports in Lambda also compile: shown as information. Its X-Ray SDK needs wrapt's
+    # arm64 build, so the traced row uses the virtualenv.
+    shipped = bundle.build()
+    with tempfile.TemporaryDirectory() as scratch:
+        compiled = Path(scratch) / "package"
+        shutil.copytree(shipped, compiled)
+        compileall.compile_dir(compiled, quiet=1)
 
-    boto3_s = measure("boto3")
-    handler_s = measure("handler")
-    traced_s = measure("handler", {"AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000"})
-    report = Report(f"S4 cold start: median of {repeats} clean interpreters")
+        def measure(what: str, site: Path | None, extra: dict[str, str] | None = None) -> float:
+            where = ["-S", "-c", COLD_PROBE, what, str(site)] if site else ["-c", COLD_PROBE, what]
+            samples = [
+                float(
+                    subprocess.run(
+                        [sys.executable, *where],
+                        env={**env, **(extra or {}), "PYTHONDONTWRITEBYTECODE": "1"},
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
+                for _ in range(repeats)
+            ]
+            return statistics.median(samples)
+
+        boto3_s = measure("boto3", compiled)
+        handler_s = measure("handler", compiled)
+        uncompiled_s = measure("handler", shipped)
+        traced_s = measure("handler", None, {"AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000"})
+    report = Report(
+        f"S4 cold start: median of {repeats} clean interpreters, from the deployment package"
+    )
     report.row("import boto3", f"{boto3_s * 1000:.0f} ms")
     report.row("handler import + set-up", f"{handler_s * 1000:.0f} ms (4 boto3 clients, settings)")
     report.row(
+        "  the same without bytecode",
+        f"{uncompiled_s * 1000:.0f} ms (information: the package as shipped compiles on import)",
+    )
+    report.row(
         "  the same with X-Ray on",
-        f"{traced_s * 1000:.0f} ms (information: active tracing in Lambda)",
+        f"{traced_s * 1000:.0f} ms (information: active tracing, from the virtualenv)",
     )
     ratio = handler_s / boto3_s
     report.check("set-up / import boto3", f"{ratio:.2f}x", "<= 1.50x", ratio <= 1.5)
@@ -460,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         f"latency {args.latency_ms} ms per Config call, MAX_CONCURRENCY {args.concurrency}",
         flush=True,
     )
-    with Sandbox() as sandbox:
+    with Sandbox(moto=MotoProcess()) as sandbox:
         os.environ.update(sandbox.env())
         if wanted & {"S1", "S2"}:
             reports += steady_and_rollout(sandbox, args.latency_ms, args.concurrency)

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import LAMBDA_SOURCE, REPO_ROOT
-from infra.constants import PACKAGE, PIP_PLATFORM, RUNTIME_PYTHON_VERSION
+from infra.constants import AWS_SERVICES, PACKAGE, PIP_PLATFORM, RUNTIME_PYTHON_VERSION
 
 BUILD_ROOT = REPO_ROOT / "build"
 REQUIREMENTS = LAMBDA_SOURCE / "requirements.txt"
 CONSTRAINTS = REPO_ROOT / "constraints.txt"
 # Bump when the way the bundle is built changes, so old builds are not reused.
-BUILD_FORMAT = "1"
+BUILD_FORMAT = "2"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -105,8 +105,23 @@ def _build_dependencies(out: Path, target: Target) -> None:
         )
     check_wheels(staging, target, _requirement_names(REQUIREMENTS.read_text()))
     shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: never run in Lambda
+    prune_botocore_models(staging, AWS_SERVICES)
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
+
+
+def prune_botocore_models(site: Path, services: Iterable[str]) -> None:
+    """Keep the botocore models of `services` only; the shared data files stay."""
+    data = site / "botocore" / "data"
+    if not data.is_dir():
+        raise BundleError(f"botocore's models are not where expected: {data}")
+    kept = set(services)
+    missing = kept - {p.name for p in data.iterdir() if p.is_dir()}
+    if missing:
+        raise BundleError(f"botocore has no model for: {', '.join(sorted(missing))}")
+    for path in data.iterdir():
+        if path.is_dir() and path.name not in kept:
+            shutil.rmtree(path)
 
 
 def check_wheels(site: Path, target: Target, required: Iterable[str]) -> None:
@@ -162,6 +177,7 @@ def _dependencies_hash(target: Target) -> str:
         BUILD_FORMAT,
         target.python_version,
         target.platform,
+        *AWS_SERVICES,
         *_significant_lines(REQUIREMENTS),
         "--constraints--",
         *_significant_lines(CONSTRAINTS),

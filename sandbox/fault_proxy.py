@@ -102,7 +102,8 @@ class ProxyFault:
 
     rate: the share of matching requests it acts on (a seeded draw); count: it acts on the next
     `count` matching requests and is then spent; applied: the request reaches moto before the
-    error is answered; entries: PublishBatch only, the share of entries that fail (at least one).
+    error is answered; entries: PublishBatch only, the share of entries that fail (at least one);
+    contains: only requests whose body has this text (say, a sort-key prefix).
     """
 
     service: Service
@@ -113,6 +114,7 @@ class ProxyFault:
     applied: bool = False
     entries: float | None = None
     latency_ms: float = 0
+    contains: str | None = None
 
     def __post_init__(self) -> None:
         if self.service not in ("sns", "dynamodb"):
@@ -137,8 +139,12 @@ class ProxyFault:
             if not 0.0 < self.entries <= 1.0:
                 raise ValueError(f"entries must be within 0.0 (excluded)..1.0, got {self.entries}")
 
-    def matches(self, service: str, operation: str) -> bool:
-        return self.service == service and self.operation in (None, operation)
+    def matches(self, service: str, operation: str, body: bytes = b"") -> bool:
+        return (
+            self.service == service
+            and self.operation in (None, operation)
+            and (self.contains is None or self.contains.encode() in body)
+        )
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,7 +217,9 @@ class FaultRules:
         with self._lock:
             return [active.rule for active in self._active]
 
-    def decide(self, service: str, operation: str, *, conditional: bool = False) -> Decision:
+    def decide(
+        self, service: str, operation: str, *, conditional: bool = False, body: bytes = b""
+    ) -> Decision:
         """Latencies of every matching rule add up; the first rule that fails the request wins.
 
         DynamoDB answers ConditionalCheckFailedException only to a write that carries a
@@ -223,7 +231,7 @@ class FaultRules:
             failure: ProxyFault | None = None
             for active in list(self._active):
                 rule = active.rule
-                if not rule.matches(service, operation):
+                if not rule.matches(service, operation, body):
                     continue
                 latency_ms += rule.latency_ms
                 if rule.error is None or failure is not None:
@@ -334,9 +342,12 @@ class FaultProxy:
         applied: bool = False,
         entries: float | None = None,
         latency_ms: float = 0,
+        contains: str | None = None,
     ) -> ProxyFault:
         """Add a rule (see ProxyFault); rules accumulate until clear_faults()."""
-        rule = ProxyFault(service, operation, error, rate, count, applied, entries, latency_ms)
+        rule = ProxyFault(
+            service, operation, error, rate, count, applied, entries, latency_ms, contains
+        )
         self.rules.add(rule)
         return rule
 
@@ -395,7 +406,9 @@ class FaultProxy:
 
     def _handle(self, request: Request) -> Response:
         conditional = request.service == "dynamodb" and b'"ConditionExpression"' in request.body
-        decision = self.rules.decide(request.service, request.operation, conditional=conditional)
+        decision = self.rules.decide(
+            request.service, request.operation, conditional=conditional, body=request.body
+        )
         if decision.latency_s:
             time.sleep(decision.latency_s)
         rule = decision.failure

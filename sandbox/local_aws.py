@@ -7,7 +7,7 @@ from types import TracebackType
 
 from sandbox.config_sim import ConfigSimulator
 from sandbox.fault_proxy import FaultProxy
-from sandbox.moto_server import MotoServer
+from sandbox.moto_server import MotoProcess, MotoServer
 
 SANDBOX_REGION = "us-east-1"
 # moto accepts any credentials; fixed fake ones keep real ones out of every request.
@@ -22,10 +22,15 @@ class Sandbox:
     """
 
     def __init__(
-        self, config_sim: ConfigSimulator | None = None, *, fault_proxy: bool = False, seed: int = 0
+        self,
+        config_sim: ConfigSimulator | None = None,
+        *,
+        fault_proxy: bool = False,
+        seed: int = 0,
+        moto: MotoServer | MotoProcess | None = None,
     ) -> None:
         self.config_sim = config_sim or ConfigSimulator()
-        self.moto = MotoServer()
+        self.moto = moto or MotoServer()
         self.fault_proxy: FaultProxy | None = None
         self._proxied = fault_proxy
         self._seed = seed

@@ -32,7 +32,7 @@ from config_notifier.read import (
 )
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings, SettingsError
-from config_notifier.snapshot import ChunkCommit, Chunked, SnapshotStore, Told
+from config_notifier.snapshot import ChunkCommit, Chunked, Outbox, SnapshotStore, Told
 
 EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
 
@@ -222,10 +222,12 @@ class ReadOnlySnapshot(SnapshotStore):
     def mark_baselined(self, region: str, source: str, at: str) -> None:
         return None
 
-    def put_outbox(self, region: str, subject: str, told: Told, generation: str) -> list[str]:
-        return []
+    def put_outbox(
+        self, region: str, subject: str, told: Told, generation: str, replaces: Outbox | None
+    ) -> tuple[str, ...] | None:
+        return ()
 
-    def delete_outbox(self, region: str, keys: Sequence[str]) -> None:
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox) -> None:
         return None
 
 

@@ -55,6 +55,7 @@ from config_notifier.settings import Settings
 from config_notifier.snapshot import (
     SINGLES,
     Chunked,
+    Outbox,
     RegionSnapshot,
     SnapshotStore,
     Told,
@@ -177,7 +178,8 @@ class _Outcome:
     record: Record | None = None  # the rule's or pack's record to commit, if it is to change
     deferred: bool = False
     failing_members: int = 0
-    outbox: tuple[str, ...] = ()  # its outbox items, to remove once the region commit holds them
+    busy: bool = False  # another run is publishing it right now
+    outbox: Outbox | None = None  # to remove once the region's commit holds what it says
     muted: int = 0  # transitions and stalls committed without a message
     events: PutResult | None = None
 
@@ -185,7 +187,11 @@ class _Outcome:
     def done(self) -> bool:
         """Delivered and its members committed: nothing of it is left for the next run."""
         return not (
-            self.deferred or self.publish_error or self.write_failed or self.commit.conflicts
+            self.deferred
+            or self.busy
+            or self.publish_error
+            or self.write_failed
+            or self.commit.conflicts
         )
 
 
@@ -284,10 +290,12 @@ def _survey(
     pool: ThreadPoolExecutor, regions: dict[str, _Region], tick: _Tick, stats: RunStats
 ) -> None:
     """Phase one: every source of every region, and every region's snapshot, side by side."""
+    # Account packs first: their pages hold 20 items, not 100, so theirs is the longest chain of
+    # pages and the one a run waits for.
     reads = {
-        (name, kind): pool.submit(reader, tick.deps.config_client(name), name, tick.calls)
+        (name, kind): pool.submit(SOURCES[kind], tick.deps.config_client(name), name, tick.calls)
+        for kind in (Kind.ACCOUNT_PACK, Kind.ORG_RULE, Kind.ORG_PACK)
         for name in regions
-        for kind, reader in SOURCES.items()
     }
     loads = {name: pool.submit(tick.deps.snapshot.load_region, name) for name in regions}
     for name, future in loads.items():
@@ -311,8 +319,7 @@ class _Parent:
     members_before: Chunked  # its members as committed
     members_now: list[Observation] | None  # None: they could not be read this run
     failure: SourceFailure | None
-    pending: Told  # what an earlier run published about it and could not commit
-    outbox: tuple[str, ...]  # its outbox items, stored before this run or written by it
+    loaded: Outbox | None  # what an earlier run published about it and could not commit
 
     @property
     def entity(self) -> EntityId:
@@ -347,8 +354,7 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         members_before,
         members_now,
         failure,
-        pending=snapshot.outbox.get(subject, {}),
-        outbox=snapshot.outbox_keys.get(subject, ()),
+        loaded=snapshot.outbox.get(subject),
     )
     to_publish, member_changes, unresolved = _parent_changes(tick, region, work)
     all_stuck = (
@@ -359,18 +365,27 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
     to_publish, stuck, muted = _unmuted(tick, to_publish, all_stuck)
     counts: Counter[str] = Counter()
     events = None
+    outbox = work.loaded
     if to_publish:
         try:
             # Written before it is published: a run killed in between, or whose commit fails,
             # tells the next run what the subscriber may have heard.
             told = {**unresolved, **{t.entity: t.new for t in to_publish}}
-            work.outbox += tuple(
-                tick.deps.snapshot.put_outbox(entity.region, subject, told, tick.generation)
+            written = tick.deps.snapshot.put_outbox(
+                entity.region, subject, told, tick.generation, work.loaded
             )
         except (ClientError, BotoCoreError) as exc:
             # Not recorded, so not published: the next run finds the change again.
             outbox_failure = _snapshot_failure(entity.region, "outbox", exc)
             return _Outcome(entity, failure=outbox_failure, write_failed=True)
+        if written is None:
+            logger.info(
+                "another run is publishing this rule or pack; left to it and the next run",
+                extra={"region": entity.region, "entity": entity.name},
+            )
+            return _Outcome(entity, busy=True)
+        keys = {*(outbox.keys if outbox else ()), *written}
+        outbox = Outbox(told, tick.generation, tuple(sorted(keys)))
     if to_publish or stuck:
         detail_read = members_now is not None
         group = _group(entity, to_publish, observation.status, detail_read=detail_read)
@@ -386,7 +401,7 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         counts=counts,
         messages=1 if to_publish or stuck else 0,
         # Its outbox goes once the region's commit holds this; not while members are unknown.
-        outbox=() if unresolved else work.outbox,
+        outbox=None if unresolved else outbox,
         muted=muted,
         events=events,
     )
@@ -399,8 +414,9 @@ def _parent_changes(
     earlier runs published of members that could not be read this time."""
     mode, entity, stored = tick.settings.baseline_mode, work.entity, work.stored
     in_baseline = region.in_baseline(entity.kind)
-    parent_told = {e: s for e, s in work.pending.items() if e == entity}
-    members_told = {e: s for e, s in work.pending.items() if e != entity}
+    pending = work.loaded.told if work.loaded else {}
+    parent_told = {e: s for e, s in pending.items() if e == entity}
+    members_told = {e: s for e, s in pending.items() if e != entity}
     parent_changes = diff_told({entity: stored} if stored else {}, parent_told, [work.observation])
     if work.members_now is None:
         member_changes, unresolved = [], members_told
@@ -429,14 +445,26 @@ def _commit_parent(
     `stuck` are the stalls reported (or muted) this run: their records remember it.
     """
     commit, failure, write_failed = _Commit(), work.failure, False
-    after = _mark_stuck(
-        _apply(member_changes, work.members_before.records, tick.stamp),
-        [s.entity for s in stuck if s.entity != work.entity],
-        tick.stamp,
-    )
+    stalled = [s.entity for s in stuck if s.entity != work.entity]
+    after = _applied(member_changes, stalled, work.members_before.records, tick.stamp)
     if after != work.members_before.records:
         try:
-            saved = tick.deps.snapshot.save_members(work.entity, work.members_before, after)
+            store = tick.deps.snapshot
+            saved = store.save_members(work.entity, work.members_before, after)
+            if saved.conflicts:
+                # Another writer changed a chunk since the run loaded it: apply what this run
+                # saw to what is there now, once, rather than publish it all again next run.
+                fresh = store.load_members(work.entity)
+                retry = store.save_members(
+                    work.entity,
+                    fresh,
+                    _applied(member_changes, stalled, fresh.records, tick.stamp),
+                )
+                saved = replace(
+                    retry,
+                    written=saved.written + retry.written,
+                    deleted=saved.deleted + retry.deleted,
+                )
             commit = _Commit(saved.written, saved.deleted, saved.conflicts)
         except (ClientError, BotoCoreError) as exc:
             failure, write_failed = _snapshot_failure(work.entity.region, "commit", exc), True
@@ -470,13 +498,12 @@ def _finish_region(
     if snapshot is None:
         return  # its snapshot could not be loaded: the whole region waits for the next run
     # What earlier runs published of account packs and removed rules and packs, uncommitted.
-    handled = {outbox_subject(o.parent) for o in outcomes}
-    gone = [s for s in snapshot.outbox_keys if s not in handled | {SINGLES} and _gone(s, region)]
-    pending: dict[EntityId, Status | None] = dict(snapshot.outbox.get(SINGLES, {}))
-    for subject in gone:
-        pending.update(
-            (e, s) for e, s in snapshot.outbox.get(subject, {}).items() if e.kind in SOURCES
-        )
+    handled = {outbox_subject(o.parent) for o in outcomes} | {SINGLES}
+    gone = {s: o for s, o in snapshot.outbox.items() if s not in handled and _gone(s, region)}
+    loaded = snapshot.outbox.get(SINGLES)
+    pending: dict[EntityId, Status | None] = dict(loaded.told) if loaded else {}
+    for outbox in gone.values():
+        pending.update((e, s) for e, s in outbox.told.items() if e.kind in SOURCES)
     singles, quiet, unresolved = _single_changes(tick, region, pending)
     account_packs = region.current.get(Kind.ACCOUNT_PACK)
     stuck = (
@@ -489,18 +516,19 @@ def _finish_region(
     kept, kept_stuck, muted = _unmuted(tick, singles, stuck)
     stats.muted += muted
     quiet += [t for t in singles if t not in kept]  # muted: committed, not published
-    delivered, reported, written = _publish_singles(
+    delivered, reported, singles_outbox = _publish_singles(
         tick, region, kept, kept_stuck, unresolved=unresolved, stats=stats
     )
     reported += [s.entity for s in stuck if s not in kept_stuck]  # muted stalls: marked too
     if _commit_region(tick, region, outcomes, stats, delivered=quiet + delivered, stuck=reported):
-        # The snapshot now holds what these outboxes carried.
-        cleared = gone + ([] if unresolved else [SINGLES])
-        keys = [k for s in cleared for k in snapshot.outbox_keys.get(s, ())]
-        keys += written if not unresolved else []
-        keys += [k for o in outcomes if o.done for k in o.outbox]
+        # The snapshot now holds what these outboxes said.
+        done = dict(gone)
+        if singles_outbox is not None and not unresolved:
+            done[SINGLES] = singles_outbox
+        done.update((outbox_subject(o.parent), o.outbox) for o in outcomes if o.done and o.outbox)
         try:
-            tick.deps.snapshot.delete_outbox(region.name, keys)
+            for subject, outbox in done.items():
+                tick.deps.snapshot.delete_outbox(region.name, subject, outbox)
         except (ClientError, BotoCoreError) as exc:
             # Left behind, they are published again next run: a duplicate, never a loss.
             _fail_write(stats, region, "outbox cleanup", exc)
@@ -548,20 +576,33 @@ def _publish_singles(
     *,
     unresolved: Told,
     stats: RunStats,
-) -> tuple[list[Transition], list[EntityId], list[str]]:
+) -> tuple[list[Transition], list[EntityId], Outbox | None]:
     """One message each, recorded in the outbox first, and one per stuck account pack; return
     what SNS took, the stalls it took, and the outbox."""
-    written: list[str] = []
+    assert region.snapshot is not None  # noqa: S101 (the caller checked)
+    outbox = region.snapshot.outbox.get(SINGLES)
     if singles:
         told = {**unresolved, **{t.entity: t.new for t in singles}}
         try:
-            written = tick.deps.snapshot.put_outbox(region.name, SINGLES, told, tick.generation)
+            written = tick.deps.snapshot.put_outbox(
+                region.name, SINGLES, told, tick.generation, outbox
+            )
         except (ClientError, BotoCoreError) as exc:
             _fail_write(stats, region, "outbox", exc)  # not recorded, so not published
-            singles = []
+            singles, outbox = [], None
+        else:
+            if written is None:
+                stats.write_conflicts += 1
+                region.unfinished.update(SOURCES)
+                logger.info(
+                    "another run is publishing this region's messages; left to the next run"
+                )
+                return [], [], None
+            keys = {*(outbox.keys if outbox else ()), *written}
+            outbox = Outbox(told, tick.generation, tuple(sorted(keys)))
     groups = [_single_group(t) for t in singles] + [_stuck_group(s) for s in stuck]
     if not groups:
-        return [], [], written
+        return [], [], outbox
     messages = [render(g, tick.context) for g in groups]
     delivered: list[Transition] = []
     reported: list[EntityId] = []
@@ -587,7 +628,7 @@ def _publish_singles(
             reported.append(s.entity)
     # Before the commit: an event that cannot be put is kept in the outbox first.
     _count_events(stats, _put_events(tick, published, tick.context))
-    return delivered, reported, written
+    return delivered, reported, outbox
 
 
 def _commit_region(
@@ -610,12 +651,20 @@ def _commit_region(
                 members = deps.snapshot.load_members(t.entity)
                 saved = deps.snapshot.save_members(t.entity, members, {})
                 commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
-        after = _mark_stuck(
-            _apply(delivered, region.snapshot.records, tick.stamp), stuck, tick.stamp
-        )
-        after.update({o.parent: o.record for o in outcomes if o.record is not None})
+        records = {o.parent: o.record for o in outcomes if o.record is not None}
+        after = {**_applied(delivered, stuck, region.snapshot.records, tick.stamp), **records}
         if after != region.snapshot.records:
             saved = deps.snapshot.save_region(region.name, region.snapshot, after)
+            if saved.conflicts:
+                # As for members: once more on top of what the other writer committed.
+                fresh = deps.snapshot.load_region(region.name)
+                after = {**_applied(delivered, stuck, fresh.records, tick.stamp), **records}
+                retry = deps.snapshot.save_region(region.name, fresh, after)
+                saved = replace(
+                    retry,
+                    written=saved.written + retry.written,
+                    deleted=saved.deleted + retry.deleted,
+                )
             commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
     except (ClientError, BotoCoreError) as exc:
         _fail_write(stats, region, "commit", exc)
@@ -778,6 +827,16 @@ def _stuck_group(s: Stuck) -> Group:
     return Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
 
 
+def _applied(
+    transitions: Sequence[Transition],
+    stuck: Sequence[EntityId],
+    before: dict[EntityId, Record],
+    now: str,
+) -> dict[EntityId, Record]:
+    """The records once `transitions` are committed and the stalls of `stuck` marked reported."""
+    return _mark_stuck(_apply(transitions, before, now), stuck, now)
+
+
 def _mark_stuck(
     records: dict[EntityId, Record], entities: Sequence[EntityId], now: str
 ) -> dict[EntityId, Record]:
@@ -850,7 +909,7 @@ def _count(stats: RunStats, outcome: _Outcome) -> None:
         stats.transitions[severity] = stats.transitions.get(severity, 0) + n
     stats.records_written += outcome.commit.written
     stats.records_deleted += outcome.commit.deleted
-    stats.write_conflicts += outcome.commit.conflicts
+    stats.write_conflicts += outcome.commit.conflicts + outcome.busy
     stats.muted += outcome.muted
     _count_events(stats, outcome.events)
 

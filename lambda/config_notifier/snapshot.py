@@ -3,7 +3,8 @@
 Layout (pk / sk):
   "R#<region>"                / "records#<nnnn>"      org rules and packs, account packs
   "R#<region>"                / "#baseline#<source>"  the region's first run of that source is done
-  "R#<region>"                / "outbox#<subject>#<nnnn>"  transitions published, not yet committed
+  "R#<region>"                / "outbox#<subject>"     statuses published, not yet committed
+  "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
 
 Records are stored in chunks: each key hashes to one of a power-of-two number of chunks, sized so
@@ -18,7 +19,9 @@ The outbox closes the gap between publishing and committing: the new status of e
 message reports is written there before the message is published, and removed once the snapshot
 holds it. A run that finds one (the function was killed, or its commit failed) knows the
 subscriber may have been told that status, so a failure told and then undone is always followed
-by its recovery, even when the entity is back to its committed status by then.
+by its recovery, even when the entity is back to its committed status by then. Its head item is
+written on condition that it is still the one the run loaded, so two overlapping runs never
+publish the same rule or pack: the second one leaves it to the next run.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,12 +66,20 @@ Told = Mapping[EntityId, Status | None]  # what a subscriber may have been told 
 
 
 @dataclass(frozen=True, slots=True)
+class Outbox:
+    """One subject's outbox as stored: what it says, its generation, and every item it left."""
+
+    told: Told
+    generation: str | None  # None: only pieces of an unfinished write, no head
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RegionSnapshot(Chunked):
     baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
     # Published but not committed, by subject (a rule or pack, or the region's single messages),
     # and how many stored parts each takes.
-    outbox: Mapping[str, Told] = field(default_factory=dict)
-    outbox_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # every stored item
+    outbox: Mapping[str, Outbox] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,33 +101,30 @@ class SnapshotStore:
         records: dict[EntityId, Record] = {}
         revisions: dict[int, int] = {}
         baselined: set[str] = set()
-        parts: dict[tuple[str, str], dict[int, str]] = {}  # (subject, generation) -> pieces
-        expected: dict[tuple[str, str], int] = {}
+        heads: dict[str, dict[str, Any]] = {}
+        pieces: dict[str, list[dict[str, Any]]] = {}
         for item in self._query(f"R#{region}"):
             sk = item["sk"]["S"]
             if sk.startswith(_BASELINE):
                 baselined.add(sk.removeprefix(_BASELINE))
                 continue
             if sk.startswith(_OUTBOX):
-                subject, generation, index = sk.removeprefix(_OUTBOX).rsplit("#", 2)
-                parts.setdefault((subject, generation), {})[int(index)] = item["deliveries"]["S"]
-                expected[(subject, generation)] = int(item["parts"]["N"])
+                subject = item["subject"]["S"]
+                if "generation" in item:
+                    heads[subject] = item
+                else:
+                    pieces.setdefault(subject, []).append(item)
                 continue
             revisions[int(sk.removeprefix(_REGION_CHUNK))] = int(item["rev"]["N"])
             for key, fields in json.loads(item["records"]["S"]).items():
                 kind, _, name = key.partition("#")
                 entity = EntityId(region, Kind(kind), name)
                 records[entity] = _record(entity, fields)
-        outbox: dict[str, Told] = {}
-        keys: dict[str, tuple[str, ...]] = {}
-        for (subject, generation), pieces in sorted(parts.items()):  # newest generation last
-            keys[subject] = keys.get(subject, ()) + tuple(
-                f"{_OUTBOX}{subject}#{generation}#{i:04d}" for i in pieces
-            )
-            if len(pieces) == expected[(subject, generation)]:
-                text = "".join(pieces[i] for i in sorted(pieces))
-                outbox[subject] = _load_told(region, text)
-        return RegionSnapshot(records, revisions, frozenset(baselined), outbox, keys)
+        outbox = {
+            subject: _outbox(region, heads.get(subject), pieces.get(subject, []))
+            for subject in heads.keys() | pieces.keys()
+        }
+        return RegionSnapshot(records, revisions, frozenset(baselined), outbox)
 
     def save_region(
         self, region: str, before: Chunked, after: Mapping[EntityId, Record]
@@ -161,34 +169,66 @@ class SnapshotStore:
             Item={"pk": {"S": f"R#{region}"}, "sk": {"S": _BASELINE + source}, "at": {"S": at}},
         )
 
-    def put_outbox(self, region: str, subject: str, told: Told, generation: str) -> list[str]:
-        """Write `told` as `subject`'s outbox; return the sort keys it was stored under.
+    def put_outbox(
+        self, region: str, subject: str, told: Told, generation: str, replaces: Outbox | None
+    ) -> tuple[str, ...] | None:
+        """Write `told` as `subject`'s outbox, in place of `replaces` (what the run loaded).
 
-        A new generation never overwrites an older one, so a write that fails halfway leaves the
-        older outbox whole; the loader takes the newest complete generation. Unconditional: an
-        overlapping run writing the same subject publishes the same news.
+        Returns the keys written, or None when another run wrote it since: that run is publishing
+        this subject now. The pieces of a large outbox go first and the head last, so a write that
+        fails halfway leaves the previous head, and what it says, as it was.
         """
         text = _dump_told(told)
-        pieces = [text[i : i + OUTBOX_PART_CHARS] for i in range(0, len(text), OUTBOX_PART_CHARS)]
-        keys = [f"{_OUTBOX}{subject}#{generation}#{i:04d}" for i in range(len(pieces))]
-        for key, piece in zip(keys, pieces, strict=True):
+        chunks = [text[i : i + OUTBOX_PART_CHARS] for i in range(0, len(text), OUTBOX_PART_CHARS)]
+        keys = [f"{_OUTBOX}{subject}"] + [
+            f"{_OUTBOX}{subject}#{generation}#{i:04d}" for i in range(1, len(chunks))
+        ]
+        for key, chunk in list(zip(keys, chunks, strict=True))[1:]:
             self._client.put_item(
                 TableName=self._table,
                 Item={
                     "pk": {"S": f"R#{region}"},
                     "sk": {"S": key},
-                    "deliveries": {"S": piece},
-                    "parts": {"N": str(len(pieces))},
+                    "subject": {"S": subject},
+                    "piece_of": {"S": generation},
+                    "told": {"S": chunk},
                 },
             )
-        return keys
+        head = {
+            "pk": {"S": f"R#{region}"},
+            "sk": {"S": keys[0]},
+            "subject": {"S": subject},
+            "generation": {"S": generation},
+            "parts": {"N": str(len(chunks))},
+            "told": {"S": chunks[0]},
+        }
+        previous = replaces.generation if replaces is not None else None
+        if previous is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
+        else:
+            condition = {
+                "ConditionExpression": "generation = :g",
+                "ExpressionAttributeValues": {":g": {"S": previous}},
+            }
+        if not self._conditional(
+            self._client.put_item, TableName=self._table, Item=head, **condition
+        ):
+            return None
+        return tuple(keys)
 
-    def delete_outbox(self, region: str, keys: Sequence[str]) -> None:
-        """Remove outbox items: the snapshot now holds what they carried."""
-        for key in keys:
-            self._client.delete_item(
-                TableName=self._table, Key={"pk": {"S": f"R#{region}"}, "sk": {"S": key}}
-            )
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox) -> None:
+        """Remove an outbox: the snapshot now holds what it said. The head goes only if it is
+        still this generation, so a newer run's outbox stays."""
+        head = f"{_OUTBOX}{subject}"
+        for key in outbox.keys:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": {"pk": {"S": f"R#{region}"}, "sk": {"S": key}},
+            }
+            if key == head and outbox.generation is not None:
+                request["ConditionExpression"] = "generation = :g"
+                request["ExpressionAttributeValues"] = {":g": {"S": outbox.generation}}
+            self._conditional(self._client.delete_item, **request)
 
     def _save(
         self,
@@ -290,6 +330,23 @@ def outbox_subject(entity: EntityId) -> str:
 
 
 SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
+
+
+def _outbox(region: str, head: dict[str, Any] | None, pieces: list[dict[str, Any]]) -> Outbox:
+    """An outbox from its stored items; the pieces of other generations are left-overs."""
+    keys = tuple(p["sk"]["S"] for p in pieces)
+    if head is None:
+        return Outbox({}, None, keys)
+    generation = head["generation"]["S"]
+    mine = sorted(
+        (p["sk"]["S"], p["told"]["S"]) for p in pieces if p["piece_of"]["S"] == generation
+    )
+    if len(mine) != int(head["parts"]["N"]) - 1:
+        # Cannot happen (pieces are written before their head, and removed after it); should
+        # it, an unreadable outbox must not stop the region: it is cleared with the next commit.
+        return Outbox({}, generation, (head["sk"]["S"], *keys))
+    text = head["told"]["S"] + "".join(chunk for _, chunk in mine)
+    return Outbox(_load_told(region, text), generation, (head["sk"]["S"], *keys))
 
 
 def _dump_told(told: Told) -> str:

@@ -18,6 +18,8 @@ REGION = REGIONS[0]
 PACK = "ops-baseline"
 LOCAL = "local-guardrails"
 FAILING = ACCOUNTS[3]
+# The snapshot's record chunks carry a revision; the outbox is written before publishing.
+COMMIT_WRITES = '"rev"'
 Change = tuple[str, str, str | None, Any]  # (kind, name, account id, new status or None)
 
 
@@ -104,8 +106,10 @@ def test_a_conflicting_commit_repeats_the_transition_once(deployment, config_sim
     # Given a baselined organization, and a member account that fails
     baselined(deployment, config_sim)
     fail_member(config_sim)
-    # When every snapshot write is refused as another writer's (a conditional check failure)
-    fault_proxy.add_fault("dynamodb", "PutItem", "ConditionalCheckFailedException")
+    # When every commit of a snapshot chunk is refused as another writer's
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+    )
     summary = run(deployment, "conflict").summary
     # Then the failure is delivered, and the run counts the conflict
     assert changes(deployment).count(MEMBER_FAILED) == 1
@@ -154,9 +158,11 @@ def test_a_delivered_but_uncommitted_failure_that_reverts_is_corrected(
 
         failed = ("account-pack", LOCAL, None, "CREATE_FAILED")
         fixed = ("account-pack", LOCAL, None, "CREATE_COMPLETE")
-    # When it fails, and the run delivers that but cannot commit it (every write refused)
+    # When it fails, and the run delivers that but cannot commit it (every commit refused)
     fail(config_sim)
-    fault_proxy.add_fault("dynamodb", "PutItem", "ConditionalCheckFailedException")
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+    )
     run(deployment, "delivered-not-committed")
     assert failed in changes(deployment)
     # And it is back as it was before the next run, which has no fault

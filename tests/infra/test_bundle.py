@@ -6,14 +6,17 @@ The tests marked slow use the real bundle (built once a session; pip needs PyPI 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from infra import LAMBDA_SOURCE, bundle
 from infra.bundle import BundleError, Target, check_wheels
+from infra.constants import AWS_SERVICES
 
 
 def installed_versions(site: Path) -> dict[str, str]:
@@ -175,3 +178,51 @@ def test_a_dependency_change_rebuilds_with_pip(
     assert "--only-binary=:all:" in command
     # And the failed build is not mistaken for a good one next time
     assert not out.with_name("lambda.stamp.json").exists()
+
+
+@pytest.mark.slow
+def test_bundle_keeps_the_botocore_models_of_the_services_the_function_uses(
+    lambda_bundle: Path,
+) -> None:
+    # Then only those models are left, with botocore's shared data beside them
+    data = lambda_bundle / "botocore" / "data"
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == sorted(AWS_SERVICES)
+    assert (data / "endpoints.json").is_file()
+
+
+def test_the_function_creates_clients_only_for_the_bundled_services() -> None:
+    # Given every boto3 client the function's code creates, by service name
+    source = "\n".join(p.read_text() for p in (LAMBDA_SOURCE / "config_notifier").glob("*.py"))
+    created = set(re.findall(r"""client\(\s*["']([a-z0-9-]+)["']""", source))
+    # Then each one's model is in the bundle (an unknown service fails in Lambda, not here)
+    assert created
+    assert created <= set(AWS_SERVICES)
+
+
+@pytest.mark.slow
+def test_the_bundled_handler_sets_up_its_clients(lambda_bundle: Path) -> None:
+    # Given the deployment package alone on the path (no virtualenv packages; -B: it ships no
+    # bytecode and is left so)
+    probe = (
+        "import sys; sys.path[:0] = [sys.argv[1]]\n"
+        "import config_notifier.handler as h, botocore\n"
+        "assert botocore.__file__.startswith(sys.argv[1]), botocore.__file__\n"
+        "h.settings(); h.dependencies(); print('ok')\n"
+    )
+    env = {
+        "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
+        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:deployments",
+        "REGIONS": "us-east-1,eu-west-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": "/usr/bin:/bin",
+    }
+    # When the handler is imported and builds its clients from it
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", probe, str(lambda_bundle)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Then every client finds its model
+    assert result.stdout.strip() == "ok", result.stderr

@@ -115,3 +115,58 @@ def test_an_overlapping_writer_is_detected_not_overwritten(store) -> None:
     # Then the second is refused, and the first one's state stands
     assert late.conflicts == 1
     assert store.load_members(PACK).records == changed
+
+
+# The outbox: what a run published before it could commit, and who is publishing it.
+
+OUTBOX_REGION = "us-east-1"
+PACK = EntityId(OUTBOX_REGION, Kind.ORG_PACK, "ops-baseline")
+
+
+def told(count: int, status: str = "CREATE_FAILED") -> dict[EntityId, Status | None]:
+    return {
+        EntityId(OUTBOX_REGION, Kind.ORG_PACK_MEMBER, "ops-baseline", f"{i:012d}"): Status(
+            status, "AccessDenied", "x" * 300
+        )
+        for i in range(count)
+    }
+
+
+def test_an_outbox_reads_back_as_written_even_when_it_spans_several_items(store) -> None:
+    # Given an outbox far larger than one item can hold
+    written = told(3_000)
+    keys = store.put_outbox(OUTBOX_REGION, "organization-pack#ops-baseline", written, "g1", None)
+    # When the region is loaded
+    loaded = store.load_region(OUTBOX_REGION).outbox["organization-pack#ops-baseline"]
+    # Then it says what was written, in several items
+    assert loaded.told == written
+    assert loaded.generation == "g1"
+    assert len(keys) > 1
+    assert set(loaded.keys) == set(keys)
+
+
+def test_a_second_run_cannot_take_over_an_outbox_it_did_not_load(store) -> None:
+    # Given two runs that loaded the region before either wrote an outbox
+    subject = "organization-pack#ops-baseline"
+    first = store.put_outbox(OUTBOX_REGION, subject, told(2), "run-a", None)
+    # When the second writes its own
+    second = store.put_outbox(OUTBOX_REGION, subject, told(2, "CREATE_SUCCESSFUL"), "run-b", None)
+    # Then it is refused (the first is publishing), and the first's stays
+    assert first is not None
+    assert second is None
+    assert store.load_region(OUTBOX_REGION).outbox[subject].generation == "run-a"
+
+
+def test_a_run_replaces_the_outbox_it_loaded_and_a_stale_delete_keeps_the_newer(store) -> None:
+    # Given an outbox left by a killed run, loaded by the next one, which replaces it
+    subject = "organization-pack#ops-baseline"
+    store.put_outbox(OUTBOX_REGION, subject, told(1), "killed", None)
+    left = store.load_region(OUTBOX_REGION).outbox[subject]
+    assert store.put_outbox(OUTBOX_REGION, subject, told(1), "next", left) is not None
+    # When the stale generation is deleted
+    store.delete_outbox(OUTBOX_REGION, subject, left)
+    # Then the newer head is still there
+    assert store.load_region(OUTBOX_REGION).outbox[subject].generation == "next"
+    # And deleting what is there now leaves nothing
+    store.delete_outbox(OUTBOX_REGION, subject, store.load_region(OUTBOX_REGION).outbox[subject])
+    assert store.load_region(OUTBOX_REGION).outbox == {}
