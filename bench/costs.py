@@ -16,9 +16,11 @@ LAMBDA_REQUEST = 0.20 / 1_000_000
 DYNAMODB_READ_UNIT = 0.125 / 1_000_000  # on-demand read request unit
 DYNAMODB_WRITE_UNIT = 0.625 / 1_000_000
 CUSTOM_METRIC_MONTH = 0.30
-METRICS = 10  # the handler's nine metrics and Powertools' ColdStart
+# The handler's 15 metrics (handler._emit: 11 counts and Transitions per severity) and
+# Powertools' ColdStart.
+METRICS = 16
 ALARM_MONTH = 0.10
-ALARMS = 4
+ALARMS = 6
 LOG_GB = 0.50
 LOG_BYTES_PER_RUN = 2_000  # the run summary line and the metrics document
 

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from unittest import mock
@@ -30,12 +31,14 @@ from unittest import mock
 import boto3
 
 from config_notifier import cli
+from config_notifier.events import SOURCE as EVENT_SOURCE
 from demo import scenario, show
 from demo.scenario import REGIONS, Organization, Tick
 from demo.tap import Published, PublishTap
 from infra import REPO_ROOT
 from sandbox import Sandbox
 from sandbox.lambda_runtime import invoke
+from sandbox.organizations import create_named_accounts
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -47,7 +50,7 @@ DEFAULT_ACCOUNTS = 36
 QUICK_ACCOUNTS = 8
 FULL_MESSAGES = 2  # shown per tick with their bodies; the others get one line each
 INDENT = "    "
-SEVERITIES = ("failure", "recovery", "progress")
+SEVERITIES = ("failure", "stuck", "recovery", "progress")
 # jsii's node process and the thread reading its stderr live as long as the interpreter does
 # (jsii stops them at exit); everything else the demo starts, it stops.
 JSII_THREAD = "process.stderr_sink"
@@ -112,11 +115,13 @@ class TickOutcome:
     tick: Tick
     summary: dict[str, Any]  # what the handler returned
     messages: list[Shown]  # in the order shown: worst first, then by region, kind and name
+    events: int = 0  # what the event bus's rule delivered to its queue
 
 
 @dataclass
 class DemoResult:
-    organization: Organization
+    accounts: int  # member accounts asked for
+    organization: Organization | None = None  # made once the sandbox's Organizations is up
     ticks: list[TickOutcome] = field(default_factory=list)
     subscribers: list[Subscriber] = field(default_factory=list)
     status_exit: int | None = None
@@ -136,7 +141,7 @@ def run_demo(options: Options, out: TextIO) -> DemoResult:
     """Deploy, play every tick, show the operator CLI, summarize; the sandbox is stopped after."""
     threads_before = set(threading.enumerate())
     screen = _Screen(out, options.width)
-    result = DemoResult(organization=scenario.organization(options.accounts))
+    result = DemoResult(accounts=options.accounts)
     screen.lines(
         [
             show.heading("config-deployment-notifier on a local sandbox", options.width),
@@ -192,6 +197,7 @@ class _Demo:
     def __init__(self, screen: _Screen, sandbox: Sandbox, result: DemoResult) -> None:
         self.screen, self.sandbox, self.result = screen, sandbox, result
         self.tap = PublishTap()
+        self.events_queue = ""  # an SQS queue a rule on the event bus sends every event to
 
     def play(self, stack_name: str, workdir: Path) -> None:
         self.screen.step("Synthesizing the CDK app (as app.py builds it, cdk-nag checks included)")
@@ -217,6 +223,7 @@ class _Demo:
         sqs: SQSClient = session.client("sqs", endpoint_url=self.sandbox.moto.url)
         try:
             self.result.subscribers = _subscribe(deployment, sns, sqs)
+            self.events_queue = _route_events(session, self.sandbox.moto.url, stack_name, sqs)
             variables = ", ".join(sorted(deployment.function_environment))
             for line in (
                 "moto does not create the template's subscriptions, so the demo subscribes SQS "
@@ -227,13 +234,17 @@ class _Demo:
                 "matched by MessageId to the copy the SQS subscriber received.",
                 "Each tick runs config_notifier.handler.lambda_handler in this process with the "
                 f"deployed function's environment ({variables}); in AWS, EventBridge would invoke "
-                "it every 5 minutes.",
+                "it every 5 minutes. The handler's clock moves 5 minutes per tick (more where the "
+                "scenario says hours pass), so stuck deployments can be shown.",
             ):
                 self.screen.step(line)
+            org = self._organization(session)
             self.screen.lines([""])
-            ticks = scenario.ticks(self.result.organization)
+            ticks = scenario.ticks(org)
+            clock = datetime.now(UTC).replace(microsecond=0)
             for number, tick in enumerate(ticks, start=1):
-                outcome = self._tick(number, len(ticks), tick, deployment, sqs)
+                clock += timedelta(minutes=tick.minutes_later)
+                outcome = self._tick(number, len(ticks), tick, deployment, sqs, now=clock)
                 self.result.ticks.append(outcome)
                 self._show(outcome)
             self._operator_cli(deployment, sqs)
@@ -241,17 +252,47 @@ class _Demo:
             sns.close()
             sqs.close()
 
+    def _organization(self, session: boto3.session.Session) -> Organization:
+        """Named accounts in the sandbox's AWS Organizations, and the scenario's organization."""
+        names = scenario.account_names(self.result.accounts + 1)
+        named = create_named_accounts(
+            names, session.client("organizations", endpoint_url=self.sandbox.moto.url)
+        )
+        self.result.organization = scenario.organization(named)
+        self.screen.step(
+            f"Created {len(named)} named accounts in the sandbox's AWS Organizations (moto "
+            f"chooses their ids), e.g. {', '.join(names[:3])}: messages name accounts from it."
+        )
+        return self.result.organization
+
     def _tick(
-        self, number: int, of: int, tick: Tick, deployment: Deployment, sqs: SQSClient
+        self,
+        number: int,
+        of: int,
+        tick: Tick,
+        deployment: Deployment,
+        sqs: SQSClient,
+        *,
+        now: datetime,
     ) -> TickOutcome:
         """Change the organization, run the handler once, collect and check what was delivered."""
         result, subscribers = self.result, self.result.subscribers
+        assert result.organization is not None  # noqa: S101 - set before the first tick
         tick.script(self.sandbox.config_sim, result.organization)
         with self.tap.installed():
             invocation = invoke(
-                deployment.function_environment, deployment.function_name, f"tick-{number}"
+                deployment.function_environment,
+                deployment.function_name,
+                f"tick-{number}",
+                now=now,
             )
         published = [p for p in self.tap.take() if p.topic_arn == deployment.topic_arn]
+        events = _count_messages(sqs, self.events_queue)
+        if events != invocation.summary["events_put"]:
+            result.problems.append(
+                f"tick {number}: the handler reports {invocation.summary['events_put']} events "
+                f"put, the bus's rule delivered {events}"
+            )
         received = {s.label: _drain(sqs, s.queue_url) for s in subscribers}
         copies = received[subscribers[0].label]
         shown: list[Shown] = []
@@ -273,7 +314,7 @@ class _Demo:
                 f"messages published, SNS accepted {len(published)}"
             )
         shown.sort(key=_display_order)
-        return TickOutcome(number, of, tick, invocation.summary, shown)
+        return TickOutcome(number, of, tick, invocation.summary, shown, events)
 
     def _show(self, outcome: TickOutcome) -> None:
         screen, summary = self.screen, outcome.summary
@@ -289,7 +330,9 @@ class _Demo:
             f"The handler ran in {summary['duration_ms']} ms: "
             f"{_count(summary['api_calls'], 'AWS Config API call')}, "
             f"{_count(summary['messages_published'], 'message')} published, "
-            f"{_count(len(summary['failed_sources']), 'source')} unread."
+            f"{_count(len(summary['failed_sources']), 'source')} unread; "
+            f"{_count(outcome.events, 'event')} (one per transition or stuck report) reached "
+            "the queue a rule on the event bus routes them to."
         )
         if not outcome.messages:
             screen.lines(["", f"{INDENT}No message: every subscriber received nothing.", ""])
@@ -326,6 +369,7 @@ class _Demo:
     def _operator_cli(self, deployment: Deployment, sqs: SQSClient) -> None:
         result = self.result
         self.screen.lines([show.heading("The operator CLI against the sandbox", self.screen.width)])
+        assert result.organization is not None  # noqa: S101 - set before the first tick
         change = scenario.after_the_last_tick(self.sandbox.config_sim, result.organization)
         self.screen.text(f"In the organization: {change}")
         regions = [arg for region in REGIONS for arg in ("--region", region)]
@@ -366,7 +410,14 @@ def _stack_context(stack_name: str) -> dict[str, Any]:
         "notificationEmails": EMAILS,
         "slackWorkspaceId": "T0123ABCD",
         "slackChannelId": "C0123ABCD",
+        "eventBusName": _event_bus(stack_name),
     }
+
+
+def _event_bus(stack_name: str) -> str:
+    # A named bus, not the default one: moto hands custom events on the default bus to the
+    # stack's schedule rule (AWS never does; it has no event pattern) and fails on its target.
+    return f"{stack_name}-events"
 
 
 def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[Subscriber]:
@@ -407,6 +458,40 @@ def _compare(message: Published, envelope: Envelope | None) -> str | None:
     if envelope.subject != message.subject or envelope.attributes != message.attributes:
         return f"{message.subject!r}: the SQS copy's subject or attributes differ"
     return None
+
+
+def _route_events(
+    session: boto3.session.Session, endpoint_url: str, stack_name: str, sqs: SQSClient
+) -> str:
+    """The bus the stack was told to use, and a rule sending the notifier's events to a queue."""
+    events = session.client("events", endpoint_url=endpoint_url)
+    bus = _event_bus(stack_name)
+    events.create_event_bus(Name=bus)
+    url = sqs.create_queue(QueueName=f"{bus}-queue")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="config-deployments",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
+    )
+    events.put_targets(
+        Rule="config-deployments", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}]
+    )
+    events.close()
+    return url
+
+
+def _count_messages(sqs: SQSClient, queue_url: str) -> int:
+    count = 0
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        count += len(batch)
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return count
 
 
 def _drain(sqs: SQSClient, queue_url: str) -> dict[str, Envelope]:

@@ -7,8 +7,7 @@ the real AWS Config wire protocol.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sandbox.config_sim import ConfigSimulator
@@ -39,18 +38,47 @@ class Organization:
     accounts: tuple[str, ...]  # the members from the start, sorted
     newcomer: str  # joins in the last tick
     failures: tuple[Failure, ...]  # where NEW_PACK fails until the fix
+    names: Mapping[str, str]  # every account's name in AWS Organizations, the newcomer's too
 
     def failing(self, region: str) -> dict[str, Failure]:
         return {f.account_id: f for f in self.failures if f.region == region}
 
 
-def organization(size: int) -> Organization:
-    """`size` member accounts with stable, real-looking ids, and where the rollout will fail."""
+_TEAMS = (
+    "payments",
+    "identity",
+    "data-lake",
+    "checkout",
+    "search",
+    "billing",
+    "logistics",
+    "analytics",
+    "mobile-api",
+    "web-frontend",
+    "security-tooling",
+    "shared-network",
+)
+_STAGES = ("prod", "staging", "dev")
+
+
+def account_names(count: int) -> list[str]:
+    """`count` account names as an organization would have them: team and stage."""
+    names = [f"{team}-{stage}" for stage in _STAGES for team in _TEAMS]
+    names += [f"sandbox-{i:03d}" for i in range(1, count - len(names) + 1)]
+    return names[:count]
+
+
+def organization(named: Mapping[str, str]) -> Organization:
+    """The member accounts (all of `named` but the last), the newcomer, and where the rollout fails.
+
+    `named` is id -> name in creation order, as AWS Organizations (moto, which chooses the ids)
+    created them; the last one joins the organization in the last tick.
+    """
+    *members, newcomer = named
+    size = len(members)
     if size < MIN_ACCOUNTS:
         raise ValueError(f"the scenario needs at least {MIN_ACCOUNTS} accounts, not {size}")
-    # Not for security: seeded, so every run tells the same story with the same ids.
-    ids = random.Random(2026).sample(range(100_000_000_000, 999_999_999_999), size + 1)  # noqa: S311
-    accounts = tuple(sorted(str(i) for i in ids[:size]))
+    accounts = tuple(sorted(members))
     us = [accounts[size // 8], accounts[size // 2], accounts[size - 2]]
     eu = accounts[size // 3]
     failures = (
@@ -81,7 +109,7 @@ def organization(size: int) -> Organization:
             f"Account {eu} already has 50 conformance packs in {REGIONS[1]}, the most allowed.",
         ),
     )
-    return Organization(accounts=accounts, newcomer=str(ids[size]), failures=failures)
+    return Organization(accounts=accounts, newcomer=newcomer, failures=failures, names=dict(named))
 
 
 Script = Callable[[ConfigSimulator, Organization], None]
@@ -93,6 +121,7 @@ class Tick:
     change: str  # what happened in the organization since the previous tick, in one line
     lesson: str  # what this tick shows about the notifier, for the summary
     script: Script
+    minutes_later: int = 5  # since the previous tick: one schedule period, unless time jumps
 
 
 def _baseline(sim: ConfigSimulator, org: Organization) -> None:
@@ -138,9 +167,16 @@ def _rule_update_starts(sim: ConfigSimulator, org: Organization) -> None:
 
 def _rule_update_ends(sim: ConfigSimulator, org: Organization) -> None:
     sim.region(HOME).put_org_rule(UPDATED_RULE, status="UPDATE_SUCCESSFUL")
+    # As seen in the field: the organization-level status stays in progress after every account.
+    sim.region(HOME).set_org_status("rule", UPDATED_RULE, "UPDATE_IN_PROGRESS")
+
+
+def _hours_pass(sim: ConfigSimulator, org: Organization) -> None:
+    return None
 
 
 def _fix(sim: ConfigSimulator, org: Organization) -> None:
+    sim.region(HOME).set_org_status("rule", UPDATED_RULE, None)  # Config catches up
     for failure in org.failures:
         sim.region(failure.region).set_member_status(
             "pack", NEW_PACK, failure.account_id, "CREATE_SUCCESSFUL"
@@ -224,18 +260,29 @@ def ticks(org: Organization) -> list[Tick]:
             _rule_update_starts,
         ),
         Tick(
-            f"Org rule {UPDATED_RULE} update done",
-            f"The update of {UPDATED_RULE} in {HOME} finishes: UPDATE_SUCCESSFUL everywhere; "
+            f"Org rule {UPDATED_RULE} update done in every account",
+            f"The update of {UPDATED_RULE} in {HOME} finishes: UPDATE_SUCCESSFUL in every "
+            "account, but its organization-level status stays UPDATE_IN_PROGRESS; "
             f"{NEW_PACK} is still failing, unchanged.",
-            "A failure that has not changed is not sent again; the finished update is.",
+            "A failure that has not changed is not sent again; the finished accounts are.",
             _rule_update_ends,
+        ),
+        Tick(
+            "Two hours later",
+            f"Nothing moved for two hours: the organization-level status of {UPDATED_RULE} in "
+            f"{HOME} is still UPDATE_IN_PROGRESS although every account finished.",
+            "In progress past stuckAfterMinutes (2 h): reported once as stuck, saying that "
+            "every account finished, with the member summary; not again until it moves.",
+            _hours_pass,
+            minutes_later=120,
         ),
         Tick(
             f"Fix: {NEW_PACK} succeeds everywhere",
             f"The team lifts the SCP deny, starts the recorder, fixes the nested stack and frees "
             f"a pack slot; Config redeploys {NEW_PACK} to the {len(org.failures)} accounts: "
-            "CREATE_SUCCESSFUL.",
-            "Recoveries are reported too, so people learn the fix worked.",
+            f"CREATE_SUCCESSFUL. {UPDATED_RULE}'s organization-level status catches up.",
+            "Recoveries are reported too, so people learn the fix worked; the stuck rule's "
+            "move is an ordinary transition.",
             _fix,
         ),
         Tick(

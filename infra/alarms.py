@@ -14,6 +14,8 @@ from constructs import Construct
 
 from infra.config import Schedule
 from infra.constants import (
+    EVENTS_DROPPED_METRIC,
+    EVENTS_FAILED_METRIC,
     FAILED_SOURCES_METRIC,
     METRIC_SERVICE_DIMENSION,
     METRICS_NAMESPACE,
@@ -40,13 +42,18 @@ class Alarms(Construct):
         super().__init__(scope, construct_id)
         # One evaluation period per schedule tick, so one datapoint is one run.
         period = Duration.seconds(min(schedule.nominal_period, MAX_PERIOD).total_seconds())
-        failed_sources = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=FAILED_SOURCES_METRIC,
-            dimensions_map={METRIC_SERVICE_DIMENSION: SERVICE},
-            statistic=cloudwatch.Stats.MAXIMUM,
-            period=period,
-        )
+
+        def own(metric_name: str) -> cloudwatch.Metric:
+            """A metric the handler emits (Powertools Metrics, with its service dimension)."""
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map={METRIC_SERVICE_DIMENSION: SERVICE},
+                statistic=cloudwatch.Stats.MAXIMUM,
+                period=period,
+            )
+
+        failed_sources = own(FAILED_SOURCES_METRIC)
         self.errors = self._alarm(
             "FunctionErrors",
             function.metric_errors(period=period, statistic=cloudwatch.Stats.SUM),
@@ -79,8 +86,32 @@ class Alarms(Construct):
             evaluation_periods=3,
             datapoints_to_alarm=2,
         )
+        # EventBridge refusing events run after run (a missing bus, a lost permission): they wait
+        # in the outbox and are lost after a day.
+        self.events_failed = self._alarm(
+            "EventsNotPut",
+            own(EVENTS_FAILED_METRIC),
+            "EventBridge refused the notifier's events in two of the last three runs (a missing "
+            "bus or a lost events:PutEvents permission): they are kept and retried, and dropped "
+            "after 24 hours. SNS delivery is not affected.",
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+        )
+        self.events_dropped = self._alarm(
+            "EventsDropped",
+            own(EVENTS_DROPPED_METRIC),
+            "Events the notifier could not put on its bus for 24 hours were dropped: rules on "
+            "the bus missed them (SNS subscribers did not). The run's error log lists them.",
+        )
         action = actions.SnsAction(topic)
-        for alarm in (self.errors, self.throttles, self.dead_letters, self.failed_sources):
+        for alarm in (
+            self.errors,
+            self.throttles,
+            self.dead_letters,
+            self.failed_sources,
+            self.events_failed,
+            self.events_dropped,
+        ):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)  # so people also learn it is fixed
 

@@ -15,8 +15,14 @@ logRetentionDays    90                          function log retention (a value 
 alarmEmail          ""                          who receives the notifier's own alarms
 maxConcurrency      8                           concurrent AWS requests per run (1-64)
 fullReconcileHours  24                          member accounts are re-read at least this often
+stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
+accountNamesRefreshHours 24                     account names are listed again this often (0: off)
+eventBusName        "default"                   the EventBridge bus published transitions go to
+mutes               []                          transitions never published: [{"account": ...,
+                                                "name": glob, "severity": ..., "until": date}]
 
-A `filter` is "failures" (severity failure), "failures-and-recoveries" or "all" (no filter).
+A `filter` is "failures" (severities failure and stuck), "failures-and-recoveries" or "all" (no
+filter).
 """
 
 from __future__ import annotations
@@ -32,7 +38,14 @@ from typing import Any
 import aws_cdk.aws_logs as logs
 
 from config_notifier.model import Severity
-from config_notifier.settings import BaselineMode
+from config_notifier.mute import EXAMPLE as MUTES_EXAMPLE
+from config_notifier.mute import Mute, parse_mutes, to_json
+from config_notifier.settings import (
+    ACCOUNT_NAMES_REFRESH_HOURS_RANGE,
+    EVENT_BUS_NAME,
+    STUCK_AFTER_MINUTES_RANGE,
+    BaselineMode,
+)
 
 ContextReader = Callable[[str], Any]
 
@@ -48,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     "alarmEmail": "",
     "maxConcurrency": 8,
     "fullReconcileHours": 24,
+    "stuckAfterMinutes": 120,
+    "accountNamesRefreshHours": 24,
+    "mutes": [],
+    "eventBusName": "default",
 }
 
 # How each key looks when it is right, as it would be written in cdk.json.
@@ -66,6 +83,10 @@ EXAMPLES: dict[str, str] = {
     "alarmEmail": '"alarmEmail": "oncall@example.com"',
     "maxConcurrency": '"maxConcurrency": 8',
     "fullReconcileHours": '"fullReconcileHours": 24',
+    "stuckAfterMinutes": '"stuckAfterMinutes": 120 (0 turns stuck reports off)',
+    "accountNamesRefreshHours": '"accountNamesRefreshHours": 24 (0 shows account ids alone)',
+    "mutes": f'"mutes": {MUTES_EXAMPLE}',
+    "eventBusName": '"eventBusName": "config-deployments" (or "default")',
 }
 
 # Every retention CloudWatch Logs accepts (PutRetentionPolicy), as CDK names it.
@@ -120,8 +141,13 @@ class EmailFilter(StrEnum):
     def severities(self) -> tuple[Severity, ...] | None:
         """The severities the subscription's filter policy lets through; None means no filter."""
         return {
-            EmailFilter.FAILURES: (Severity.FAILURE,),
-            EmailFilter.FAILURES_AND_RECOVERIES: (Severity.FAILURE, Severity.RECOVERY),
+            # A stuck deployment needs someone as much as a failed one.
+            EmailFilter.FAILURES: (Severity.FAILURE, Severity.STUCK),
+            EmailFilter.FAILURES_AND_RECOVERIES: (
+                Severity.FAILURE,
+                Severity.STUCK,
+                Severity.RECOVERY,
+            ),
             EmailFilter.ALL: None,
         }[self]
 
@@ -176,6 +202,10 @@ class AppConfig:
     alarm_email: str | None
     max_concurrency: int
     full_reconcile_hours: int
+    stuck_after_minutes: int
+    account_names_refresh_hours: int
+    mutes: tuple[Mute, ...]
+    event_bus_name: str
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -214,6 +244,14 @@ class AppConfig:
             "full_reconcile_hours": take(
                 "fullReconcileHours", _int_between(*FULL_RECONCILE_HOURS_RANGE)
             ),
+            "stuck_after_minutes": take(
+                "stuckAfterMinutes", _int_between(*STUCK_AFTER_MINUTES_RANGE)
+            ),
+            "account_names_refresh_hours": take(
+                "accountNamesRefreshHours", _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE)
+            ),
+            "mutes": take("mutes", _mutes),
+            "event_bus_name": take("eventBusName", _event_bus),
         }
         known_problems = len(problems)
         workspace = take("slackWorkspaceId", _optional(_SLACK_WORKSPACE, "a Slack workspace id"))
@@ -256,6 +294,31 @@ def _list(raw: Any) -> list[Any]:
             raise ValueError(f"{text!r} is not a list")
         return parsed
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+# Lambda allows 4 KB for all of a function's environment; the mutes get half of it.
+MAX_MUTES_JSON = 2048
+
+
+def _mutes(raw: Any) -> tuple[Mute, ...]:
+    """The function's own parser, so the synth refuses exactly what the function would."""
+    mutes = parse_mutes(raw)  # a list from cdk.json, or JSON text from `-c mutes=[...]`
+    size = len(to_json(mutes))
+    if size > MAX_MUTES_JSON:
+        raise ValueError(
+            f"{size} characters of JSON, more than the {MAX_MUTES_JSON} the function's "
+            "environment has room for; use name globs to say more with less"
+        )
+    return mutes
+
+
+def _event_bus(raw: Any) -> str:
+    name = _text(raw)
+    if not EVENT_BUS_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not an event bus name (1-256 of letters, digits, '.', '-', '_', '/')"
+        )
+    return name
 
 
 def _stack_name(raw: Any) -> str:

@@ -29,7 +29,7 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 # models: botocore lists every model directory (400+) on its first client, a quarter of the
 # cold start (bench S4), and the package is a third the size. tests/infra checks the code
 # creates no client outside this list.
-AWS_SERVICES = ("config", "dynamodb", "sns")
+AWS_SERVICES = ("config", "dynamodb", "events", "organizations", "sns")
 # Room for the reader threads (MAX_CONCURRENCY of them) and the JSON of large organizations; Lambda
 # also scales CPU with memory, which shortens runs that parse many pages.
 MEMORY_MB = 512
@@ -51,6 +51,11 @@ CONFIG_READ_ACTIONS = (
     "config:GetOrganizationConformancePackDetailedStatus",
     "config:DescribeConformancePackStatus",
 )
+# accounts.py lists the organization's accounts for their names; ListAccounts has no resource
+# type, so it is granted on "*".
+ORGANIZATIONS_ACTIONS = ("organizations:ListAccounts",)
+# events.py puts every published transition on the configured bus, and nothing else.
+EVENTS_ACTIONS = ("events:PutEvents",)
 # snapshot.py calls query, put_item and delete_item, nothing else.
 TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
 # publish.py calls Publish and PublishBatch; SNS authorizes PublishBatch as sns:Publish.
@@ -69,6 +74,8 @@ SORT_KEY = "sk"
 # --- messages and metrics -------------------------------------------------------------------------
 SEVERITY_ATTRIBUTE = "severity"  # the SNS message attribute subscription filters match on
 FAILED_SOURCES_METRIC = "FailedSources"
+EVENTS_FAILED_METRIC = "EventsFailed"  # events EventBridge refused, kept for the next run
+EVENTS_DROPPED_METRIC = "EventsDropped"  # events lost after a day of refusals
 METRIC_SERVICE_DIMENSION = "service"  # Powertools Metrics adds it from Metrics(service=...)
 
 # --- AWS Chatbot ----------------------------------------------------------------------------------

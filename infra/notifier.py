@@ -20,16 +20,19 @@ import aws_cdk.aws_sqs as sqs
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from constructs import Construct
 
+from config_notifier.mute import to_json
 from config_notifier.settings import Settings
 from infra.config import AppConfig, Schedule
 from infra.constants import (
     ARCHITECTURE,
     CONFIG_READ_ACTIONS,
+    EVENTS_ACTIONS,
     HANDLER,
     KEY_USE_ACTIONS,
     LOG_ACTIONS,
     MAX_TIMEOUT,
     MEMORY_MB,
+    ORGANIZATIONS_ACTIONS,
     RESERVED_CONCURRENCY,
     RUNTIME,
     SCHEDULE_RETRY_ATTEMPTS,
@@ -66,6 +69,11 @@ class Notifier(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         period = config.schedule.nominal_period
+        # The bus (the account's default one, or one the user named) in this stack's account
+        # and region: PutEvents is granted on it alone.
+        self.event_bus = events.EventBus.from_event_bus_name(
+            self, "EventBus", config.event_bus_name
+        )
 
         # Explicit, so its retention is set and it is there (and retained) before the first run.
         self.log_group = logs.LogGroup(
@@ -148,6 +156,8 @@ class Notifier(Construct):
         """Exactly the calls the code makes, each on its own resource where IAM allows one."""
         statements = [
             (CONFIG_READ_ACTIONS, ["*"]),
+            (ORGANIZATIONS_ACTIONS, ["*"]),
+            (EVENTS_ACTIONS, [self.event_bus.event_bus_arn]),
             (TABLE_ACTIONS, [table.table_arn]),
             (TOPIC_ACTIONS, [topic.topic_arn]),
             (KEY_USE_ACTIONS, [key.key_arn]),
@@ -162,7 +172,8 @@ class Notifier(Construct):
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="Resource '*' is used only for actions that support no resource-level "
-                f"permissions: the AWS Config reads {', '.join(CONFIG_READ_ACTIONS)} and "
+                f"permissions: the AWS Config reads {', '.join(CONFIG_READ_ACTIONS)}, "
+                f"{', '.join(ORGANIZATIONS_ACTIONS)} for account names and "
                 f"{', '.join(XRAY_ACTIONS)} for active tracing. The table, topic, key and log "
                 "group statements name their resources.",
             )
@@ -184,6 +195,10 @@ def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) 
         "baseline_mode": config.baseline_mode.value,
         "max_concurrency": str(config.max_concurrency),
         "full_reconcile_hours": str(config.full_reconcile_hours),
+        "stuck_after_minutes": str(config.stuck_after_minutes),
+        "account_names_refresh_hours": str(config.account_names_refresh_hours),
+        "mutes": to_json(config.mutes),
+        "event_bus_name": config.event_bus_name,
         # Not deployment choices: set to the code's defaults so the console shows what is in use.
         "max_attempts": str(code_defaults["max_attempts"]),
         "time_budget_seconds": str(code_defaults["time_budget_seconds"]),

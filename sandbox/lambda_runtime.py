@@ -11,7 +11,9 @@ import logging
 import os
 import uuid
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from typing import Any, cast
 from unittest import mock
 
@@ -41,18 +43,36 @@ class Invocation:
     log_lines: list[dict[str, Any]]
 
 
-def invoke(environment: Mapping[str, str], function_name: str, event_id: str) -> Invocation:
+def frozen_clock(moment: datetime) -> type[datetime]:
+    """A datetime class whose now() is `moment`: what the handler calls to stamp a run."""
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:
+            return cls.fromisoformat(moment.astimezone(tz).isoformat())
+
+    return Frozen
+
+
+def invoke(
+    environment: Mapping[str, str],
+    function_name: str,
+    event_id: str,
+    now: datetime | None = None,
+) -> Invocation:
     """One schedule tick: the real handler, in this process, with `environment` as its variables.
 
     The rest of os.environ (the sandbox's endpoints and credentials) stays visible, as the
     runtime's own variables are in Lambda. The handler's per-environment caches are cleared
-    before and after, so each call is a cold start with exactly these settings.
+    before and after, so each call is a cold start with exactly these settings. `now`, if given,
+    is the time the handler reads, so a scenario can let hours pass between ticks.
     """
+    clock = mock.patch.object(handler, "datetime", frozen_clock(now)) if now else nullcontext()
     stdout = io.StringIO()
     # The Logger's handler holds the stream it was created with; Metrics prints to sys.stdout.
     log_handler = cast(logging.StreamHandler[Any], handler.logger.registered_handler)
     log_stream = log_handler.setStream(stdout)
-    with mock.patch.dict(os.environ, environment), mock.patch("sys.stdout", stdout):
+    with mock.patch.dict(os.environ, environment), mock.patch("sys.stdout", stdout), clock:
         handler.settings.cache_clear()
         handler.dependencies.cache_clear()
         try:

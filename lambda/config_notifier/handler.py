@@ -6,7 +6,7 @@ import gc
 import os
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from config_notifier import METRICS_NAMESPACE, SERVICE
+from config_notifier.accounts import AccountNames
+from config_notifier.events import EventOutbox, EventPublisher
+from config_notifier.model import Severity
 from config_notifier.publish import Publisher
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings
@@ -71,16 +74,26 @@ def _dependencies(current: Settings) -> Dependencies:
         connect_timeout=5,
         read_timeout=30,
     )
+    dynamodb = session.client("dynamodb", config=client_config)
     config_clients: dict[str, ConfigServiceClient] = {
         region: session.client("config", region_name=region, config=client_config)
         for region in current.regions
     }
     return Dependencies(
         config_client=config_clients.__getitem__,
-        snapshot=SnapshotStore(
-            session.client("dynamodb", config=client_config), current.snapshot_table_name
-        ),
+        snapshot=SnapshotStore(dynamodb, current.snapshot_table_name),
         publisher=Publisher(session.client("sns", config=client_config), current.topic_arn),
+        account_names=AccountNames(
+            session.client("organizations", config=client_config),
+            dynamodb,
+            current.snapshot_table_name,
+            timedelta(hours=current.account_names_refresh_hours),
+        ),
+        events=EventPublisher(
+            session.client("events", config=client_config),
+            current.event_bus_name,
+            EventOutbox(dynamodb, current.snapshot_table_name),
+        ),
     )
 
 
@@ -127,9 +140,18 @@ def _emit(summary: dict[str, Any]) -> None:
     metrics.add_metric("MessagesFailed", MetricUnit.Count, summary["messages_failed"])
     metrics.add_metric("WriteConflicts", MetricUnit.Count, summary["write_conflicts"])
     metrics.add_metric("DeferredForTime", MetricUnit.Count, summary["deferred_for_time"])
-    for severity in ("failure", "recovery", "progress"):
+    metrics.add_metric("Muted", MetricUnit.Count, summary["muted"])
+    metrics.add_metric("EventsPut", MetricUnit.Count, summary["events_put"])
+    metrics.add_metric("EventsFailed", MetricUnit.Count, summary["events_failed"])
+    metrics.add_metric("EventsDropped", MetricUnit.Count, summary["events_dropped"])
+    metrics.add_metric(
+        "AccountNamesUnavailable",
+        MetricUnit.Count,
+        int(summary["account_names"] == "unavailable"),
+    )
+    for severity in Severity:
         metrics.add_metric(
-            f"Transitions{severity.title()}",
+            f"Transitions{severity.value.title()}",
             MetricUnit.Count,
-            summary["transitions"].get(severity, 0),
+            summary["transitions"].get(severity.value, 0),
         )

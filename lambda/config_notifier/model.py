@@ -47,6 +47,7 @@ class Severity(StrEnum):
     """How much a transition matters to a person; ordered worst first by `rank`."""
 
     FAILURE = "failure"
+    STUCK = "stuck"  # in progress for longer than the threshold; no transition, a report
     RECOVERY = "recovery"
     PROGRESS = "progress"
 
@@ -55,7 +56,12 @@ class Severity(StrEnum):
         return _SEVERITY_RANK[self]
 
 
-_SEVERITY_RANK = {Severity.FAILURE: 0, Severity.RECOVERY: 1, Severity.PROGRESS: 2}
+_SEVERITY_RANK = {
+    Severity.FAILURE: 0,
+    Severity.STUCK: 1,
+    Severity.RECOVERY: 2,
+    Severity.PROGRESS: 3,
+}
 
 
 class Change(StrEnum):
@@ -120,6 +126,7 @@ class Record:
     last_changed: str
     detail_synced: str | None = None  # parents only: the parent state whose members were last read
     detail_read_at: str | None = None  # parents only: when the members were last read completely
+    stuck_reported: str | None = None  # when this state was reported stuck; cleared when it moves
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +138,22 @@ class Transition:
     old: Status | None
     new: Status | None
     severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Stuck:
+    """An entity in an *_IN_PROGRESS state for longer than the threshold, reported once.
+
+    `since` is when the snapshot first saw it in this state. For an organization rule or pack,
+    `member_statuses` counts its member accounts by status, and `members_finished` says that none
+    of them is still in progress (the organization-level status lags behind).
+    """
+
+    entity: EntityId
+    status: Status
+    since: str
+    member_statuses: tuple[tuple[str, int], ...] = ()
+    members_finished: bool = False
 
 
 @dataclass(slots=True)
@@ -153,6 +176,10 @@ class RunStats:
     records_written: int = 0
     records_deleted: int = 0
     write_conflicts: int = 0
+    muted: int = 0  # transitions and stalls committed without a message
+    events_put: int = 0
+    events_failed: int = 0  # kept in the outbox, put again next run
+    events_dropped: int = 0  # lost: logged as errors
     baselined: list[str] = field(default_factory=list)  # regions whose summary went out
     failures: list[SourceFailure] = field(default_factory=list)
 
@@ -173,6 +200,7 @@ class Group:
     current: Status | None
     members: tuple[Transition, ...] = ()
     detail_read: bool = True
+    stuck: tuple[Stuck, ...] = ()
 
     @property
     def transitions(self) -> tuple[Transition, ...]:
@@ -180,7 +208,9 @@ class Group:
 
     @property
     def severity(self) -> Severity:
-        return min((t.severity for t in self.transitions), key=lambda s: s.rank)
+        severities = [t.severity for t in self.transitions]
+        severities += [Severity.STUCK] if self.stuck else []
+        return min(severities, key=lambda s: s.rank)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from config_notifier.model import (
     Severity,
     SourceFailure,
     Status,
+    Stuck,
     Transition,
 )
 
@@ -42,9 +44,15 @@ TEXT_ERROR_CHARS = 1_000
 JSON_ERROR_CHARS = 4_000
 JSON_TRANSITIONS = 1_000
 
-_ICON = {Severity.FAILURE: "FAILED", Severity.RECOVERY: "RECOVERED", Severity.PROGRESS: "UPDATE"}
+_ICON = {
+    Severity.FAILURE: "FAILED",
+    Severity.STUCK: "STUCK",
+    Severity.RECOVERY: "RECOVERED",
+    Severity.PROGRESS: "UPDATE",
+}
 _EMOJI = {
     Severity.FAILURE: ":red_circle:",
+    Severity.STUCK: ":large_orange_circle:",
     Severity.RECOVERY: ":large_green_circle:",
     Severity.PROGRESS: ":large_blue_circle:",
 }
@@ -61,6 +69,12 @@ class Context:
 
     run_id: str
     sent_at: str  # ISO 8601 UTC
+    account_names: Mapping[str, str] = field(default_factory=dict)  # id -> name, where known
+
+    def account(self, account_id: str) -> str:
+        """`name (123456789012)` where the name is known, else the id alone."""
+        name = self.account_names.get(account_id)
+        return f"{name} ({account_id})" if name else account_id
 
 
 # How many accounts each body lists, tried in order until the message fits: the JSON document
@@ -125,7 +139,8 @@ def headline_status(group: Group) -> str:
 
 def _attributes(group: Group) -> dict[str, str]:
     return {
-        "event_type": "transition",
+        # A message that reports only a stall carries no transition.
+        "event_type": "transition" if group.transitions else "stuck",
         "severity": group.severity.value,
         "kind": group.kind.value,
         "region": group.region,
@@ -151,6 +166,10 @@ def _subject(group: Group) -> str:
         tail = f": {_count(failed, 'account')} failing"
     elif moved:
         tail = f": {_count(moved, 'account')} changed"
+    elif stuck_members := sum(1 for s in group.stuck if s.entity.account_id):
+        tail = f": {_count(stuck_members, 'account')} stuck"
+    elif group.stuck:
+        tail = f": {group.stuck[0].status.status}"
     return _fit_subject(f"[{tag}] ", group.name, f" ({what}) in {group.region}", tail)
 
 
@@ -215,7 +234,10 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
     if members:
         lines += ["", f"{moved} member account{'s' * (moved != 1)} changed, {failed} failing:"]
         for t in members[:limit]:
-            lines.append(f"  {t.severity.value.upper():9} {t.entity.account_id}  {_arrow(t)}")
+            lines.append(
+                f"  {t.severity.value.upper():9} {context.account(t.entity.account_id)}  "
+                f"{_arrow(t)}"
+            )
             if error := _error_line(t.new or t.old, TEXT_ERROR_CHARS):
                 lines.append(f"            {error}")
         if len(members) > limit:
@@ -223,6 +245,9 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
                 f"  ... and {len(members) - limit} more accounts "
                 "(the JSON document on the topic and the command below list them all)"
             )
+    if group.stuck:
+        lines += ["", "In progress for too long (reported once; again only when it moves):"]
+        lines += [f"  {line}" for line in _stuck_lines(group.stuck, context, limit)]
     if not group.detail_read:
         lines += ["", "Member accounts could not be read this run; the next run reads them again."]
     lines += ["", "What to look at next:"]
@@ -232,6 +257,48 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
         f"Sent by config-deployment-notifier at {context.sent_at} (run {context.run_id}).",
     ]
     return "\n".join(lines)
+
+
+def _stuck_lines(stuck: Sequence[Stuck], context: Context, limit: int) -> list[str]:
+    """Each stall in a line: which, in what state, since when; the organization's member summary."""
+    lines: list[str] = []
+    members = [s for s in stuck if s.entity.account_id]
+    for s in stuck:
+        if s.entity.account_id:
+            continue
+        lines.append(
+            f"{s.entity.kind.label} status {s.status.status} since {s.since} "
+            f"({_for(s.since, context)})"
+        )
+        if s.members_finished:
+            lines.append(
+                "Every member account has finished; the organization-level status lags behind "
+                "(per-account detail is the truth)."
+            )
+        if s.member_statuses:
+            lines.append("Member accounts: " + _summary(s.member_statuses))
+    for s in members[: max(limit, 1)]:
+        lines.append(
+            f"STUCK     {context.account(s.entity.account_id)}  {s.status.status} since {s.since} "
+            f"({_for(s.since, context)})"
+        )
+    if len(members) > max(limit, 1):
+        lines.append(f"... and {len(members) - max(limit, 1)} more accounts")
+    return lines
+
+
+def _summary(member_statuses: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in member_statuses)
+
+
+def _minutes(since: str, context: Context) -> int:
+    elapsed = datetime.fromisoformat(context.sent_at) - datetime.fromisoformat(since)
+    return max(int(elapsed.total_seconds() // 60), 0)
+
+
+def _for(since: str, context: Context) -> str:
+    hours, minutes = divmod(_minutes(since, context), 60)
+    return f"for {hours} h {minutes} min" if hours else f"for {minutes} min"
 
 
 def next_steps(group: Group) -> list[str]:
@@ -269,12 +336,25 @@ def next_steps(group: Group) -> list[str]:
             f"aws configservice describe-conformance-pack-status --region {region} "
             f"--conformance-pack-names {name}"
         )
-    page = "conformance-packs" if group.kind is not Kind.ORG_RULE else "rules"
-    steps.append(
-        f"AWS Config console: https://{region}.console.aws.amazon.com/config/home"
-        f"?region={region}#/{page}?search={quote(name)}"
-    )
+    steps.append(f"AWS Config console: {console_url(region, group.kind, name)}")
     return steps
+
+
+def console_url(region: str, kind: Kind, name: str) -> str:
+    """The AWS Config console page of a rule or pack in `region`.
+
+    A conformance pack of this account has its own details page. An organization rule or pack has
+    none in the management account (each member account holds a copy named
+    `OrgConfigRule-<name>-<suffix>` or `OrgConformsPack-<name>-<suffix>`), so the link opens the
+    region's list of rules or conformance packs, where that copy shows when this account is in
+    scope.
+    """
+    home = f"https://{region}.console.aws.amazon.com/config/home?region={region}"
+    if kind is Kind.ACCOUNT_PACK:
+        return f"{home}#/conformance-packs/details?conformancePackName={quote(name, safe='')}"
+    if kind in (Kind.ORG_RULE, Kind.ORG_RULE_MEMBER):
+        return f"{home}#/rules"
+    return f"{home}#/conformance-packs"
 
 
 def _chatbot(
@@ -289,11 +369,14 @@ def _chatbot(
     if members:
         lines.append(f"*{moved} account{'s' * (moved != 1)} changed, {failed} failing:*")
         for t in members[:limit]:
-            lines.append(f"• `{t.entity.account_id}` {_arrow(t)}")
+            lines.append(f"• `{context.account(t.entity.account_id)}` {_arrow(t)}")
             if error := _error_line(t.new or t.old, 200):
                 lines.append(f"    _{error}_")
         if len(members) > limit:
             lines.append(f"…and {len(members) - limit} more accounts (see the email or the API)")
+    if group.stuck:
+        lines.append("*In progress for too long:*")
+        lines += [f"• {line}" for line in _stuck_lines(group.stuck, context, limit)]
     if not group.detail_read:
         lines.append("_Member accounts could not be read this run; next run retries._")
     description = "\n".join(lines)
@@ -331,12 +414,13 @@ def _status_doc(status: Status | None) -> dict[str, Any] | None:
     }
 
 
-def transition_doc(t: Transition) -> dict[str, Any]:
+def transition_doc(t: Transition, context: Context) -> dict[str, Any]:
     """One transition in the machine-readable document."""
     return {
         "kind": t.entity.kind.value,
         "name": t.entity.name,
         "account_id": t.entity.account_id or None,
+        "account_name": context.account_names.get(t.entity.account_id),
         "change": t.change.value,
         "severity": t.severity.value,
         "old": _status_doc(t.old),
@@ -356,11 +440,28 @@ def _document(
         "region": group.region,
         "kind": group.kind.value,
         "name": group.name,
+        "console_url": console_url(group.region, group.kind, group.name),
         "severity": group.severity.value,
         "status": _status_doc(group.current),
         "member_detail_read": group.detail_read,
-        "transitions": [transition_doc(t) for t in listed],
+        "transitions": [transition_doc(t, context) for t in listed],
         "omitted_transitions": max(len(members) - limit, 0),
+        "stuck": [_stuck_doc(s, context) for s in group.stuck[: max(limit, 1)]],
+        "omitted_stuck": max(len(group.stuck) - max(limit, 1), 0),
+    }
+
+
+def _stuck_doc(s: Stuck, context: Context) -> dict[str, Any]:
+    return {
+        "kind": s.entity.kind.value,
+        "name": s.entity.name,
+        "account_id": s.entity.account_id or None,
+        "account_name": context.account_names.get(s.entity.account_id),
+        "status": _status_doc(s.status),
+        "since": s.since,
+        "minutes": _minutes(s.since, context),
+        "members_finished": s.members_finished if not s.entity.account_id else None,
+        "member_statuses": dict(s.member_statuses) if not s.entity.account_id else None,
     }
 
 

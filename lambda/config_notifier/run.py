@@ -9,6 +9,7 @@ orders them and keeps the rules that make the notifier trustworthy:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,7 +22,9 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config_notifier import SERVICE
-from config_notifier.diff import diff_told, for_baseline
+from config_notifier.accounts import AccountNames, Names
+from config_notifier.diff import diff_told, for_baseline, moved
+from config_notifier.events import EventPublisher, PutResult, event_entries
 from config_notifier.model import (
     Change,
     EntityId,
@@ -30,10 +33,13 @@ from config_notifier.model import (
     Observation,
     Record,
     RunStats,
+    Severity,
     SourceFailure,
     Status,
+    Stuck,
     Transition,
 )
+from config_notifier.mute import is_muted
 from config_notifier.plan import MEMBERS_PENDING, needs_detail, state_key
 from config_notifier.publish import Publisher
 from config_notifier.read import (
@@ -55,6 +61,7 @@ from config_notifier.snapshot import (
     Told,
     outbox_subject,
 )
+from config_notifier.stuck import is_stuck, stuck_members, stuck_parent
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -78,6 +85,31 @@ class Dependencies:
     config_client: Callable[[str], ConfigServiceClient]  # region -> client
     snapshot: SnapshotStore
     publisher: Publisher
+    account_names: AccountNames | None = None  # None: messages show account ids alone
+    events: EventPublisher | None = None  # None: no events
+
+
+class _NamesOnce:
+    """The account names, loaded at most once per run and only by a run that needs them."""
+
+    def __init__(self, source: AccountNames | None, now: datetime) -> None:
+        self._source = source
+        self._now = now
+        self._lock = threading.Lock()
+        self.loaded: Names | None = None
+
+    def get(self) -> Names:
+        with self._lock:
+            if self.loaded is None:
+                self.loaded = (
+                    self._source.load(self._now) if self._source is not None else Names({})
+                )
+                if self.loaded.error is not None:
+                    logger.warning(
+                        "account names unavailable; messages show account ids alone",
+                        extra={"reason": self.loaded.error},
+                    )
+            return self.loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +125,19 @@ class _Tick:
     clock: Callable[[], float]
     stamp: str  # `now` as stored: one string shared by every record the run writes
     generation: str  # names this run's outbox items: sorts by time, unique per run
+    names: _NamesOnce
+
+    def context_for(self, group: Group) -> Context:
+        """The run's context, with account names when the message names member accounts."""
+        if not any(t.entity.account_id for t in group.members) and not any(
+            s.entity.account_id for s in group.stuck
+        ):
+            return self.context
+        return replace(self.context, account_names=self.names.get().names)
+
+    @property
+    def stuck_after(self) -> timedelta:
+        return timedelta(minutes=self.settings.stuck_after_minutes)
 
 
 @dataclass(slots=True)
@@ -135,6 +180,8 @@ class _Outcome:
     failing_members: int = 0
     busy: bool = False  # another run is publishing it right now
     outbox: Outbox | None = None  # to remove once the region's commit holds what it says
+    muted: int = 0  # transitions and stalls committed without a message
+    events: PutResult | None = None
 
     @property
     def done(self) -> bool:
@@ -170,10 +217,14 @@ def run(
         clock,
         stamp,
         generation=f"{stamp}~{run_id}".replace("#", "-"),
+        names=_NamesOnce(deps.account_names, now),
     )
     stats = RunStats()
     regions = {name: _Region(name) for name in settings.regions}
     skipped = 0
+    if deps.events is not None:
+        # What earlier runs delivered by SNS but could not put on the bus.
+        _count_events(stats, deps.events.retry_pending(now))
     with ThreadPoolExecutor(max_workers=settings.max_concurrency) as pool:
         _survey(pool, regions, tick, stats)
         work = [
@@ -222,10 +273,15 @@ def run(
         "records_deleted": stats.records_deleted,
         "write_conflicts": stats.write_conflicts,
         "deferred_for_time": skipped,
+        "muted": stats.muted,
+        "events_put": stats.events_put,
+        "events_failed": stats.events_failed,
+        "events_dropped": stats.events_dropped,
         "failed_sources": [
             {"region": f.region, "source": f.source, "reason": f.reason} for f in stats.failures
         ],
         "baselined": stats.baselined,
+        "account_names": _names_outcome(tick.names.loaded),
         "duration_ms": round((clock() - started) * 1000),
     }
 
@@ -301,7 +357,14 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         loaded=snapshot.outbox.get(subject),
     )
     to_publish, member_changes, unresolved = _parent_changes(tick, region, work)
+    all_stuck = (
+        []
+        if region.in_baseline(entity.kind) or work.stored is None
+        else _stuck_with_members(tick, work, member_changes)
+    )
+    to_publish, stuck, muted = _unmuted(tick, to_publish, all_stuck)
     counts: Counter[str] = Counter()
+    events = None
     outbox = work.loaded
     if to_publish:
         try:
@@ -323,19 +386,24 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
             return _Outcome(entity, busy=True)
         keys = {*(outbox.keys if outbox else ()), *written}
         outbox = Outbox(told, tick.generation, tuple(sorted(keys)))
+    if to_publish or stuck:
         detail_read = members_now is not None
         group = _group(entity, to_publish, observation.status, detail_read=detail_read)
-        error = tick.deps.publisher.publish([render(group, tick.context)])[0]
+        error, events = _publish_group(tick, replace(group, stuck=tuple(stuck)))
         if error is not None:
             return _Outcome(entity, failure=failure, publish_error=error)
         counts.update(t.severity.value for t in to_publish)
-    outcome = _commit_parent(tick, region, work, member_changes)
+        counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
+    # Muted stalls are marked too: like a muted transition, committed as if delivered.
+    outcome = _commit_parent(tick, region, work, member_changes, stuck=all_stuck)
     return replace(
         outcome,
         counts=counts,
-        messages=1 if to_publish else 0,
+        messages=1 if to_publish or stuck else 0,
         # Its outbox goes once the region's commit holds this; not while members are unknown.
         outbox=None if unresolved else outbox,
+        muted=muted,
+        events=events,
     )
 
 
@@ -365,11 +433,20 @@ def _parent_changes(
 
 
 def _commit_parent(
-    tick: _Tick, region: _Region, work: _Parent, member_changes: Sequence[Transition]
+    tick: _Tick,
+    region: _Region,
+    work: _Parent,
+    member_changes: Sequence[Transition],
+    *,
+    stuck: Sequence[Stuck] = (),
 ) -> _Outcome:
-    """Commit the members now; hand the rule's or pack's own record to the region's commit."""
+    """Commit the members now; hand the rule's or pack's own record to the region's commit.
+
+    `stuck` are the stalls reported (or muted) this run: their records remember it.
+    """
     commit, failure, write_failed = _Commit(), work.failure, False
-    after = _apply(member_changes, work.members_before.records, tick.stamp)
+    stalled = [s.entity for s in stuck if s.entity != work.entity]
+    after = _applied(member_changes, stalled, work.members_before.records, tick.stamp)
     if after != work.members_before.records:
         try:
             store = tick.deps.snapshot
@@ -379,7 +456,9 @@ def _commit_parent(
                 # saw to what is there now, once, rather than publish it all again next run.
                 fresh = store.load_members(work.entity)
                 retry = store.save_members(
-                    work.entity, fresh, _apply(member_changes, fresh.records, tick.stamp)
+                    work.entity,
+                    fresh,
+                    _applied(member_changes, stalled, fresh.records, tick.stamp),
                 )
                 saved = replace(
                     retry,
@@ -391,6 +470,8 @@ def _commit_parent(
             failure, write_failed = _snapshot_failure(work.entity.region, "commit", exc), True
     observation = work.observation
     record = _next_record(work.stored, observation, tick.stamp)
+    if any(s.entity == work.entity for s in stuck):
+        record = replace(record, stuck_reported=tick.stamp)
     if work.members_now is not None and commit.conflicts == 0 and not write_failed:
         record = replace(
             record, detail_synced=state_key(observation.status), detail_read_at=tick.stamp
@@ -424,8 +505,22 @@ def _finish_region(
     for outbox in gone.values():
         pending.update((e, s) for e, s in outbox.told.items() if e.kind in SOURCES)
     singles, quiet, unresolved = _single_changes(tick, region, pending)
-    delivered, singles_outbox = _publish_singles(tick, region, singles, unresolved, stats)
-    if _commit_region(tick, region, outcomes, stats, delivered=quiet + delivered):
+    account_packs = region.current.get(Kind.ACCOUNT_PACK)
+    stuck = (
+        []
+        if account_packs is None or region.in_baseline(Kind.ACCOUNT_PACK)
+        else stuck_members(
+            region.previous(Kind.ACCOUNT_PACK), account_packs, tick.now, tick.stuck_after
+        )
+    )
+    kept, kept_stuck, muted = _unmuted(tick, singles, stuck)
+    stats.muted += muted
+    quiet += [t for t in singles if t not in kept]  # muted: committed, not published
+    delivered, reported, singles_outbox = _publish_singles(
+        tick, region, kept, kept_stuck, unresolved=unresolved, stats=stats
+    )
+    reported += [s.entity for s in stuck if s not in kept_stuck]  # muted stalls: marked too
+    if _commit_region(tick, region, outcomes, stats, delivered=quiet + delivered, stuck=reported):
         # The snapshot now holds what these outboxes said.
         done = dict(gone)
         if singles_outbox is not None and not unresolved:
@@ -474,41 +569,66 @@ def _single_changes(
 
 
 def _publish_singles(
-    tick: _Tick, region: _Region, singles: list[Transition], unresolved: Told, stats: RunStats
-) -> tuple[list[Transition], Outbox | None]:
-    """One message each, recorded in the outbox first; return what SNS took, and the outbox."""
+    tick: _Tick,
+    region: _Region,
+    singles: list[Transition],
+    stuck: list[Stuck],
+    *,
+    unresolved: Told,
+    stats: RunStats,
+) -> tuple[list[Transition], list[EntityId], Outbox | None]:
+    """One message each, recorded in the outbox first, and one per stuck account pack; return
+    what SNS took, the stalls it took, and the outbox."""
     assert region.snapshot is not None  # noqa: S101 (the caller checked)
-    loaded = region.snapshot.outbox.get(SINGLES)
-    if not singles:
-        return [], loaded
-    told = {**unresolved, **{t.entity: t.new for t in singles}}
-    try:
-        written = tick.deps.snapshot.put_outbox(region.name, SINGLES, told, tick.generation, loaded)
-    except (ClientError, BotoCoreError) as exc:
-        _fail_write(stats, region, "outbox", exc)  # not recorded, so not published
-        return [], None
-    if written is None:
-        stats.write_conflicts += 1
-        region.unfinished.update(SOURCES)
-        logger.info("another run is publishing this region's messages; left to the next run")
-        return [], None
-    keys = {*(loaded.keys if loaded else ()), *written}
-    outbox = Outbox(told, tick.generation, tuple(sorted(keys)))
-    messages = [render(_single_group(t), tick.context) for t in singles]
+    outbox = region.snapshot.outbox.get(SINGLES)
+    if singles:
+        told = {**unresolved, **{t.entity: t.new for t in singles}}
+        try:
+            written = tick.deps.snapshot.put_outbox(
+                region.name, SINGLES, told, tick.generation, outbox
+            )
+        except (ClientError, BotoCoreError) as exc:
+            _fail_write(stats, region, "outbox", exc)  # not recorded, so not published
+            singles, outbox = [], None
+        else:
+            if written is None:
+                stats.write_conflicts += 1
+                region.unfinished.update(SOURCES)
+                logger.info(
+                    "another run is publishing this region's messages; left to the next run"
+                )
+                return [], [], None
+            keys = {*(outbox.keys if outbox else ()), *written}
+            outbox = Outbox(told, tick.generation, tuple(sorted(keys)))
+    groups = [_single_group(t) for t in singles] + [_stuck_group(s) for s in stuck]
+    if not groups:
+        return [], [], outbox
+    messages = [render(g, tick.context) for g in groups]
     delivered: list[Transition] = []
-    for t, error in zip(singles, tick.deps.publisher.publish(messages), strict=True):
+    reported: list[EntityId] = []
+    published: list[Group] = []
+    for group, error in zip(groups, tick.deps.publisher.publish(messages), strict=True):
         if error is not None:
             stats.messages_failed += 1
             logger.warning(
-                "publish failed; the transition is retried next run",
-                extra={"entity": f"{t.entity.region}/{t.entity.name}", "error": error},
+                "publish failed; retried next run",
+                extra={"entity": f"{group.region}/{group.name}", "error": error},
             )
-            region.unfinished.add(t.entity.kind)
+            if group.parent is not None:
+                region.unfinished.add(group.kind)
             continue
         stats.messages_published += 1
-        stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
-        delivered.append(t)
-    return delivered, outbox
+        published.append(group)
+        for t in group.transitions:
+            stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
+            delivered.append(t)
+        for s in group.stuck:
+            stuck_count = stats.transitions.get(Severity.STUCK.value, 0)
+            stats.transitions[Severity.STUCK.value] = stuck_count + 1
+            reported.append(s.entity)
+    # Before the commit: an event that cannot be put is kept in the outbox first.
+    _count_events(stats, _put_events(tick, published, tick.context))
+    return delivered, reported, outbox
 
 
 def _commit_region(
@@ -518,6 +638,7 @@ def _commit_region(
     stats: RunStats,
     *,
     delivered: Sequence[Transition],
+    stuck: Sequence[EntityId] = (),
 ) -> bool:
     """Write the region's records once; True if the snapshot now holds everything delivered."""
     assert region.snapshot is not None  # noqa: S101 (the caller checked)
@@ -531,13 +652,13 @@ def _commit_region(
                 saved = deps.snapshot.save_members(t.entity, members, {})
                 commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
         records = {o.parent: o.record for o in outcomes if o.record is not None}
-        after = {**_apply(delivered, region.snapshot.records, tick.stamp), **records}
+        after = {**_applied(delivered, stuck, region.snapshot.records, tick.stamp), **records}
         if after != region.snapshot.records:
             saved = deps.snapshot.save_region(region.name, region.snapshot, after)
             if saved.conflicts:
                 # As for members: once more on top of what the other writer committed.
                 fresh = deps.snapshot.load_region(region.name)
-                after = {**_apply(delivered, fresh.records, tick.stamp), **records}
+                after = {**_applied(delivered, stuck, fresh.records, tick.stamp), **records}
                 retry = deps.snapshot.save_region(region.name, fresh, after)
                 saved = replace(
                     retry,
@@ -622,6 +743,119 @@ def _baseline_summary(
     stats.baselined.append(region.name)
 
 
+def _stuck_with_members(
+    tick: _Tick, work: _Parent, member_changes: Sequence[Transition]
+) -> list[Stuck]:
+    """The stalls of a rule or pack and of its member accounts that have not been reported."""
+    assert work.stored is not None  # noqa: S101 (the caller checked)
+    stuck: list[Stuck] = []
+    if is_stuck(work.stored, work.observation.status, tick.now, tick.stuck_after):
+        members = work.members_now
+        statuses = [o.status for o in members] if members is not None else None
+        stuck.append(stuck_parent(work.stored, work.observation, statuses))
+    moved_members = {t.entity for t in member_changes}
+    return stuck + stuck_members(
+        work.members_before.records,
+        [o for o in work.members_now or [] if o.entity not in moved_members],
+        tick.now,
+        tick.stuck_after,
+    )
+
+
+def _unmuted(
+    tick: _Tick, transitions: Sequence[Transition], stuck: Sequence[Stuck]
+) -> tuple[list[Transition], list[Stuck], int]:
+    """What is left to publish once the mutes in force are applied, and how much they held back.
+
+    Muted transitions and stalls are committed like delivered ones; each is logged.
+    """
+    mutes, now = tick.settings.mutes, tick.now
+    kept = [t for t in transitions if not is_muted(mutes, t.entity, t.severity, now)]
+    kept_stuck = [s for s in stuck if not is_muted(mutes, s.entity, Severity.STUCK, now)]
+    held = [(t.entity, t.severity) for t in transitions if t not in kept]
+    held += [(s.entity, Severity.STUCK) for s in stuck if s not in kept_stuck]
+    for entity, severity in held:
+        logger.info(
+            "muted: committed, not published",
+            extra={
+                "region": entity.region,
+                "kind": entity.kind.value,
+                "entity_name": entity.name,
+                "account_id": entity.account_id or None,
+                "severity": severity.value,
+            },
+        )
+    return kept, kept_stuck, len(held)
+
+
+def _publish_group(tick: _Tick, group: Group) -> tuple[str | None, PutResult | None]:
+    """One message to SNS and, once SNS took it, its events to the bus (before any commit)."""
+    context = tick.context_for(group)
+    error = tick.deps.publisher.publish([render(group, context)])[0]
+    if error is not None:
+        return error, None
+    return None, _put_events(tick, [group], context)
+
+
+def _put_events(tick: _Tick, groups: Sequence[Group], context: Context) -> PutResult | None:
+    """The published groups' transitions and stuck reports, on the event bus."""
+    if tick.deps.events is None or not groups:
+        return None
+    entries = [e for g in groups for e in event_entries(g, context)]
+    return tick.deps.events.put(entries, tick.stamp) if entries else None
+
+
+def _count_events(stats: RunStats, result: PutResult | None) -> None:
+    if result is None:
+        return
+    stats.events_put += result.put
+    stats.events_failed += result.failed
+    stats.events_dropped += result.dropped
+    if result.dropped:
+        logger.error(
+            "events lost: neither put nor kept for the next run",
+            extra={"dropped": result.dropped, "errors": list(result.errors[:10])},
+        )
+    elif result.failed:
+        logger.warning(
+            "events not put; kept and put again next run",
+            extra={"failed": result.failed, "errors": list(result.errors[:10])},
+        )
+
+
+def _stuck_group(s: Stuck) -> Group:
+    return Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
+
+
+def _applied(
+    transitions: Sequence[Transition],
+    stuck: Sequence[EntityId],
+    before: dict[EntityId, Record],
+    now: str,
+) -> dict[EntityId, Record]:
+    """The records once `transitions` are committed and the stalls of `stuck` marked reported."""
+    return _mark_stuck(_apply(transitions, before, now), stuck, now)
+
+
+def _mark_stuck(
+    records: dict[EntityId, Record], entities: Sequence[EntityId], now: str
+) -> dict[EntityId, Record]:
+    """`records` with the stall of each of `entities` marked as reported."""
+    for entity in entities:
+        if entity in records:
+            records[entity] = replace(records[entity], stuck_reported=now)
+    return records
+
+
+def _names_outcome(names: Names | None) -> str:
+    """What the run's summary says about account names: one word, also a metric."""
+    if names is None:
+        return "not needed"
+    if names.error is not None:
+        return "unavailable"
+    return "listed" if names.refreshed else "cached"
+
+
 def _single_group(t: Transition) -> Group:
     return Group(
         region=t.entity.region,
@@ -650,7 +884,11 @@ def _next_record(previous: Record | None, observation: Observation, now: str) ->
         return Record(observation.entity, observation.status, first_seen=now, last_changed=now)
     if previous.status == observation.status:
         return previous
-    return replace(previous, status=observation.status, last_changed=now)
+    if not moved(previous.status, observation.status):
+        # A reworded message or a new update time: the entity is still in the same state, and
+        # how long it has been in it (stuck detection) counts from when it entered it.
+        return replace(previous, status=observation.status)
+    return replace(previous, status=observation.status, last_changed=now, stuck_reported=None)
 
 
 def _merge(a: _Commit, b: _Commit) -> _Commit:
@@ -672,6 +910,8 @@ def _count(stats: RunStats, outcome: _Outcome) -> None:
     stats.records_written += outcome.commit.written
     stats.records_deleted += outcome.commit.deleted
     stats.write_conflicts += outcome.commit.conflicts + outcome.busy
+    stats.muted += outcome.muted
+    _count_events(stats, outcome.events)
 
 
 def _fail(stats: RunStats, region: str, source: str, reason: str) -> None:

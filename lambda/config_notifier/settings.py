@@ -8,8 +8,17 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from config_notifier.mute import EXAMPLE, Mute, parse_mutes
+
 T = TypeVar("T")
 
+# 0 turns stuck detection off; at most 30 days.
+STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
+# PutEvents' EventBusName, as a name (the stack grants PutEvents on that bus in its own account).
+EVENT_BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]{1,256}$")
+NO_MUTES: tuple[Mute, ...] = ()
+# 0 turns account names off; at most 30 days.
+ACCOUNT_NAMES_REFRESH_HOURS_RANGE = (0, 30 * 24)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
@@ -46,6 +55,10 @@ class Settings:
     max_attempts: int = 8
     full_reconcile_hours: int = 24
     time_budget_seconds: int = 0  # 0: use what the Lambda context says is left
+    stuck_after_minutes: int = 120  # 0: never report a deployment as stuck
+    account_names_refresh_hours: int = 24  # 0: show account ids alone, never call Organizations
+    mutes: tuple[Mute, ...] = ()  # MUTES: a JSON list, see mute.py
+    event_bus_name: str = "default"  # where every published transition also goes
 
     @classmethod
     def env_names(cls) -> list[str]:
@@ -94,6 +107,25 @@ class Settings:
             ),
             "time_budget_seconds": take(
                 "TIME_BUDGET_SECONDS", _int_between(0, 900), "0", default=0
+            ),
+            "stuck_after_minutes": take(
+                "STUCK_AFTER_MINUTES",
+                _int_between(*STUCK_AFTER_MINUTES_RANGE),
+                "120",
+                default=120,
+            ),
+            "account_names_refresh_hours": take(
+                "ACCOUNT_NAMES_REFRESH_HOURS",
+                _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE),
+                "24",
+                default=24,
+            ),
+            "mutes": take("MUTES", parse_mutes, EXAMPLE, default=NO_MUTES),
+            "event_bus_name": take(
+                "EVENT_BUS_NAME",
+                _matching(EVENT_BUS_NAME, "an EventBridge event bus name"),
+                "default",
+                default="default",
             ),
         }
         if problems:

@@ -400,6 +400,7 @@ def _fields(record: Record) -> Fields:
         record.last_changed,
         record.detail_synced,
         record.detail_read_at,
+        record.stuck_reported,
     ]
     while fields and fields[-1] is None:
         fields.pop()
@@ -407,9 +408,9 @@ def _fields(record: Record) -> Fields:
 
 
 def _record(entity: EntityId, fields: Fields) -> Record:
-    status, code, message, updated, first_seen, last_changed, synced, read_at = (
-        fields + [None] * 8
-    )[:8]
+    status, code, message, updated, first_seen, last_changed, synced, read_at, stuck = (
+        fields + [None] * 9
+    )[:9]
     return Record(
         entity,
         Status(status or "STATUS_NOT_REPORTED", code, message, updated),
@@ -417,6 +418,7 @@ def _record(entity: EntityId, fields: Fields) -> Record:
         last_changed=last_changed or "",
         detail_synced=synced,
         detail_read_at=read_at,
+        stuck_reported=stuck,
     )
 
 

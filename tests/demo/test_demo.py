@@ -44,10 +44,12 @@ EXPECTED = {
     4: {"failure": 2},
     5: {"progress": 1},
     6: {"progress": 1},
-    7: {"recovery": 2},
-    8: {"progress": 2},
-    9: {"progress": 6},  # two rules and one pack, in two regions
+    7: {"stuck": 1},  # two hours later: the rule's organization-level status
+    8: {"recovery": 2, "progress": 1},  # the pack's fix, and the stuck rule moving at last
+    9: {"progress": 2},
+    10: {"progress": 6},  # two rules and one pack, in two regions
 }
+STUCK_TICK, JOIN_TICK = 7, 10
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,13 @@ def played() -> Played:
     return Played(result, out.getvalue(), handed, new_threads)
 
 
+def organization(played: Played) -> scenario.Organization:
+    """The organization the demo played: its accounts are the ones moto created, with names."""
+    org = played.result.organization
+    assert org is not None
+    return org
+
+
 def printed_messages(section: str) -> list[PrintedMessage]:
     """The messages a tick's printout shows with their bodies, in order."""
     messages = []
@@ -152,7 +161,7 @@ def test_the_failure_tick_names_exactly_the_failing_accounts_and_their_errors(
     played: Played,
 ) -> None:
     # Given where the scenario makes the new pack fail
-    org = scenario.organization(QUICK_ACCOUNTS)
+    org = organization(played)
     # When the failure tick's printout is read back
     shown = printed_messages(played.tick(4))
     # Then each region's email names exactly its failing accounts, each with Config's error
@@ -163,17 +172,38 @@ def test_the_failure_tick_names_exactly_the_failing_accounts_and_their_errors(
             f"[FAILED] {scenario.NEW_PACK} (org pack) in {region}: "
             f"{len(failing)} account{'s' * (len(failing) != 1)} failing"
         )
-        listed = {}
+        listed, names = {}, {}
         for line, following in zip(message.email, message.email[1:], strict=False):
             if match := re.fullmatch(
-                r"  FAILURE   (\d{12})  CREATE_IN_PROGRESS -> CREATE_FAILED", line
+                r"  FAILURE   (\S+) \((\d{12})\)  CREATE_IN_PROGRESS -> CREATE_FAILED", line
             ):
-                listed[match.group(1)] = following.strip()
+                listed[match.group(2)] = following.strip()
+                names[match.group(2)] = match.group(1)
         assert listed == {
             account: f"{f.error_code}: {f.error_message}" for account, f in failing.items()
         }
+        # And each account by the name AWS Organizations gives it
+        assert names == {account: org.names[account] for account in failing}
         # And the Slack card says the same in its title
         assert message.slack_title == f":red_circle: {message.subject}"
+
+
+def test_two_hours_later_the_lagging_rule_is_reported_stuck_once(played: Played) -> None:
+    # Given the tick two hours after every account finished the rule update
+    org = organization(played)
+    [shown] = printed_messages(played.tick(STUCK_TICK))
+    # Then one message says the rule is stuck, that every account finished, with their count
+    assert shown.subject == (
+        f"[STUCK] {scenario.UPDATED_RULE} (org rule) in {scenario.HOME}: UPDATE_IN_PROGRESS"
+    )
+    body = "\n".join(shown.email)
+    assert "organization Config rule status UPDATE_IN_PROGRESS since" in body
+    assert "for 2 h 5 min" in body
+    assert "Every member account has finished" in body
+    assert f"Member accounts: {len(org.accounts)} UPDATE_SUCCESSFUL" in body
+    # And the next ticks do not repeat it
+    later = [t for t in played.result.ticks if t.number > STUCK_TICK]
+    assert all(m.envelope.attributes["severity"] != "stuck" for t in later for m in t.messages)
 
 
 def test_the_quiet_tick_shows_no_message(played: Played) -> None:
@@ -214,27 +244,27 @@ def test_the_summary_counts_what_the_subscribers_received(played: Played) -> Non
     summary = played.output.split("═══ Summary ")[1]
     for number, counts in EXPECTED.items():
         sent = ", ".join(
-            f"{counts[s]} {s}" for s in ("failure", "recovery", "progress") if s in counts
+            f"{counts[s]} {s}" for s in ("failure", "stuck", "recovery", "progress") if s in counts
         )
         assert re.search(rf"^ +{number}  {re.escape(sent or 'nothing')} ", summary, re.M)
     total = Counter[str]()
     for counts in EXPECTED.values():
         total.update(counts)
     assert (
-        f"{sum(total.values())} messages ({total['failure']} failure, {total['recovery']} "
-        f"recovery, {total['progress']} progress)" in " ".join(summary.split())
+        f"{sum(total.values())} messages ({total['failure']} failure, {total['stuck']} stuck, "
+        f"{total['recovery']} recovery, {total['progress']} progress)" in " ".join(summary.split())
     )
     # And the failures-only email stand-in got the failures only (its filter policy works)
     assert (
-        f"email oncall@example.com [severity: failure] stand-in received {total['failure']} of them"
-        in " ".join(summary.split())
+        f"email oncall@example.com [severity: failure or stuck] stand-in received "
+        f"{total['failure'] + total['stuck']} of them" in " ".join(summary.split())
     )
 
 
 def test_a_joining_account_appears_in_every_rule_and_pack(played: Played) -> None:
     # Given the tick where an account joins and Config deploys everything to it
-    org = scenario.organization(QUICK_ACCOUNTS)
-    (join,) = [t for t in played.result.ticks if t.number == 9]
+    org = organization(played)
+    (join,) = [t for t in played.result.ticks if t.number == JOIN_TICK]
     # Then every org rule and pack of both regions sends one message listing only that account
     about = {
         (m.envelope.attributes["region"], m.envelope.attributes["name"]): [
@@ -253,7 +283,7 @@ def test_the_operator_cli_finds_the_new_failure_and_the_dry_run_publishes_nothin
     played: Played,
 ) -> None:
     # Given a failure in the new account after the last tick
-    org, result = scenario.organization(QUICK_ACCOUNTS), played.result
+    org, result = organization(played), played.result
     # Then `status` lists it and exits 1
     assert result.status_exit == 1
     assert (

@@ -35,6 +35,10 @@ FULL_CONTEXT: dict[str, Any] = {
     "alarmEmail": "oncall@example.com",
     "maxConcurrency": 4,
     "fullReconcileHours": 12,
+    "stuckAfterMinutes": 45,
+    "accountNamesRefreshHours": 6,
+    "mutes": [{"name": "sandbox-*"}, {"account": "123456789012", "until": "2026-12-31"}],
+    "eventBusName": "config-deployments",
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {"default": CDK_JSON_CONTEXT, "full": FULL_CONTEXT}

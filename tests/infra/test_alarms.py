@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from config_notifier import METRICS_NAMESPACE, SERVICE
+from config_notifier import METRICS_NAMESPACE, SERVICE, handler
 from tests.infra.support import Synthesis
 
 pytestmark = pytest.mark.slow
@@ -40,13 +41,37 @@ def operations_topic_id(synthesis: Synthesis) -> str:
     return topic_id
 
 
-def test_there_are_exactly_four_alarms(default: Synthesis) -> None:
+def test_there_are_exactly_six_alarms(default: Synthesis) -> None:
     assert set(alarms_by_metric(default)) == {
         "Errors",
         "Throttles",
         "ApproximateNumberOfMessagesVisible",
         "FailedSources",
+        "EventsFailed",
+        "EventsDropped",
     }
+
+
+@pytest.mark.parametrize(
+    ("metric", "periods", "datapoints"), [("EventsFailed", 3, 2), ("EventsDropped", 1, 1)]
+)
+def test_events_not_put_for_long_or_lost_alarm(
+    template: Template, metric: str, periods: int, datapoints: int
+) -> None:
+    # The handler emits these (handler._emit); refusals repeated, or any event lost, need a person
+    assert metric in inspect.getsource(handler._emit)
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": METRICS_NAMESPACE,
+            "MetricName": metric,
+            "Dimensions": [{"Name": "service", "Value": SERVICE}],
+            "Threshold": 1,
+            "EvaluationPeriods": periods,
+            "DatapointsToAlarm": datapoints,
+            "TreatMissingData": "notBreaching",
+        },
+    )
 
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from config_notifier.model import Severity
+from config_notifier.mute import Mute
 from config_notifier.settings import BaselineMode, Settings, SettingsError
 from infra.config import (
     DEFAULTS,
@@ -73,6 +74,10 @@ def test_every_key_is_read_and_typed() -> None:
         alarmEmail="oncall@example.com",
         maxConcurrency=16,
         fullReconcileHours=6,
+        stuckAfterMinutes=0,
+        accountNamesRefreshHours=0,
+        mutes='[{"severity": "progress", "until": "2027-01-31"}]',
+        eventBusName="ops-events",
     )
 
     # Then each becomes its typed value (duplicate regions once, in order)
@@ -90,6 +95,10 @@ def test_every_key_is_read_and_typed() -> None:
     assert config.alarm_email == "oncall@example.com"
     assert config.max_concurrency == 16
     assert config.full_reconcile_hours == 6
+    assert config.stuck_after_minutes == 0
+    assert config.account_names_refresh_hours == 0
+    assert config.event_bus_name == "ops-events"
+    assert config.mutes == (Mute(severity=Severity.PROGRESS, until=date(2027, 1, 31)),)
 
 
 def test_command_line_strings_are_accepted() -> None:
@@ -175,6 +184,12 @@ def test_schedule_rejects_what_eventbridge_rejects(expression: str) -> None:
         ({"maxConcurrency": 0}, "maxConcurrency"),
         ({"maxConcurrency": True}, "maxConcurrency"),
         ({"fullReconcileHours": 721}, "fullReconcileHours"),
+        ({"stuckAfterMinutes": "2h"}, "stuckAfterMinutes"),
+        ({"accountNamesRefreshHours": 721}, "accountNamesRefreshHours"),
+        ({"mutes": [{"severity": "loud"}]}, "mutes"),
+        ({"eventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/x"}, "eventBusName"),
+        ({"mutes": [{"until": "2026-12-31"}]}, "mutes"),
+        ({"mutes": [{"name": f"pack-{i}-*"} for i in range(200)]}, "mutes"),
     ],
 )
 def test_a_wrong_value_names_its_key_and_shows_an_example(
@@ -214,8 +229,8 @@ def test_examples_are_themselves_valid() -> None:
 @pytest.mark.parametrize(
     ("email_filter", "severities"),
     [
-        ("failures", (Severity.FAILURE,)),
-        ("failures-and-recoveries", (Severity.FAILURE, Severity.RECOVERY)),
+        ("failures", (Severity.FAILURE, Severity.STUCK)),
+        ("failures-and-recoveries", (Severity.FAILURE, Severity.STUCK, Severity.RECOVERY)),
         ("all", None),
     ],
 )
@@ -228,7 +243,12 @@ def test_email_filters_select_severities(
 @pytest.mark.parametrize(
     ("key", "env_name", "value"),
     [("maxConcurrency", "MAX_CONCURRENCY", value) for value in (0, 1, 64, 65)]
-    + [("fullReconcileHours", "FULL_RECONCILE_HOURS", value) for value in (0, 1, 720, 721)],
+    + [("fullReconcileHours", "FULL_RECONCILE_HOURS", value) for value in (0, 1, 720, 721)]
+    + [("stuckAfterMinutes", "STUCK_AFTER_MINUTES", value) for value in (-1, 0, 43200, 43201)]
+    + [
+        ("accountNamesRefreshHours", "ACCOUNT_NAMES_REFRESH_HOURS", value)
+        for value in (-1, 0, 720, 721)
+    ],
 )
 def test_context_accepts_exactly_what_the_function_accepts(
     key: str, env_name: str, value: int

@@ -57,7 +57,18 @@ def deployment(
         for service in ("sns", "sqs", "dynamodb")
     }
     stack_name = f"NotifierSandbox-{uuid.uuid4().hex[:8]}"
-    context = {**CDK_JSON_CONTEXT, "stackName": stack_name, "baselineMode": "failures"}
+    # A bus of its own: moto hands a custom event on the default bus to the stack's own schedule
+    # rule, which AWS never does (the rule has no event pattern), and fails on its Lambda target.
+    bus = f"config-deployments-{uuid.uuid4().hex[:8]}"
+    sandbox_boto3_session.client(
+        "events", region_name=REGION, endpoint_url=endpoint
+    ).create_event_bus(Name=bus)
+    context = {
+        **CDK_JSON_CONTEXT,
+        "stackName": stack_name,
+        "baselineMode": "failures",
+        "eventBusName": bus,
+    }
     synthesized = synthesize(context, tmp_path_factory.mktemp("cdk-sandbox"), lambda_bundle)
     # Not deleted afterwards: the retained table keeps deletion protection on, as in AWS; the
     # sandbox and everything in it go away with the session.
@@ -136,6 +147,9 @@ def test_a_failing_pack_reaches_a_subscriber_of_the_deployed_topic(
 
     # Then the failure arrives at the subscriber, as a transition naming the account
     assert summary["failed_sources"] == []
+    # And its events go onto the configured bus
+    assert summary["events_put"] > 0
+    assert summary["events_failed"] == summary["events_dropped"] == 0
     envelopes = received(deployment, queue_url)
     transitions = [
         e

@@ -144,8 +144,11 @@ def test_no_subscriptions_and_no_slack_by_default(template: Template) -> None:
 @pytest.mark.parametrize(
     ("address", "severities"),
     [
-        ("failures@example.com", [Severity.FAILURE.value]),
-        ("changes@example.com", [Severity.FAILURE.value, Severity.RECOVERY.value]),
+        ("failures@example.com", [Severity.FAILURE.value, Severity.STUCK.value]),
+        (
+            "changes@example.com",
+            [Severity.FAILURE.value, Severity.STUCK.value, Severity.RECOVERY.value],
+        ),
     ],
 )
 def test_email_filters_become_severity_filter_policies(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ FUNCTION_ACTIONS = {
     "config:DescribeOrganizationConformancePackStatuses",
     "config:GetOrganizationConformancePackDetailedStatus",
     "config:DescribeConformancePackStatus",
+    "organizations:ListAccounts",
+    "events:PutEvents",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
@@ -144,6 +147,13 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
     assert variables["BASELINE_MODE"] == "failures"
     assert variables["MAX_CONCURRENCY"] == "4"
     assert variables["FULL_RECONCILE_HOURS"] == "12"
+    assert variables["STUCK_AFTER_MINUTES"] == "45"
+    assert variables["ACCOUNT_NAMES_REFRESH_HOURS"] == "6"
+    assert variables["EVENT_BUS_NAME"] == "config-deployments"
+    assert json.loads(variables["MUTES"]) == [
+        {"name": "sandbox-*"},
+        {"account": "123456789012", "until": "2026-12-31"},
+    ]
     # And the settings the function parses from them are the configured ones
     parsed = Settings.from_env(
         {
@@ -295,8 +305,10 @@ def test_only_actions_without_resource_level_permissions_use_resource_star(
         if statement["Resource"] == "*"
         for action in actions_of(statement)
     }
-    # Then "*" is used only for Config's status reads and X-Ray's writes
-    assert unscoped == {a for a in FUNCTION_ACTIONS if a.startswith(("config:", "xray:"))}
+    # Then "*" is used only for Config's status reads, listing accounts and X-Ray's writes
+    assert unscoped == {
+        a for a in FUNCTION_ACTIONS if a.startswith(("config:", "organizations:", "xray:"))
+    }
 
 
 @pytest.mark.parametrize(
@@ -313,6 +325,25 @@ def test_data_actions_are_scoped_to_their_resource(
     (statement,) = [s for s in role_statements(default) if actions_of(s) == actions]
     target = statement["Resource"]["Fn::GetAtt"][0]
     assert default.template_json["Resources"][target]["Type"] == resource_type
+
+
+@pytest.mark.parametrize(
+    ("variant", "bus"), [("default", "default"), ("full", "config-deployments")]
+)
+def test_put_events_is_granted_on_the_configured_bus_only(
+    synthesized: Callable[[str], Synthesis], variant: str, bus: str
+) -> None:
+    # Given the default bus, or one named in the context
+    synthesis = synthesized(variant)
+    # Then PutEvents is allowed on that bus's ARN in the stack's account and region, nothing else
+    (statement,) = [s for s in role_statements(synthesis) if "events:PutEvents" in actions_of(s)]
+    assert actions_of(statement) == ["events:PutEvents"]
+    parts = statement["Resource"]["Fn::Join"][1]
+    assert parts[0] == "arn:"
+    assert parts[-1] == f":event-bus/{bus}"
+    assert {"Ref": "AWS::Region"} in parts
+    assert {"Ref": "AWS::AccountId"} in parts
+    assert function_of(synthesis)["Environment"]["Variables"]["EVENT_BUS_NAME"] == bus
 
 
 def test_publish_is_scoped_to_the_notification_topic(default: Synthesis) -> None:

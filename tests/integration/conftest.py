@@ -6,7 +6,9 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from unittest import mock
 
@@ -14,6 +16,7 @@ import boto3
 import pytest
 
 from config_notifier import handler
+from sandbox.lambda_runtime import frozen_clock
 from sandbox.resources import create_snapshot_table, subscribe_queue
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -58,10 +61,14 @@ class Notifier:
     sqs: Any
     ticks: int = 0
 
-    def run(self, **overrides: str) -> dict[str, Any]:
-        """One schedule tick: the real handler, in-process, with the function's environment."""
+    def run(self, now: datetime | None = None, **overrides: str) -> dict[str, Any]:
+        """One schedule tick: the real handler, in-process, with the function's environment.
+
+        `now` sets the clock the handler reads, so a test can let hours pass between ticks.
+        """
         self.ticks += 1
-        with mock.patch.dict(os.environ, {**self.env, **overrides}):
+        clock = mock.patch.object(handler, "datetime", frozen_clock(now)) if now else nullcontext()
+        with mock.patch.dict(os.environ, {**self.env, **overrides}), clock:
             handler.settings.cache_clear()
             handler.dependencies.cache_clear()
             try:
@@ -121,6 +128,10 @@ def notifier(sandbox_env: dict[str, str], config_sim: Any) -> Iterator[Notifier]
     table = f"snapshot-{suffix}"
     create_snapshot_table(dynamodb, table)
     topic_arn = sns.create_topic(Name=f"deployments-{suffix}")["TopicArn"]
+    # A bus of its own, so tests do not see each other's events (and moto's default bus may hold
+    # a deployed stack's schedule rule, which moto wrongly hands custom events to).
+    events = boto3.client("events", region_name="us-east-1")
+    bus = events.create_event_bus(Name=f"deployments-{suffix}")["EventBusArn"].rsplit("/", 1)[1]
     queue_url = sqs.create_queue(QueueName=f"subscriber-{suffix}")["QueueUrl"]
     subscribe_queue(sns, sqs, topic_arn, queue_url)
     env = {
@@ -129,8 +140,10 @@ def notifier(sandbox_env: dict[str, str], config_sim: Any) -> Iterator[Notifier]
         "REGIONS": ",".join(REGIONS),
         "MAX_ATTEMPTS": "2",  # throttling tests give up quickly
         "MAX_CONCURRENCY": "4",
+        "EVENT_BUS_NAME": bus,
     }
     yield Notifier(env=env, queue_url=queue_url, sns=sns, sqs=sqs)
+    events.delete_event_bus(Name=bus)
     dynamodb.delete_table(TableName=table)
     sns.delete_topic(TopicArn=topic_arn)
     sqs.delete_queue(QueueUrl=queue_url)

@@ -6,6 +6,7 @@ and the simulator's counters.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -271,6 +272,23 @@ def test_an_account_pack_failure_and_an_unknown_status(notifier, config_sim) -> 
     assert rule.document["transitions"][-1]["new"]["status"] == "ROLLBACK_PAUSED"
 
 
+def test_every_message_links_to_its_config_console_page(notifier, config_sim) -> None:
+    # Given a baselined organization
+    baselined(notifier, config_sim)
+    # When this account's pack fails in eu-west-1 and the organization pack in us-east-1
+    config_sim.region("eu-west-1").put_account_pack("local-guardrails", state="CREATE_FAILED")
+    fail_pack(config_sim, regions=("us-east-1",))
+    notifier.run()
+    # Then each message links to the AWS Config console page of that pack, in its region
+    links = {d.document["name"]: d.document["console_url"] for d in notifier.transitions()}
+    assert links == {
+        "local-guardrails": "https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1"
+        "#/conformance-packs/details?conformancePackName=local-guardrails",
+        PACK: "https://us-east-1.console.aws.amazon.com/config/home?region=us-east-1"
+        "#/conformance-packs",
+    }
+
+
 def test_a_steady_run_reads_only_the_list_pages(notifier, config_sim) -> None:
     # Given a baselined organization where everything is deployed
     baselined(notifier, config_sim)
@@ -288,3 +306,86 @@ def test_bad_settings_stop_the_run_with_every_problem(notifier) -> None:
     with pytest.raises(SettingsError) as raised:
         notifier.run(REGIONS="us-east-1,atlantis", MAX_CONCURRENCY="many")
     assert len(raised.value.problems) == 2
+
+
+T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+
+
+def test_an_org_status_left_in_progress_after_every_member_finished_is_reported_once(
+    notifier, config_sim
+) -> None:
+    # Given a pack deployed to all 40 accounts whose organization-level status stays in progress
+    organization(config_sim)
+    config_sim.region("us-east-1").set_org_status("pack", PACK, "CREATE_IN_PROGRESS")
+    notifier.run(now=T0)
+    notifier.received()
+    # When it is still so after 1 hour 59 minutes
+    notifier.run(now=T0 + timedelta(hours=1, minutes=59))
+    # Then nothing is said yet (the default threshold is 2 hours)
+    assert notifier.received() == []
+    # When it is still so after 2 hours
+    summary = notifier.run(now=T0 + timedelta(hours=2))
+    # Then one message says it is stuck, although every member account finished, with their count
+    [report] = notifier.received()
+    assert report.attributes["event_type"] == "stuck"
+    assert report.attributes["severity"] == "stuck"
+    assert report.subject.startswith(f"[STUCK] {PACK} (org pack) in us-east-1")
+    [stuck] = report.document["stuck"]
+    assert stuck["status"]["status"] == "CREATE_IN_PROGRESS"
+    assert stuck["since"] == T0.isoformat()
+    assert stuck["minutes"] == 120
+    assert stuck["members_finished"] is True
+    assert stuck["member_statuses"] == {"CREATE_SUCCESSFUL": 40}
+    assert summary["transitions"] == {"stuck": 1}
+    # When it stays stuck for hours more
+    notifier.run(now=T0 + timedelta(hours=5))
+    # Then it is not reported again
+    assert notifier.received() == []
+    # When it finally moves
+    config_sim.region("us-east-1").set_org_status("pack", PACK, None)
+    notifier.run(now=T0 + timedelta(hours=6))
+    # Then that move is reported as a transition
+    [moved] = notifier.transitions()
+    assert moved.document["status"]["status"] == "CREATE_SUCCESSFUL"
+    assert moved.document["stuck"] == []
+
+
+def test_a_member_account_stuck_in_progress_is_named_after_the_configured_threshold(
+    notifier, config_sim
+) -> None:
+    # Given a baselined organization with a 30-minute threshold
+    notifier.env["STUCK_AFTER_MINUTES"] = "30"
+    organization(config_sim)
+    notifier.run(now=T0)
+    notifier.received()
+    # When one account's rule deployment starts and stays in progress
+    config_sim.region("eu-west-1").set_member_status(
+        "rule", "s3-bucket-encryption", ACCOUNTS[7], "UPDATE_IN_PROGRESS"
+    )
+    notifier.run(now=T0 + timedelta(minutes=5))
+    assert len(notifier.transitions()) == 1  # the start is a transition like any other
+    notifier.run(now=T0 + timedelta(minutes=35))
+    # Then 30 minutes after the start, one stuck report names the account and the rule
+    [report] = notifier.received()
+    assert report.attributes["region"] == "eu-west-1"
+    stuck = {s["account_id"]: s for s in report.document["stuck"]}
+    assert stuck[ACCOUNTS[7]]["status"]["status"] == "UPDATE_IN_PROGRESS"
+    assert stuck[ACCOUNTS[7]]["since"] == (T0 + timedelta(minutes=5)).isoformat()
+    # and the organization-level status, in progress as long, with the member summary
+    assert stuck[None]["members_finished"] is False
+    assert stuck[None]["member_statuses"] == {"CREATE_SUCCESSFUL": 39, "UPDATE_IN_PROGRESS": 1}
+    # And the next run repeats nothing
+    notifier.run(now=T0 + timedelta(minutes=40))
+    assert notifier.received() == []
+
+
+def test_stuck_detection_can_be_turned_off(notifier, config_sim) -> None:
+    # Given a pack whose organization-level status stays in progress, and STUCK_AFTER_MINUTES=0
+    organization(config_sim)
+    config_sim.region("us-east-1").set_org_status("pack", PACK, "CREATE_IN_PROGRESS")
+    notifier.run(now=T0, STUCK_AFTER_MINUTES="0")
+    notifier.received()
+    # When days pass
+    notifier.run(now=T0 + timedelta(days=3), STUCK_AFTER_MINUTES="0")
+    # Then nothing is reported
+    assert notifier.received() == []

@@ -18,8 +18,8 @@ MEASURED = Measured(
 
 def test_cloudwatch_metrics_and_alarms_dominate_a_small_organization() -> None:
     cost = monthly_cost(MEASURED, 100)
-    assert cost["CloudWatch"] == pytest.approx(3.4 + 8_640 * 2_000 / 1e9 * 0.5)
-    assert cost["total"] < 4
+    assert cost["CloudWatch"] == pytest.approx(16 * 0.30 + 6 * 0.10 + 8_640 * 2_000 / 1e9 * 0.5)
+    assert cost["total"] < 6
 
 
 def test_the_reconcile_scales_with_accounts() -> None:

@@ -21,6 +21,7 @@ from config_notifier.render import (
     MAX_SUBJECT,
     SCHEMA,
     Context,
+    console_url,
     render,
     render_baseline_summary,
 )
@@ -157,6 +158,40 @@ def test_the_machine_document_is_versioned_and_complete() -> None:
     assert json.loads(render(rollout_group(3, 2), CONTEXT).bodies["lambda"]) == doc
 
 
+@pytest.mark.parametrize(
+    ("kind", "name", "fragment"),
+    [
+        (
+            Kind.ACCOUNT_PACK,
+            "local guardrails",
+            "#/conformance-packs/details?conformancePackName=local%20guardrails",
+        ),
+        (Kind.ORG_PACK, "ops-baseline", "#/conformance-packs"),
+        (Kind.ORG_RULE, "s3-encryption", "#/rules"),
+    ],
+)
+def test_console_links_open_the_config_console_of_that_region(
+    kind: Kind, name: str, fragment: str
+) -> None:
+    # Given a pack or rule in eu-west-1
+    # When its console link is made
+    url = console_url("eu-west-1", kind, name)
+    # Then it opens that region's AWS Config console on the page for it
+    assert url == f"https://eu-west-1.console.aws.amazon.com/config/home?region=eu-west-1{fragment}"
+
+
+def test_every_body_carries_the_console_link() -> None:
+    # Given a failing organization pack
+    message = render(rollout_group(3, 0), CONTEXT)
+    link = console_url("eu-west-1", Kind.ORG_PACK, "ops-baseline")
+    # Then the email, the Slack card and the JSON document all link to its console page
+    assert f"AWS Config console: {link}" in message.bodies["email"]
+    assert (
+        f"AWS Config console: {link}" in json.loads(message.bodies["https"])["content"]["nextSteps"]
+    )
+    assert json.loads(message.bodies["sqs"])["console_url"] == link
+
+
 def test_a_huge_rollout_is_cut_with_and_n_more_and_fits_sns() -> None:
     # Given 10,000 failing accounts, each with a 10 KB error message
     group = rollout_group(failing=10_000, fine=0, message="E" * 10_240)
@@ -248,3 +283,32 @@ def test_the_baseline_summary_says_what_is_watched_and_failing() -> None:
     doc = json.loads(message.bodies["sqs"])
     assert doc["watched"] == {"organization-rule": 2, "organization-pack": 3}
     assert [f["name"] for f in doc["failing"]] == ["pack-0"]
+
+
+def test_named_accounts_read_name_then_id_everywhere() -> None:
+    # Given a run that knows one of the failing accounts' names
+    context = Context(
+        run_id="run-1",
+        sent_at="2026-11-21T10:00:00+00:00",
+        account_names={"000000000001": "prod-payments"},
+    )
+    # When the rollout is rendered
+    message = render(rollout_group(3, 0), context)
+    # Then the email and the Slack card say "name (id)", and the document carries both
+    assert (
+        "prod-payments (000000000001)  CREATE_SUCCESSFUL -> CREATE_FAILED"
+        in message.bodies["email"]
+    )
+    assert (
+        "`prod-payments (000000000001)`"
+        in json.loads(message.bodies["https"])["content"]["description"]
+    )
+    names = {
+        t["account_id"]: t["account_name"] for t in json.loads(message.bodies["sqs"])["transitions"]
+    }
+    assert names == {
+        None: None,
+        "000000000000": None,
+        "000000000001": "prod-payments",
+        "000000000002": None,
+    }

@@ -31,8 +31,10 @@ def test_every_knob_is_read() -> None:
         "MAX_ATTEMPTS": "3",
         "FULL_RECONCILE_HOURS": "12",
         "TIME_BUDGET_SECONDS": "60",
+        "STUCK_AFTER_MINUTES": "45",
     }
     settings = Settings.from_env(env)
+    assert settings.stuck_after_minutes == 45
     assert settings.baseline_mode is BaselineMode.FAILURES
     assert (settings.max_concurrency, settings.max_attempts) == (4, 3)
     assert (settings.full_reconcile_hours, settings.time_budget_seconds) == (12, 60)
@@ -80,4 +82,29 @@ def test_env_names_are_the_fields() -> None:
         "MAX_ATTEMPTS",
         "FULL_RECONCILE_HOURS",
         "TIME_BUDGET_SECONDS",
+        "STUCK_AFTER_MINUTES",
+        "ACCOUNT_NAMES_REFRESH_HOURS",
+        "MUTES",
+        "EVENT_BUS_NAME",
     ]
+
+
+def test_mutes_are_read_and_a_bad_one_is_named_with_an_example() -> None:
+    # Given a valid list of mutes
+    settings = Settings.from_env(
+        VALID | {"MUTES": '[{"name": "sandbox-*", "until": "2026-12-31"}]'}
+    )
+    # Then they are parsed
+    [mute] = settings.mutes
+    assert (mute.name, mute.until.isoformat() if mute.until else None) == (
+        "sandbox-*",
+        "2026-12-31",
+    )
+    # Given a mute with a bad severity
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(VALID | {"MUTES": '[{"severity": "loud"}]'})
+    # Then the error names the variable, the mute and the choices, with an example
+    [problem] = raised.value.problems
+    assert problem.startswith("MUTES=")
+    assert "mute #1: severity 'loud' is not one of failure, stuck, recovery, progress" in problem
+    assert "for example MUTES=[{" in problem

@@ -1,0 +1,182 @@
+"""One example of each kind of message, rendered by the real renderer, for the README.
+
+`python -m demo.examples` prints the README's "Examples of every message" section; a test keeps
+the README equal to it, so the examples cannot drift from what subscribers receive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from config_notifier.diff import diff
+from config_notifier.model import (
+    EntityId,
+    Group,
+    Kind,
+    Message,
+    Observation,
+    Record,
+    Status,
+    Stuck,
+)
+from config_notifier.render import Context, render, render_baseline_summary
+
+REGION = "eu-west-1"
+PACK = "security-baseline"
+RULE = "required-tags"
+SENT_AT = "2026-11-21T10:05:00+00:00"
+CONTEXT = Context(
+    run_id="4f9c2d1e-0b7a-4c55-9d3e-2a6b8c1f0e47",
+    sent_at=SENT_AT,
+    account_names={"111122223333": "payments-prod", "444455556666": "identity-prod"},
+)
+UPDATED = "2026-11-21T10:01:12+00:00"
+
+
+def _record(entity: EntityId, status: str, since: str = "2026-11-21T09:00:00+00:00") -> Record:
+    return Record(entity, Status(status, updated_at=UPDATED), since, since)
+
+
+def _pack_group(old: str, new: str, members: dict[str, tuple[str, str, Status]]) -> Group:
+    pack = EntityId(REGION, Kind.ORG_PACK, PACK)
+    parent = diff({pack: _record(pack, old)}, [Observation(pack, Status(new, updated_at=UPDATED))])
+    before, after = {}, []
+    for account, (was, _, now) in members.items():
+        entity = EntityId(REGION, Kind.ORG_PACK_MEMBER, PACK, account)
+        before[entity] = _record(entity, was)
+        after.append(Observation(entity, now))
+    return Group(
+        REGION,
+        Kind.ORG_PACK,
+        PACK,
+        parent[0] if parent else None,
+        Status(new, updated_at=UPDATED),
+        members=tuple(diff(before, after)),
+    )
+
+
+def failure() -> Message:
+    failed = Status(
+        "CREATE_FAILED",
+        "ConformancePackCreationFailed",
+        "The stack awsconfigconforms-security-baseline-4ktd2xqz is in CREATE_FAILED state: "
+        "s3:PutBucketPolicy is denied by a service control policy",
+        UPDATED,
+    )
+    return render(
+        _pack_group(
+            "CREATE_IN_PROGRESS",
+            "CREATE_FAILED",
+            {
+                "111122223333": ("CREATE_IN_PROGRESS", "", failed),
+                "777788889999": (
+                    "CREATE_IN_PROGRESS",
+                    "",
+                    Status("CREATE_SUCCESSFUL", updated_at=UPDATED),
+                ),
+            },
+        ),
+        CONTEXT,
+    )
+
+
+def recovery() -> Message:
+    return render(
+        _pack_group(
+            "CREATE_FAILED",
+            "CREATE_SUCCESSFUL",
+            {
+                "111122223333": (
+                    "CREATE_FAILED",
+                    "",
+                    Status("CREATE_SUCCESSFUL", updated_at=UPDATED),
+                )
+            },
+        ),
+        CONTEXT,
+    )
+
+
+def stuck() -> Message:
+    rule = EntityId(REGION, Kind.ORG_RULE, RULE)
+    status = Status("UPDATE_IN_PROGRESS", updated_at="2026-11-21T07:58:40+00:00")
+    report = Stuck(
+        rule,
+        status,
+        "2026-11-21T08:00:00+00:00",
+        (("UPDATE_SUCCESSFUL", 36),),
+        members_finished=True,
+    )
+    return render(Group(REGION, Kind.ORG_RULE, RULE, None, status, stuck=(report,)), CONTEXT)
+
+
+def removed() -> Message:
+    rule = EntityId(REGION, Kind.ORG_RULE, RULE)
+    [gone] = diff({rule: _record(rule, "CREATE_SUCCESSFUL")}, [])
+    return render(Group(REGION, Kind.ORG_RULE, RULE, gone, None), CONTEXT)
+
+
+def account_pack() -> Message:
+    pack = EntityId(REGION, Kind.ACCOUNT_PACK, "local-guardrails")
+    now = Status(
+        "CREATE_FAILED", None, "Template validation failed: unknown parameter MaxAge", UPDATED
+    )
+    [moved] = diff({pack: _record(pack, "CREATE_IN_PROGRESS")}, [Observation(pack, now)])
+    return render(Group(REGION, Kind.ACCOUNT_PACK, pack.name, moved, now), CONTEXT)
+
+
+def baseline_summary() -> Message:
+    pack = EntityId(REGION, Kind.ORG_PACK, PACK)
+    failing = Status("CREATE_FAILED", "ConformancePackCreationFailed", None, UPDATED)
+    watched = {
+        Kind.ORG_RULE: [
+            Observation(EntityId(REGION, Kind.ORG_RULE, RULE), Status("CREATE_SUCCESSFUL"))
+        ],
+        Kind.ORG_PACK: [Observation(pack, failing)],
+        Kind.ACCOUNT_PACK: [],
+    }
+    return render_baseline_summary(REGION, watched, {pack: 3}, [], CONTEXT)
+
+
+KINDS: list[tuple[str, Callable[[], Message]]] = [
+    ("A failure in member accounts (severity `failure`)", failure),
+    ("A recovery (severity `recovery`)", recovery),
+    ("A stuck deployment (severity `stuck`, event_type `stuck`)", stuck),
+    ("A rule or pack removed (severity `progress`)", removed),
+    ("This account's own conformance pack (kind `account-pack`)", account_pack),
+    ("The first run's summary (event_type `baseline-summary`)", baseline_summary),
+]
+
+
+def markdown() -> str:
+    """The README section: each kind's subject, email text and JSON document."""
+    parts = [
+        "## Examples of every message",
+        "",
+        "Rendered by the notifier's own code (`python -m demo.examples` prints this section; a "
+        "test keeps it current). Every message also carries the Slack card (`https`) and the SNS "
+        "message attributes above.",
+    ]
+    for title, make in KINDS:
+        message = make()
+        document = json.dumps(json.loads(message.bodies["sqs"]), indent=2)
+        parts += [
+            "",
+            f"### {title}",
+            "",
+            f"Subject: `{message.subject}`",
+            "",
+            "```text",
+            message.bodies["email"],
+            "```",
+            "",
+            "```json",
+            document,
+            "```",
+        ]
+    return "\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

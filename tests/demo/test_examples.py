@@ -1,0 +1,15 @@
+"""The README's message examples are what the renderer produces today."""
+
+from __future__ import annotations
+
+from demo.examples import markdown
+from infra import REPO_ROOT
+
+
+def test_the_readme_shows_every_message_kind_as_rendered() -> None:
+    # Given the examples rendered by the notifier's own code
+    section = markdown()
+    # Then the README holds them verbatim (regenerate with `python -m demo.examples`)
+    assert section in (REPO_ROOT / "README.md").read_text()
+    # And each kind has its email text and its JSON document
+    assert section.count("```text") == section.count("```json") == 6
