@@ -39,6 +39,9 @@ MAX_ENTRIES = 10  # PutEvents takes at most 10 entries
 MAX_REQUEST_BYTES = 256 * 1024  # and at most 256 KiB of them
 ERROR_MESSAGE_CHARS = 4_000
 OUTBOX_PARTITION = "EVENTS#pending"
+# Kept in a region's snapshot partition while its events wait, so the query a run makes anyway
+# tells it whether to read the event outbox: a run with nothing waiting reads nothing more.
+PENDING_MARKER = "#events-pending"
 OUTBOX_MAX_AGE = timedelta(hours=24)
 
 Entry = dict[str, Any]  # a PutEvents request entry, without EventBusName
@@ -120,6 +123,7 @@ class PutResult:
     failed: int = 0  # kept in the outbox for the next run
     dropped: int = 0  # neither put nor kept: logged and counted by the caller
     errors: tuple[str, ...] = ()
+    cleared: bool = False  # a retry left nothing in the outbox
 
 
 class EventOutbox:
@@ -129,7 +133,14 @@ class EventOutbox:
         self._client = client
         self._table = table_name
 
-    def keep(self, entries: Sequence[Entry], now: str) -> None:
+    def keep(self, entries: Sequence[Entry], now: str, region: str) -> None:
+        if not entries:
+            return
+        # The marker first: entries kept without it would wait for another region's marker.
+        self._client.put_item(
+            TableName=self._table,
+            Item={"pk": {"S": f"R#{region}"}, "sk": {"S": PENDING_MARKER}, "at": {"S": now}},
+        )
         for entry in entries:
             self._client.put_item(
                 TableName=self._table,
@@ -156,6 +167,12 @@ class EventOutbox:
                 return found
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def clear_marker(self, region: str) -> None:
+        """The region has no events waiting any more."""
+        self._client.delete_item(
+            TableName=self._table, Key={"pk": {"S": f"R#{region}"}, "sk": {"S": PENDING_MARKER}}
+        )
+
     def remove(self, key: str) -> None:
         self._client.delete_item(
             TableName=self._table, Key={"pk": {"S": OUTBOX_PARTITION}, "sk": {"S": key}}
@@ -170,11 +187,12 @@ class EventPublisher:
         self._bus = bus_name
         self._outbox = outbox
 
-    def put(self, entries: Sequence[Entry], now: str) -> PutResult:
-        """Put `entries`; each one EventBridge did not accept is kept for the next run."""
+    def put(self, entries: Sequence[Entry], now: str, region: str) -> PutResult:
+        """Put `entries` (of `region`'s messages); each one EventBridge did not accept is kept
+        for the next run."""
         refused, errors = self._put(entries)
         try:
-            self._outbox.keep([entries[i] for i in refused], now)
+            self._outbox.keep([entries[i] for i in refused], now, region)
         except (ClientError, BotoCoreError) as exc:
             errors.append(f"could not keep {len(refused)} events for the next run: {exc}")
             return PutResult(len(entries) - len(refused), 0, len(refused), tuple(errors))
@@ -204,7 +222,13 @@ class EventPublisher:
         except (ClientError, BotoCoreError) as exc:
             # Left in the outbox: put again next run (at least once, as with SNS).
             errors.append(f"could not clear the event outbox: {exc}")
-        return PutResult(put, len(refused), len(stale), tuple(errors))
+            return PutResult(put, len(refused), len(stale), tuple(errors))
+        cleared = not refused and put + len(stale) == len(pending)
+        return PutResult(put, len(refused), len(stale), tuple(errors), cleared=cleared)
+
+    def clear_markers(self, regions: Sequence[str]) -> None:
+        for region in regions:
+            self._outbox.clear_marker(region)
 
     def _put(self, entries: Sequence[Entry]) -> tuple[set[int], list[str]]:
         """The indexes of the entries EventBridge did not accept, and why."""

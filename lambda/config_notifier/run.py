@@ -222,11 +222,9 @@ def run(
     stats = RunStats()
     regions = {name: _Region(name) for name in settings.regions}
     skipped = 0
-    if deps.events is not None:
-        # What earlier runs delivered by SNS but could not put on the bus.
-        _count_events(stats, deps.events.retry_pending(now))
     with ThreadPoolExecutor(max_workers=settings.max_concurrency) as pool:
         _survey(pool, regions, tick, stats)
+        _retry_events(tick, regions, stats)
         work = [
             (region, observation)
             for region in regions.values()
@@ -798,11 +796,29 @@ def _publish_group(tick: _Tick, group: Group) -> tuple[str | None, PutResult | N
 
 
 def _put_events(tick: _Tick, groups: Sequence[Group], context: Context) -> PutResult | None:
-    """The published groups' transitions and stuck reports, on the event bus."""
+    """The published groups' transitions and stuck reports (of one region), on the event bus."""
     if tick.deps.events is None or not groups:
         return None
     entries = [e for g in groups for e in event_entries(g, context)]
-    return tick.deps.events.put(entries, tick.stamp) if entries else None
+    return tick.deps.events.put(entries, tick.stamp, groups[0].region) if entries else None
+
+
+def _retry_events(tick: _Tick, regions: dict[str, _Region], stats: RunStats) -> None:
+    """Put the events earlier runs delivered by SNS but could not put on the bus, if any wait
+    (the regions' snapshots say so)."""
+    waiting = [
+        r.name for r in regions.values() if r.snapshot is not None and r.snapshot.events_pending
+    ]
+    if tick.deps.events is None or not waiting:
+        return
+    result = tick.deps.events.retry_pending(tick.now)
+    _count_events(stats, result)
+    if result.cleared:
+        try:
+            tick.deps.events.clear_markers(waiting)
+        except (ClientError, BotoCoreError) as exc:
+            # Left: the next run reads an empty event outbox, and tries again.
+            logger.warning("event outbox markers not cleared", extra={"error": str(exc)})
 
 
 def _count_events(stats: RunStats, result: PutResult | None) -> None:

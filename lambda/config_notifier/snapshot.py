@@ -48,6 +48,7 @@ _BASELINE = "#baseline#"
 _REGION_CHUNK = "records#"
 _MEMBER_CHUNK = "chunk#"
 _OUTBOX = "outbox#"
+EVENTS_PENDING = "#events-pending"  # written by the event outbox (events.PENDING_MARKER)
 OUTBOX_PART_CHARS = 90_000  # at most 4 bytes a character: a part stays under the item limit
 MAX_OUTBOX_MESSAGE = 512  # a repeated message needs the status and code; the text is a courtesy
 
@@ -77,6 +78,7 @@ class Outbox:
 @dataclass(frozen=True, slots=True)
 class RegionSnapshot(Chunked):
     baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
+    events_pending: bool = False  # events of this region wait in the event outbox
     # Published but not committed, by subject (a rule or pack, or the region's single messages),
     # and how many stored parts each takes.
     outbox: Mapping[str, Outbox] = field(default_factory=dict)
@@ -101,10 +103,14 @@ class SnapshotStore:
         records: dict[EntityId, Record] = {}
         revisions: dict[int, int] = {}
         baselined: set[str] = set()
+        events_pending = False
         heads: dict[str, dict[str, Any]] = {}
         pieces: dict[str, list[dict[str, Any]]] = {}
         for item in self._query(f"R#{region}"):
             sk = item["sk"]["S"]
+            if sk == EVENTS_PENDING:
+                events_pending = True
+                continue
             if sk.startswith(_BASELINE):
                 baselined.add(sk.removeprefix(_BASELINE))
                 continue
@@ -124,7 +130,7 @@ class SnapshotStore:
             subject: _outbox(region, heads.get(subject), pieces.get(subject, []))
             for subject in heads.keys() | pieces.keys()
         }
-        return RegionSnapshot(records, revisions, frozenset(baselined), outbox)
+        return RegionSnapshot(records, revisions, frozenset(baselined), events_pending, outbox)
 
     def save_region(
         self, region: str, before: Chunked, after: Mapping[EntityId, Record]

@@ -28,7 +28,7 @@ class MemoryOutbox(EventOutbox):
     def __init__(self) -> None:
         self.kept: dict[str, Entry] = {}
 
-    def keep(self, entries: Sequence[Entry], now: str) -> None:
+    def keep(self, entries: Sequence[Entry], now: str, region: str = "us-east-1") -> None:
         for i, entry in enumerate(entries):
             self.kept[f"{now}#{len(self.kept) + i}"] = entry
 
@@ -67,7 +67,7 @@ def test_entries_go_in_batches_of_10_on_the_named_bus() -> None:
                 },
             )
         # When they are put
-        result = EventPublisher(events, "ops", outbox).put(entries(23), STAMP)
+        result = EventPublisher(events, "ops", outbox).put(entries(23), STAMP, "us-east-1")
         # Then three calls carry them all, and nothing is kept
         stub.assert_no_pending_responses()
     assert (result.put, result.failed, outbox.kept) == (23, 0, {})
@@ -89,7 +89,7 @@ def test_a_refused_entry_is_kept_and_put_again_next_run() -> None:
             },
             {"Entries": [ANY] * 3},
         )
-        result = EventPublisher(events, "ops", outbox).put(entries(3), STAMP)
+        result = EventPublisher(events, "ops", outbox).put(entries(3), STAMP, "us-east-1")
     # Then the other two count as put and exactly the refused one is kept, with the reason
     assert (result.put, result.failed, result.dropped) == (2, 1, 0)
     assert [json.loads(e["Detail"]) for e in outbox.kept.values()] == [{"i": 1}]
@@ -98,8 +98,8 @@ def test_a_refused_entry_is_kept_and_put_again_next_run() -> None:
     with Stubber(events) as stub:
         stub.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "b"}]})
         retried = EventPublisher(events, "ops", outbox).retry_pending(NOW + timedelta(minutes=5))
-    # Then the outbox is empty
-    assert (retried.put, outbox.kept) == (1, {})
+    # Then the outbox is empty, and the run may clear the region's waiting marker
+    assert (retried.put, outbox.kept, retried.cleared) == (1, {}, True)
 
 
 def test_an_event_kept_for_more_than_a_day_is_dropped_and_counted() -> None:
@@ -107,7 +107,21 @@ def test_an_event_kept_for_more_than_a_day_is_dropped_and_counted() -> None:
     outbox.keep(entries(1), STAMP)
     with Stubber(events):
         result = EventPublisher(events, "ops", outbox).retry_pending(NOW + timedelta(hours=25))
-    assert (result.put, result.dropped, outbox.kept) == (0, 1, {})
+    assert (result.put, result.dropped, outbox.kept, result.cleared) == (0, 1, {}, True)
+
+
+def test_an_event_refused_again_keeps_its_region_waiting() -> None:
+    # Given a kept event, and EventBridge refusing it again
+    events, outbox = client(), MemoryOutbox()
+    outbox.keep(entries(1), STAMP)
+    with Stubber(events) as stub:
+        stub.add_response(
+            "put_events",
+            {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]},
+        )
+        result = EventPublisher(events, "ops", outbox).retry_pending(NOW + timedelta(minutes=5))
+    # Then it stays kept, and the outbox is not cleared
+    assert (result.failed, len(outbox.kept), result.cleared) == (1, 1, False)
 
 
 def test_a_stuck_report_is_one_stuck_event_with_the_member_summary() -> None:
