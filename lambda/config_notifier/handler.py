@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -27,6 +28,8 @@ from config_notifier.snapshot import SnapshotStore
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_config import ConfigServiceClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_organizations import OrganizationsClient
 
 # Stop starting new work this long before Lambda's own timeout, so the run commits what it
 # delivered and returns cleanly; the next run continues.
@@ -84,17 +87,39 @@ def _dependencies(current: Settings) -> Dependencies:
         snapshot=SnapshotStore(dynamodb, current.snapshot_table_name),
         publisher=Publisher(session.client("sns", config=client_config), current.topic_arn),
         account_names=AccountNames(
-            session.client("organizations", config=client_config),
+            cast(
+                "OrganizationsClient",
+                _OnFirstUse(lambda: session.client("organizations", config=client_config)),
+            ),
             dynamodb,
             current.snapshot_table_name,
             timedelta(hours=current.account_names_refresh_hours),
         ),
         events=EventPublisher(
-            session.client("events", config=client_config),
+            cast(
+                "EventBridgeClient",
+                _OnFirstUse(lambda: session.client("events", config=client_config)),
+            ),
             current.event_bus_name,
             EventOutbox(dynamodb, current.snapshot_table_name),
         ),
     )
+
+
+class _OnFirstUse:
+    """A boto3 client made when the run first uses it. Most runs name no account and publish
+    nothing, so their cold start need not build the Organizations and EventBridge clients."""
+
+    def __init__(self, create: Callable[[], Any]) -> None:
+        self._create = create
+        self._client: Any = None
+        self._lock = threading.Lock()  # the run's threads may reach it together
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._create()
+        return getattr(self._client, name)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

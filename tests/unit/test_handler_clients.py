@@ -1,0 +1,56 @@
+"""The cold start builds only the clients every run uses; the others come when first needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+
+from config_notifier import handler
+
+ENV = {
+    "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
+    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:deployments",
+    "REGIONS": "us-east-1,eu-west-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+
+
+@pytest.fixture
+def created() -> Iterator[list[str]]:
+    """The service of every boto3 client created, in order."""
+    services: list[str] = []
+    real: Any = boto3.session.Session.client
+
+    def record(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        services.append(service)
+        return real(self, service, *args, **kwargs)
+
+    with (
+        mock.patch.dict("os.environ", ENV),
+        mock.patch.object(boto3.session.Session, "client", record),
+    ):
+        handler.settings.cache_clear()
+        handler.dependencies.cache_clear()
+        yield services
+        handler.settings.cache_clear()
+        handler.dependencies.cache_clear()
+
+
+def test_set_up_builds_the_clients_of_a_steady_run_only(created: list[str]) -> None:
+    # When the function sets up
+    deps = handler.dependencies()
+    # Then Config (per region), DynamoDB and SNS exist; Organizations and EventBridge do not yet
+    assert sorted(created) == ["config", "config", "dynamodb", "sns"]
+    # When a run first puts an event
+    assert deps.events is not None
+    assert deps.events._client.meta.region_name == "us-east-1"
+    # Then the EventBridge client is made then, once
+    assert sorted(created) == ["config", "config", "dynamodb", "events", "sns"]
+    deps.events._client.meta  # noqa: B018 - a second use
+    assert created.count("events") == 1
