@@ -104,8 +104,10 @@ FAULT_KINDS: dict[str, FaultKind] = {
     "config-access-denied": FaultKind(),
     "config-token-loop": FaultKind(),
     "config-empty-pages": FaultKind(clean=True),
-    "sns-publish-error": FaultKind(needs="changes"),
-    "sns-batch-error": FaultKind(needs="batch"),
+    # An error answer from SNS (5xx, or a throttle after 5xx retries) may follow a publish SNS
+    # took: the notifier keeps the message in its outbox, so a later run may repeat it.
+    "sns-publish-error": FaultKind(repeats=True, needs="changes"),
+    "sns-batch-error": FaultKind(repeats=True, needs="batch"),
     "sns-batch-partial": FaultKind(needs="batch"),
     "sns-publish-lost-answer": FaultKind(repeats=True, needs="changes"),
     "dynamodb-read-error": FaultKind(),
