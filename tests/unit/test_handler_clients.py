@@ -45,12 +45,23 @@ def created() -> Iterator[list[str]]:
 def test_set_up_builds_the_clients_of_a_steady_run_only(created: list[str]) -> None:
     # When the function sets up
     deps = handler.dependencies()
-    # Then Config (per region), DynamoDB and SNS exist; Organizations and EventBridge do not yet
-    assert sorted(created) == ["config", "config", "dynamodb", "sns"]
+    # Then Config (per region) and DynamoDB exist; SNS, Organizations and EventBridge do not yet
+    assert sorted(created) == ["config", "config", "dynamodb"]
     # When a run first puts an event
     assert deps.events is not None
     assert deps.events._client.meta.region_name == "us-east-1"
     # Then the EventBridge client is made then, once
-    assert sorted(created) == ["config", "config", "dynamodb", "events", "sns"]
+    assert sorted(created) == ["config", "config", "dynamodb", "events"]
     deps.events._client.meta  # noqa: B018 - a second use
     assert created.count("events") == 1
+
+
+def test_the_sns_client_is_made_when_a_run_first_publishes(created: list[str]) -> None:
+    # Given a set-up function
+    deps = handler.dependencies()
+    assert "sns" not in created
+    # When a run first reaches its publisher's client
+    assert deps.publisher._client.meta.service_model.service_name == "sns"
+    deps.publisher._client.meta  # noqa: B018 - a second use
+    # Then the SNS client is made then, once
+    assert created.count("sns") == 1
