@@ -215,17 +215,22 @@ class ConfigSimulator:
         with self._lock:
             self._calls[(name, region)] += 1
             fault = self._faults.decide(name, region)
-        if fault.latency_s:
-            # Outside the lock: a slow region must not hold up the others.
-            time.sleep(fault.latency_s)
+        started = time.monotonic()
         try:
-            return 200, self._answer(request, fault)
+            answer = 200, self._answer(request, fault)
         except errors.ApiError as exc:
-            return exc.status, exc.body()
+            answer = exc.status, exc.body()
         except Exception:
             logger.exception("the simulator failed on %s", name)
             failure = errors.internal_failure()
-            return failure.status, failure.body()
+            answer = failure.status, failure.body()
+        # The answer leaves `latency` after the request came in, whatever the simulator's own
+        # work took, as a service's latency includes its own: the latency is the one configured,
+        # not that plus the time this Python process spends sharing its CPU with the others.
+        # Outside the lock: a slow region must not hold up the others.
+        if (wait := fault.latency_s - (time.monotonic() - started)) > 0:
+            time.sleep(wait)
+        return answer
 
     def _answer(self, request: ApiRequest, fault: FaultOutcome) -> dict[str, Any]:
         operation = OPERATIONS.get(request.operation or "")
