@@ -29,7 +29,7 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 # models: botocore lists every model directory (400+) on its first client, a quarter of the
 # cold start (bench S4), and the package is a third the size. tests/infra checks the code
 # creates no client outside this list.
-AWS_SERVICES = ("config", "dynamodb", "events", "organizations", "sns")
+AWS_SERVICES = ("config", "dynamodb", "events", "organizations", "sns", "sts")
 # Room for the reader threads (MAX_CONCURRENCY of them) and the JSON of large organizations; Lambda
 # also scales CPU with memory, which shortens runs that parse many pages.
 MEMORY_MB = 512
