@@ -54,6 +54,8 @@ CONFIG_READ_ACTIONS = (
 # accounts.py lists the organization's accounts for their names; ListAccounts has no resource
 # type, so it is granted on "*".
 ORGANIZATIONS_ACTIONS = ("organizations:ListAccounts",)
+# delegated.py assumes the role of each delegated administrator account, granted on those roles.
+STS_ACTIONS = ("sts:AssumeRole",)
 # events.py puts every published transition on the configured bus, and nothing else.
 EVENTS_ACTIONS = ("events:PutEvents",)
 # snapshot.py calls query, put_item and delete_item, nothing else.

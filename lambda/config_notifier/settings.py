@@ -142,7 +142,7 @@ class Settings:
                 default="default",
             ),
             "delegated_admin_role_arns": take(
-                "DELEGATED_ADMIN_ROLE_ARNS", _role_arns, ROLE_ARNS_EXAMPLE, default=NO_ROLES
+                "DELEGATED_ADMIN_ROLE_ARNS", parse_role_arns, ROLE_ARNS_EXAMPLE, default=NO_ROLES
             ),
         }
         own = _TOPIC_ARN_ACCOUNT.match(values["topic_arn"] or "")
@@ -177,8 +177,10 @@ def role_account(role_arn: str) -> str:
     return role_arn.split(":")[4]
 
 
-def _role_arns(raw: str) -> tuple[str, ...]:
-    arns = tuple(a.strip() for a in raw.split(",") if a.strip())
+def parse_role_arns(raw: str | list[str]) -> tuple[str, ...]:
+    """Delegated administrator role ARNs (comma-separated, or a list): valid, one per account."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    arns = tuple(a.strip() for a in items if a.strip())
     bad = [a for a in arns if not ROLE_ARN.match(a)]
     if bad:
         raise ValueError(f"not an IAM role ARN: {', '.join(bad)}")
