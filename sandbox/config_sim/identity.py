@@ -20,8 +20,10 @@ class UnknownCallerError(Exception):
     """STS does not know the credentials (or cannot be asked)."""
 
 
-def caller_account(endpoint_url: str, access_key_id: str, session_token: str) -> str:
-    """The account id STS says the temporary credentials belong to."""
+def caller_account(endpoint_url: str, access_key_id: str, session_token: str) -> str | None:
+    """The account of the role the temporary credentials were assumed in, as STS says; None when
+    they are not an assumed role's (in the sandbox: the function's own Lambda-style credentials,
+    which moto answers with its default user)."""
     client = boto3.session.Session().client(
         "sts",
         region_name="us-east-1",
@@ -32,6 +34,7 @@ def caller_account(endpoint_url: str, access_key_id: str, session_token: str) ->
         config=Config(retries={"total_max_attempts": 2}, connect_timeout=5, read_timeout=10),
     )
     try:
-        return client.get_caller_identity()["Account"]
+        identity = client.get_caller_identity()
     except (ClientError, BotoCoreError) as exc:
         raise UnknownCallerError(str(exc)) from exc
+    return identity["Account"] if ":assumed-role/" in identity["Arn"] else None

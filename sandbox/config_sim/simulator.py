@@ -302,7 +302,8 @@ class ConfigSimulator:
         except UnknownCallerError as exc:
             raise errors.unrecognized_client(str(exc)) from exc
         with self._lock:
-            self._org.resolved[key] = account_id
+            # Not an assumed role: the management account's, as any key nobody registered.
+            self._org.resolved[key] = account_id or self._org.management_account_id
 
 
 def _misbehaving(
