@@ -20,6 +20,8 @@ accountNamesRefreshHours 24                     account names are listed again t
 eventBusName        "default"                   the EventBridge bus published transitions go to
 mutes               []                          transitions never published: [{"account": ...,
                                                 "name": glob, "severity": ..., "until": date}]
+delegatedAdmins     []                          delegated administrator accounts to watch too: role
+                                                ARNs, or {"account": ..., "roleName": ...}
 
 A `filter` is "failures" (severities failure and stuck), "failures-and-recoveries" or "all" (no
 filter).
@@ -45,6 +47,7 @@ from config_notifier.settings import (
     EVENT_BUS_NAME,
     STUCK_AFTER_MINUTES_RANGE,
     BaselineMode,
+    parse_role_arns,
 )
 
 ContextReader = Callable[[str], Any]
@@ -65,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "accountNamesRefreshHours": 24,
     "mutes": [],
     "eventBusName": "default",
+    "delegatedAdmins": [],
 }
 
 # How each key looks when it is right, as it would be written in cdk.json.
@@ -87,6 +91,10 @@ EXAMPLES: dict[str, str] = {
     "accountNamesRefreshHours": '"accountNamesRefreshHours": 24 (0 shows account ids alone)',
     "mutes": f'"mutes": {MUTES_EXAMPLE}',
     "eventBusName": '"eventBusName": "config-deployments" (or "default")',
+    "delegatedAdmins": (
+        '"delegatedAdmins": ["arn:aws:iam::111122223333:role/config-notifier-read"] '
+        '(or [{"account": "111122223333", "roleName": "config-notifier-read"}])'
+    ),
 }
 
 # Every retention CloudWatch Logs accepts (PutRetentionPolicy), as CDK names it.
@@ -206,6 +214,7 @@ class AppConfig:
     account_names_refresh_hours: int
     mutes: tuple[Mute, ...]
     event_bus_name: str
+    delegated_admin_role_arns: tuple[str, ...] = ()
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -252,6 +261,7 @@ class AppConfig:
             ),
             "mutes": take("mutes", _mutes),
             "event_bus_name": take("eventBusName", _event_bus),
+            "delegated_admin_role_arns": take("delegatedAdmins", _delegated_admins),
         }
         known_problems = len(problems)
         workspace = take("slackWorkspaceId", _optional(_SLACK_WORKSPACE, "a Slack workspace id"))
@@ -319,6 +329,31 @@ def _event_bus(raw: Any) -> str:
             f"{name!r} is not an event bus name (1-256 of letters, digits, '.', '-', '_', '/')"
         )
     return name
+
+
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def _delegated_admins(raw: Any) -> tuple[str, ...]:
+    """Role ARNs, or {"account", "roleName"} pairs (in the "aws" partition), checked by the
+    function's own parser: the synth refuses what the function would."""
+    arns: list[str] = []
+    for item in _list(raw):
+        if isinstance(item, str):
+            arns.append(item)
+            continue
+        if not isinstance(item, dict) or set(item) != {"account", "roleName"}:
+            raise ValueError(
+                f"{json.dumps(item)} is neither a role ARN nor an account and roleName"
+            )
+        account, role = item["account"], item["roleName"]
+        if not (isinstance(account, str) and _ACCOUNT.match(account)):
+            raise ValueError(f"{json.dumps(account)} is not a 12-digit account id")
+        if not (isinstance(role, str) and _ROLE_NAME.match(role)):
+            raise ValueError(f"{json.dumps(role)} is not an IAM role name")
+        arns.append(f"arn:aws:iam::{account}:role/{role}")
+    return parse_role_arns(arns)
 
 
 def _stack_name(raw: Any) -> str:

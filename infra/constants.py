@@ -29,7 +29,7 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 # models: botocore lists every model directory (400+) on its first client, a quarter of the
 # cold start (bench S4), and the package is a third the size. tests/infra checks the code
 # creates no client outside this list.
-AWS_SERVICES = ("config", "dynamodb", "events", "organizations", "sns")
+AWS_SERVICES = ("config", "dynamodb", "events", "organizations", "sns", "sts")
 # Room for the reader threads (MAX_CONCURRENCY of them) and the JSON of large organizations; Lambda
 # also scales CPU with memory, which shortens runs that parse many pages.
 MEMORY_MB = 512
@@ -54,6 +54,8 @@ CONFIG_READ_ACTIONS = (
 # accounts.py lists the organization's accounts for their names; ListAccounts has no resource
 # type, so it is granted on "*".
 ORGANIZATIONS_ACTIONS = ("organizations:ListAccounts",)
+# delegated.py assumes the role of each delegated administrator account, granted on those roles.
+STS_ACTIONS = ("sts:AssumeRole",)
 # events.py puts every published transition on the configured bus, and nothing else.
 EVENTS_ACTIONS = ("events:PutEvents",)
 # snapshot.py calls query, put_item and delete_item, nothing else.

@@ -36,6 +36,7 @@ from infra.constants import (
     RESERVED_CONCURRENCY,
     RUNTIME,
     SCHEDULE_RETRY_ATTEMPTS,
+    STS_ACTIONS,
     TABLE_ACTIONS,
     TOPIC_ACTIONS,
     XRAY_ACTIONS,
@@ -114,7 +115,7 @@ class Notifier(Construct):
             # superseded by the next one.
             max_event_age=_clamp(period, timedelta(minutes=1), timedelta(hours=6)),
         )
-        self._allow(table=table, topic=topic, key=key)
+        self._allow(table=table, topic=topic, key=key, roles=config.delegated_admin_role_arns)
         # lambda.Function makes the function DependsOn its role (to order the role's policy before
         # it) beside the Fn::GetAtt of that role; cfn-lint's W3005 flags the redundant half.
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
@@ -152,9 +153,18 @@ class Notifier(Construct):
             ],
         )
 
-    def _allow(self, *, table: dynamodb.ITable, topic: sns.ITopic, key: kms.IKey) -> None:
+    def _allow(
+        self,
+        *,
+        table: dynamodb.ITable,
+        topic: sns.ITopic,
+        key: kms.IKey,
+        roles: tuple[str, ...],
+    ) -> None:
         """Exactly the calls the code makes, each on its own resource where IAM allows one."""
         statements = [
+            # Only the delegated administrators' roles, and no statement at all without them.
+            *([(STS_ACTIONS, list(roles))] if roles else []),
             (CONFIG_READ_ACTIONS, ["*"]),
             (ORGANIZATIONS_ACTIONS, ["*"]),
             (EVENTS_ACTIONS, [self.event_bus.event_bus_arn]),
@@ -199,6 +209,7 @@ def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) 
         "account_names_refresh_hours": str(config.account_names_refresh_hours),
         "mutes": to_json(config.mutes),
         "event_bus_name": config.event_bus_name,
+        "delegated_admin_role_arns": ",".join(config.delegated_admin_role_arns),
         # Not deployment choices: set to the code's defaults so the console shows what is in use.
         "max_attempts": str(code_defaults["max_attempts"]),
         "time_budget_seconds": str(code_defaults["time_budget_seconds"]),

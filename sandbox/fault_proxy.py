@@ -1,4 +1,4 @@
-"""A fault-injecting HTTP proxy in front of moto: SNS and DynamoDB requests fail by rule.
+"""A fault-injecting HTTP proxy in front of moto: SNS, DynamoDB and STS requests fail by rule.
 
     boto3 (AWS_ENDPOINT_URL=proxy) ──► FaultProxy ──► moto
 
@@ -7,7 +7,7 @@ A rule names a service and an operation (SNS `Publish`/`PublishBatch` by the que
 `Action`, DynamoDB `PutItem`/`DeleteItem`/... by `X-Amz-Target`) and what happens to matching
 requests, every time, at a seeded rate, or for the next N only:
 
-- an error AWS sends, in the protocol's own error format so botocore parses it: SNS XML
+- an error AWS sends, in the protocol's own error format so botocore parses it: SNS and STS XML
   (`InternalError` 500, `Throttled` 429, ...), DynamoDB JSON 1.0
   (`ProvisionedThroughputExceededException`, `InternalServerError`, or
   `ConditionalCheckFailedException`: a conflicting writer got there first);
@@ -43,10 +43,11 @@ from xml.sax.saxutils import escape
 
 logger = logging.getLogger(__name__)
 
-Service = Literal["sns", "dynamodb"]
+Service = Literal["sns", "dynamodb", "sts"]
 
 _CONDITIONAL_FAILURE = "ConditionalCheckFailedException"
 _SNS_NS = "http://sns.amazonaws.com/doc/2010-03-31/"
+_STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 _DYNAMODB_TYPE = "com.amazonaws.dynamodb.v20120810#"
 _CREDENTIAL_SERVICE = re.compile(r"Credential=[^/,\s]+/[^/,\s]+/[^/,\s]+/([^/,\s]+)/aws4_request")
 _BATCH_ENTRY = re.compile(r"^PublishBatchRequestEntries\.member\.(\d+)\.(.+)$")
@@ -93,6 +94,10 @@ ERRORS: dict[str, ErrorKind] = {
     ),
     "InternalServerError": ErrorKind("dynamodb", 500, "Internal server error"),
     "ConditionalCheckFailedException": ErrorKind("dynamodb", 400, "The conditional request failed"),
+    # STS (query protocol, XML): a role that does not exist, or does not trust the caller.
+    "AccessDenied": ErrorKind(
+        "sts", 403, "User is not authorized to perform: sts:AssumeRole", sender_fault=True
+    ),
 }
 
 
@@ -117,8 +122,8 @@ class ProxyFault:
     contains: str | None = None
 
     def __post_init__(self) -> None:
-        if self.service not in ("sns", "dynamodb"):
-            raise ValueError(f"service must be 'sns' or 'dynamodb', got {self.service!r}")
+        if self.service not in ("sns", "dynamodb", "sts"):
+            raise ValueError(f"service must be 'sns', 'dynamodb' or 'sts', got {self.service!r}")
         if self.error is not None:
             kind = ERRORS.get(self.error)
             if kind is None:
@@ -475,9 +480,10 @@ def error_response(code: str) -> Response:
     """The error as the service sends it."""
     kind = ERRORS[code]
     request_id = str(uuid.uuid4())
-    if kind.service == "sns":
+    if kind.service in ("sns", "sts"):
+        namespace = _SNS_NS if kind.service == "sns" else _STS_NS
         body = (
-            f'<ErrorResponse xmlns="{_SNS_NS}"><Error>'
+            f'<ErrorResponse xmlns="{namespace}"><Error>'
             f"<Type>{'Sender' if kind.sender_fault else 'Receiver'}</Type>"
             f"<Code>{escape(code)}</Code><Message>{escape(kind.message)}</Message>"
             f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"

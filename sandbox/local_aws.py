@@ -42,6 +42,8 @@ class Sandbox:
                 self.fault_proxy = FaultProxy(self.moto.url, seed=self._seed)
                 self.fault_proxy.start()
             self.config_sim.start()
+            # Temporary credentials (sts:AssumeRole) are moto's: it tells whose they are.
+            self.config_sim.set_identity_endpoint(self.moto.url)
         except BaseException:
             self._stop_proxy()
             self.moto.stop()

@@ -210,7 +210,7 @@ class ReadOnlySnapshot(SnapshotStore):
     """Reads the deployed snapshot and pretends every write succeeded, so nothing changes."""
 
     def save_region(
-        self, region: str, before: Chunked, after: Mapping[EntityId, Record]
+        self, region: str, before: Chunked, after: Mapping[EntityId, Record], admin: str = ""
     ) -> ChunkCommit:
         return ChunkCommit()
 
@@ -219,15 +219,22 @@ class ReadOnlySnapshot(SnapshotStore):
     ) -> ChunkCommit:
         return ChunkCommit()
 
-    def mark_baselined(self, region: str, source: str, at: str) -> None:
+    def mark_baselined(self, region: str, source: str, at: str, admin: str = "") -> None:
         return None
 
     def put_outbox(
-        self, region: str, subject: str, told: Told, generation: str, replaces: Outbox | None
+        self,
+        region: str,
+        subject: str,
+        told: Told,
+        generation: str,
+        replaces: Outbox | None,
+        *,
+        admin: str = "",
     ) -> tuple[str, ...] | None:
         return ()
 
-    def delete_outbox(self, region: str, subject: str, outbox: Outbox) -> None:
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
         return None
 
 

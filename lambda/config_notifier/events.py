@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config_notifier.model import Group, Severity, Status, Transition
 from config_notifier.render import Context, console_url
+from config_notifier.snapshot import region_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -58,6 +59,9 @@ def event_entries(group: Group, context: Context) -> list[Entry]:
         "region": group.region,
         "kind": group.kind.value,
         "name": group.name,
+        # null: deployed by the account the notifier runs in.
+        "admin_account": group.admin_account or None,
+        "admin_account_name": context.account_names.get(group.admin_account),
         "console_url": link,
     }
     entries = [
@@ -133,13 +137,17 @@ class EventOutbox:
         self._client = client
         self._table = table_name
 
-    def keep(self, entries: Sequence[Entry], now: str, region: str) -> None:
+    def keep(self, entries: Sequence[Entry], now: str, region: str, admin: str = "") -> None:
         if not entries:
             return
         # The marker first: entries kept without it would wait for another region's marker.
         self._client.put_item(
             TableName=self._table,
-            Item={"pk": {"S": f"R#{region}"}, "sk": {"S": PENDING_MARKER}, "at": {"S": now}},
+            Item={
+                "pk": {"S": region_pk(region, admin)},
+                "sk": {"S": PENDING_MARKER},
+                "at": {"S": now},
+            },
         )
         for entry in entries:
             self._client.put_item(
@@ -167,10 +175,11 @@ class EventOutbox:
                 return found
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def clear_marker(self, region: str) -> None:
-        """The region has no events waiting any more."""
+    def clear_marker(self, region: str, admin: str = "") -> None:
+        """The region (of `admin`) has no events waiting any more."""
         self._client.delete_item(
-            TableName=self._table, Key={"pk": {"S": f"R#{region}"}, "sk": {"S": PENDING_MARKER}}
+            TableName=self._table,
+            Key={"pk": {"S": region_pk(region, admin)}, "sk": {"S": PENDING_MARKER}},
         )
 
     def remove(self, key: str) -> None:
@@ -187,12 +196,12 @@ class EventPublisher:
         self._bus = bus_name
         self._outbox = outbox
 
-    def put(self, entries: Sequence[Entry], now: str, region: str) -> PutResult:
-        """Put `entries` (of `region`'s messages); each one EventBridge did not accept is kept
-        for the next run."""
+    def put(self, entries: Sequence[Entry], now: str, region: str, admin: str = "") -> PutResult:
+        """Put `entries` (of `region`'s messages, deployed by `admin`); each one EventBridge did
+        not accept is kept for the next run."""
         refused, errors = self._put(entries)
         try:
-            self._outbox.keep([entries[i] for i in refused], now, region)
+            self._outbox.keep([entries[i] for i in refused], now, region, admin)
         except (ClientError, BotoCoreError) as exc:
             errors.append(f"could not keep {len(refused)} events for the next run: {exc}")
             return PutResult(len(entries) - len(refused), 0, len(refused), tuple(errors))
@@ -226,9 +235,11 @@ class EventPublisher:
         cleared = not refused and put + len(stale) == len(pending)
         return PutResult(put, len(refused), len(stale), tuple(errors), cleared=cleared)
 
-    def clear_markers(self, regions: Sequence[str]) -> None:
+    def clear_markers(self, regions: Sequence[str | tuple[str, str]]) -> None:
+        """Clear the markers of `regions`: names, or (region, delegated administrator) pairs."""
         for region in regions:
-            self._outbox.clear_marker(region)
+            name, admin = (region, "") if isinstance(region, str) else region
+            self._outbox.clear_marker(name, admin)
 
     def _put(self, entries: Sequence[Entry]) -> tuple[set[int], list[str]]:
         """The indexes of the entries EventBridge did not accept, and why."""

@@ -18,6 +18,7 @@ from botocore.config import Config
 
 from config_notifier import METRICS_NAMESPACE, SERVICE
 from config_notifier.accounts import AccountNames
+from config_notifier.delegated import DelegatedAdmin
 from config_notifier.events import EventOutbox, EventPublisher
 from config_notifier.model import Severity
 from config_notifier.publish import Publisher
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
 
 # Stop starting new work this long before Lambda's own timeout, so the run commits what it
 # delivered and returns cleanly; the next run continues.
@@ -83,8 +85,16 @@ def _dependencies(current: Settings) -> Dependencies:
         region: session.client("config", region_name=region, config=client_config)
         for region in current.regions
     }
+    # The function's own STS client, shared by every delegated administrator and made only when
+    # the first role is assumed; nothing of it is built when none is configured.
+    sts = cast("STSClient", _OnFirstUse(lambda: session.client("sts", config=client_config)))
+    loader = session._session.get_component("data_loader")  # models read once
     return Dependencies(
         config_client=config_clients.__getitem__,
+        delegated_admins={
+            account: DelegatedAdmin(arn, lambda: sts, loader, client_config)
+            for account, arn in current.delegated_admins.items()
+        },
         snapshot=SnapshotStore(dynamodb, current.snapshot_table_name),
         publisher=Publisher(
             cast("SNSClient", _OnFirstUse(lambda: session.client("sns", config=client_config))),

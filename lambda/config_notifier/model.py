@@ -101,6 +101,10 @@ class EntityId:
     kind: Kind
     name: str
     account_id: str = ""  # set for member-account records only
+    # The delegated administrator account that deployed it; "" for the account the notifier runs
+    # in. A rule named "ops" of the management account and one of a delegated administrator are
+    # two things: each account sees only its own.
+    admin_account: str = ""
 
     @property
     def sort_key(self) -> str:
@@ -163,6 +167,7 @@ class SourceFailure:
     region: str
     source: str
     reason: str
+    admin_account: str = ""  # the delegated administrator whose source it is; "" for this account
 
 
 @dataclass(slots=True)
@@ -201,6 +206,7 @@ class Group:
     members: tuple[Transition, ...] = ()
     detail_read: bool = True
     stuck: tuple[Stuck, ...] = ()
+    admin_account: str = ""  # the delegated administrator that deployed it; "" for this account
 
     @property
     def transitions(self) -> tuple[Transition, ...]:

@@ -62,9 +62,10 @@ class CallCounter:
 
 
 def read_org_rules(
-    client: ConfigServiceClient, region: str, calls: CallCounter
+    client: ConfigServiceClient, region: str, calls: CallCounter, admin: str = ""
 ) -> list[Observation]:
-    """Every organization Config rule's organization-level status in `region`."""
+    """Every organization Config rule's organization-level status in `region`, as deployed by
+    the account `client` calls as (`admin`: a delegated administrator's, "" this account's)."""
     items = _all_items(
         client.describe_organization_config_rule_statuses,
         "OrganizationConfigRuleStatuses",
@@ -73,7 +74,7 @@ def read_org_rules(
     )
     return [
         Observation(
-            EntityId(region, Kind.ORG_RULE, item["OrganizationConfigRuleName"]),
+            EntityId(region, Kind.ORG_RULE, item["OrganizationConfigRuleName"], "", admin),
             _status(item, "OrganizationRuleStatus"),
         )
         for item in items
@@ -81,7 +82,7 @@ def read_org_rules(
 
 
 def read_org_packs(
-    client: ConfigServiceClient, region: str, calls: CallCounter
+    client: ConfigServiceClient, region: str, calls: CallCounter, admin: str = ""
 ) -> list[Observation]:
     """Every organization conformance pack's organization-level status in `region`."""
     items = _all_items(
@@ -92,7 +93,7 @@ def read_org_packs(
     )
     return [
         Observation(
-            EntityId(region, Kind.ORG_PACK, item["OrganizationConformancePackName"]),
+            EntityId(region, Kind.ORG_PACK, item["OrganizationConformancePackName"], "", admin),
             _status(item, "Status"),
         )
         for item in items
@@ -100,7 +101,7 @@ def read_org_packs(
 
 
 def read_account_packs(
-    client: ConfigServiceClient, region: str, calls: CallCounter
+    client: ConfigServiceClient, region: str, calls: CallCounter, admin: str = ""
 ) -> list[Observation]:
     """The deployment state of this account's own conformance packs in `region`."""
     items = _all_items(
@@ -111,7 +112,7 @@ def read_account_packs(
     )
     return [
         Observation(
-            EntityId(region, Kind.ACCOUNT_PACK, item["ConformancePackName"]),
+            EntityId(region, Kind.ACCOUNT_PACK, item["ConformancePackName"], "", admin),
             Status(
                 status=item.get("ConformancePackState") or "STATUS_NOT_REPORTED",
                 error_message=item.get("ConformancePackStatusReason"),
@@ -141,7 +142,9 @@ def read_members(
     member_kind = parent.kind.member_kind
     return [
         Observation(
-            EntityId(parent.region, member_kind, parent.name, item["AccountId"]),
+            EntityId(
+                parent.region, member_kind, parent.name, item["AccountId"], parent.admin_account
+            ),
             _status(item, status_key),
         )
         for item in _all_items(call, result_key, ORG_PAGE_LIMIT, calls, **params)

@@ -76,6 +76,12 @@ class Context:
         name = self.account_names.get(account_id)
         return f"{name} ({account_id})" if name else account_id
 
+    def deployer(self, admin_account: str) -> str:
+        """Who deployed it, said in full: "" for the account the notifier runs in."""
+        if not admin_account:
+            return ""
+        return f"delegated administrator {self.account(admin_account)}"
+
 
 # How many accounts each body lists, tried in order until the message fits: the JSON document
 # gives way first (a machine can ask the API for the rest), the email last.
@@ -123,8 +129,14 @@ def _render(
         subject=subject,
         bodies=bodies,
         attributes=_attributes(group),
-        group_key=f"{group.region}/{group.kind.value}/{group.name}",
+        group_key=_thread(group),
     )
+
+
+def _thread(group: Group) -> str:
+    """What the message is about; a delegated administrator's rule is not this account's."""
+    key = f"{group.region}/{group.kind.value}/{group.name}"
+    return f"{group.admin_account}/{key}" if group.admin_account else key
 
 
 def headline_status(group: Group) -> str:
@@ -146,6 +158,9 @@ def _attributes(group: Group) -> dict[str, str]:
         "region": group.region,
         "status": headline_status(group),
         "name": group.name,
+        # Only on what a delegated administrator deployed, so the management account's messages
+        # stay as they were; a filter policy keeps either with {"exists": true/false}.
+        **({"deployed_by": group.admin_account} if group.admin_account else {}),
     }
 
 
@@ -170,6 +185,8 @@ def _subject(group: Group) -> str:
         tail = f": {_count(stuck_members, 'account')} stuck"
     elif group.stuck:
         tail = f": {group.stuck[0].status.status}"
+    if group.admin_account:
+        what = f"{what}, delegated admin {group.admin_account}"
     return _fit_subject(f"[{tag}] ", group.name, f" ({what}) in {group.region}", tail)
 
 
@@ -222,9 +239,18 @@ def _title(group: Group) -> str:
     return f'{group.kind.label} "{group.name}" in {group.region}'
 
 
+def _deployed_by(group: Group, context: Context) -> list[str]:
+    if not group.admin_account:
+        return []
+    return [
+        f"Deployed by {context.deployer(group.admin_account)}: only that account sees it; the "
+        "commands below work there."
+    ]
+
+
 def _text(group: Group, members: Sequence[Transition], context: Context, limit: int) -> str:
     failed, moved = _counts(members)
-    lines = [f"{_ICON[group.severity]}: {_title(group)}", ""]
+    lines = [f"{_ICON[group.severity]}: {_title(group)}", *_deployed_by(group, context), ""]
     if group.parent is not None:
         lines.append(f"Organization-level status: {_arrow(group.parent)}")
         if error := _error_line(group.parent.new or group.parent.old, TEXT_ERROR_CHARS):
@@ -362,6 +388,8 @@ def _chatbot(
 ) -> dict[str, Any]:
     failed, moved = _counts(members)
     lines: list[str] = []
+    if group.admin_account:
+        lines.append(f"*Deployed by:* {context.deployer(group.admin_account)}")
     if group.parent is not None:
         lines.append(f"*Organization status:* {_arrow(group.parent)}")
         if error := _error_line(group.parent.new or group.parent.old, 300):
@@ -385,16 +413,17 @@ def _chatbot(
     return {
         "version": "1.0",
         "source": "custom",
-        "id": f"{context.run_id}:{group.region}:{group.kind.value}:{group.name}",
+        "id": f"{context.run_id}:{_thread(group).replace('/', ':')}",
         "content": {
             "textType": "client-markdown",
             "title": f"{_EMOJI[group.severity]} {_subject(group)}",
             "description": description,
             "nextSteps": next_steps(group),
-            "keywords": [group.region, group.severity.value, headline_status(group)],
+            "keywords": [group.region, group.severity.value, headline_status(group)]
+            + ([group.admin_account] if group.admin_account else []),
         },
         "metadata": {
-            "threadId": f"{group.region}/{group.kind.value}/{group.name}",
+            "threadId": _thread(group),
             "summary": _subject(group),
             "eventType": f"config-deployment-{group.severity.value}",
             "relatedResources": [group.name],
@@ -440,6 +469,9 @@ def _document(
         "region": group.region,
         "kind": group.kind.value,
         "name": group.name,
+        # null: deployed by the account the notifier runs in.
+        "admin_account": group.admin_account or None,
+        "admin_account_name": context.account_names.get(group.admin_account),
         "console_url": console_url(group.region, group.kind, group.name),
         "severity": group.severity.value,
         "status": _status_doc(group.current),
@@ -474,15 +506,22 @@ def render_baseline_summary(
     failing_members: Mapping[EntityId, int],
     unread: Sequence[SourceFailure],
     context: Context,
+    *,
+    admin_account: str = "",
 ) -> Message:
-    """The one message a region's first run sends: what is watched now and what fails already."""
+    """The one message a region's first run sends: what is watched now and what fails already.
+
+    A delegated administrator's region has a first run, and a summary, of its own.
+    """
     failing = [o for kind in watched for o in watched[kind] if o.status.is_failed]
     counts = {kind: len(observations) for kind, observations in watched.items()}
     parts = [_count(n, _SUBJECT_NOUN[kind]) for kind, n in counts.items()]
+    whose = f"{admin_account} deployments" if admin_account else "Config deployments"
     subject = _ascii(
-        f"[WATCHING] Config deployments in {region}: {len(failing)} failing, " + ", ".join(parts)
+        f"[WATCHING] {whose} in {region}: {len(failing)} failing, " + ", ".join(parts)
     )[:MAX_SUBJECT]
-    lines = [f"Now watching AWS Config deployments in {region}.", ""]
+    of = f" of {context.deployer(admin_account)}" if admin_account else ""
+    lines = [f"Now watching AWS Config deployments{of} in {region}.", ""]
     for kind, observations in watched.items():
         n_failing = sum(1 for o in observations if o.status.is_failed)
         lines.append(f"  {_PLURAL[kind] + ':':36} {len(observations):5} ({n_failing} failing)")
@@ -513,7 +552,7 @@ def render_baseline_summary(
     chatbot = {
         "version": "1.0",
         "source": "custom",
-        "id": f"{context.run_id}:{region}:baseline",
+        "id": f"{context.run_id}:{admin_account + ':' if admin_account else ''}{region}:baseline",
         "content": {
             "textType": "client-markdown",
             "title": f":eyes: {subject}",
@@ -521,10 +560,10 @@ def render_baseline_summary(
                 [f"*{_PLURAL[k]}:* {n}" for k, n in counts.items()]
                 + [f"• {line}" for line in failing_lines[:CHAT_ACCOUNTS]]
             ),
-            "keywords": [region, "baseline"],
+            "keywords": [region, "baseline"] + ([admin_account] if admin_account else []),
         },
         "metadata": {
-            "threadId": f"{region}/baseline",
+            "threadId": f"{admin_account + '/' if admin_account else ''}{region}/baseline",
             "summary": subject,
             "eventType": "config-deployment-baseline",
         },
@@ -535,6 +574,8 @@ def render_baseline_summary(
         "run_id": context.run_id,
         "sent_at": context.sent_at,
         "region": region,
+        "admin_account": admin_account or None,
+        "admin_account_name": context.account_names.get(admin_account),
         "watched": {kind.value: n for kind, n in counts.items()},
         "failing": [
             {
@@ -559,8 +600,9 @@ def render_baseline_summary(
             "region": region,
             "status": "WATCHING",
             "name": region,
+            **({"deployed_by": admin_account} if admin_account else {}),
         },
-        group_key=f"{region}/baseline",
+        group_key=f"{admin_account + '/' if admin_account else ''}{region}/baseline",
     )
 
 

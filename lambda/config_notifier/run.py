@@ -12,11 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -70,12 +70,25 @@ if TYPE_CHECKING:
 # the run's correlation id.
 logger = Logger(service=SERVICE, child=True)
 
-Reader = Callable[["ConfigServiceClient", str, CallCounter], list[Observation]]
+Reader = Callable[["ConfigServiceClient", str, CallCounter, str], list[Observation]]
 SOURCES: dict[Kind, Reader] = {
     Kind.ORG_RULE: read_org_rules,
     Kind.ORG_PACK: read_org_packs,
     Kind.ACCOUNT_PACK: read_account_packs,
 }
+
+
+class AdminAccess(Protocol):
+    """Config as one delegated administrator account sees it (delegated.DelegatedAdmin)."""
+
+    @property
+    def account(self) -> str: ...
+
+    def check(self) -> str | None:
+        """None when the account can be reached, else why not, in words a person can act on."""
+        ...
+
+    def config_client(self, region: str) -> ConfigServiceClient: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +100,14 @@ class Dependencies:
     publisher: Publisher
     account_names: AccountNames | None = None  # None: messages show account ids alone
     events: EventPublisher | None = None  # None: no events
+    # Delegated administrator accounts whose deployments are watched too, by account id.
+    delegated_admins: Mapping[str, AdminAccess] = field(default_factory=dict)
+
+    def config_for(self, region: str, admin: str = "") -> ConfigServiceClient:
+        """The Config client of `region`, as this account or as delegated administrator `admin`."""
+        if admin:
+            return self.delegated_admins[admin].config_client(region)
+        return self.config_client(region)
 
 
 class _NamesOnce:
@@ -129,8 +150,10 @@ class _Tick:
 
     def context_for(self, group: Group) -> Context:
         """The run's context, with account names when the message names member accounts."""
-        if not any(t.entity.account_id for t in group.members) and not any(
-            s.entity.account_id for s in group.stuck
+        if (
+            not group.admin_account
+            and not any(t.entity.account_id for t in group.members)
+            and not any(s.entity.account_id for s in group.stuck)
         ):
             return self.context
         return replace(self.context, account_names=self.names.get().names)
@@ -142,9 +165,12 @@ class _Tick:
 
 @dataclass(slots=True)
 class _Region:
-    """What phase one learned about a region."""
+    """What phase one learned about a region, as one account deployed to it: the management
+    account (`admin` "") or a delegated administrator. Each is a region of its own: its snapshot
+    partition, its outboxes, its baseline."""
 
     name: str
+    admin: str = ""
     snapshot: RegionSnapshot | None = None
     current: dict[Kind, list[Observation]] = field(default_factory=dict)  # sources read completely
     unfinished: set[Kind] = field(default_factory=set)  # sources with a parent not committed
@@ -220,7 +246,11 @@ def run(
         names=_NamesOnce(deps.account_names, now),
     )
     stats = RunStats()
-    regions = {name: _Region(name) for name in settings.regions}
+    regions = {
+        (admin, name): _Region(name, admin)
+        for admin in ("", *deps.delegated_admins)
+        for name in settings.regions
+    }
     skipped = 0
     with ThreadPoolExecutor(max_workers=settings.max_concurrency) as pool:
         _survey(pool, regions, tick, stats)
@@ -248,20 +278,21 @@ def run(
             )
             for region, observation in work
         ]
-        outcomes: dict[str, list[_Outcome]] = {name: [] for name in regions}
+        outcomes: dict[tuple[str, str], list[_Outcome]] = {key: [] for key in regions}
         for region, future in futures:
             outcome = future.result()
-            outcomes[region.name].append(outcome)
+            outcomes[region.admin, region.name].append(outcome)
             _count(stats, outcome)
             if not outcome.done:
                 region.unfinished.add(outcome.parent.kind)
                 skipped += outcome.deferred
-    for region in regions.values():
-        _finish_region(tick, region, outcomes[region.name], stats)
+    for key, region in regions.items():
+        _finish_region(tick, region, outcomes[key], stats)
     stats.api_calls = tick.calls.snapshot()
     return {
         "run_id": run_id,
         "regions": list(settings.regions),
+        "delegated_admins": list(deps.delegated_admins),
         "api_calls": sum(stats.api_calls.values()),
         "api_calls_by_operation": stats.api_calls,
         "transitions": stats.transitions,
@@ -276,7 +307,9 @@ def run(
         "events_failed": stats.events_failed,
         "events_dropped": stats.events_dropped,
         "failed_sources": [
-            {"region": f.region, "source": f.source, "reason": f.reason} for f in stats.failures
+            {"region": f.region, "source": f.source, "reason": f.reason}
+            | ({"admin_account": f.admin_account} if f.admin_account else {})
+            for f in stats.failures
         ],
         "baselined": stats.baselined,
         "account_names": _names_outcome(tick.names.loaded),
@@ -285,27 +318,47 @@ def run(
 
 
 def _survey(
-    pool: ThreadPoolExecutor, regions: dict[str, _Region], tick: _Tick, stats: RunStats
+    pool: ThreadPoolExecutor,
+    regions: dict[tuple[str, str], _Region],
+    tick: _Tick,
+    stats: RunStats,
 ) -> None:
     """Phase one: every source of every region, and every region's snapshot, side by side."""
+    # A delegated administrator whose role cannot be assumed is unknown, not empty: none of its
+    # regions is read or loaded, so nothing of it changes or disappears (DESIGN rule 1).
+    checks = {
+        admin: pool.submit(access.check) for admin, access in tick.deps.delegated_admins.items()
+    }
+    unreachable = {admin: reason for admin, c in checks.items() if (reason := c.result())}
+    reachable = {key: r for key, r in regions.items() if r.admin not in unreachable}
     # Account packs first: their pages hold 20 items, not 100, so theirs is the longest chain of
     # pages and the one a run waits for.
     reads = {
-        (name, kind): pool.submit(SOURCES[kind], tick.deps.config_client(name), name, tick.calls)
+        (key, kind): pool.submit(
+            SOURCES[kind], tick.deps.config_for(r.name, r.admin), r.name, tick.calls, r.admin
+        )
         for kind in (Kind.ACCOUNT_PACK, Kind.ORG_RULE, Kind.ORG_PACK)
-        for name in regions
+        for key, r in reachable.items()
     }
-    loads = {name: pool.submit(tick.deps.snapshot.load_region, name) for name in regions}
-    for name, future in loads.items():
+    loads = {
+        key: pool.submit(tick.deps.snapshot.load_region, r.name, r.admin)
+        for key, r in reachable.items()
+    }
+    for region in regions.values():
+        if region.admin in unreachable:
+            for kind in SOURCES:
+                _fail(stats, region.name, kind.value, unreachable[region.admin], region.admin)
+    for key, future in loads.items():
         try:
-            regions[name].snapshot = future.result()
+            regions[key].snapshot = future.result()
         except (ClientError, BotoCoreError) as exc:
-            _fail(stats, name, "snapshot", f"could not load the snapshot: {exc}")
-    for (name, kind), read in reads.items():
+            admin = regions[key].admin
+            _fail(stats, key[1], "snapshot", f"could not load the snapshot: {exc}", admin)
+    for (key, kind), read in reads.items():
         try:
-            regions[name].current[kind] = read.result()
+            regions[key].current[kind] = read.result()
         except SourceReadError as exc:
-            _fail(stats, name, kind.value, exc.reason)
+            _fail(stats, key[1], kind.value, exc.reason, regions[key].admin)
 
 
 @dataclass(slots=True)
@@ -339,13 +392,15 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
     try:
         members_before = tick.deps.snapshot.load_members(entity)
         members_now: list[Observation] | None = read_members(
-            tick.deps.config_client(entity.region), entity, tick.calls
+            tick.deps.config_for(entity.region, entity.admin_account), entity, tick.calls
         )
     except SourceReadError as exc:
         members_now = None
-        failure = SourceFailure(entity.region, f"{entity.kind.value} {entity.name}", exc.reason)
+        failure = SourceFailure(
+            entity.region, f"{entity.kind.value} {entity.name}", exc.reason, entity.admin_account
+        )
     except (ClientError, BotoCoreError) as exc:
-        return _Outcome(entity, failure=_snapshot_failure(entity.region, "load", exc))
+        return _Outcome(entity, failure=_snapshot_failure(region, "load", exc))
     work = _Parent(
         observation,
         region.previous(entity.kind).get(entity),
@@ -370,11 +425,16 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
             # tells the next run what the subscriber may have heard.
             told = {**unresolved, **{t.entity: t.new for t in to_publish}}
             written = tick.deps.snapshot.put_outbox(
-                entity.region, subject, told, tick.generation, work.loaded
+                entity.region,
+                subject,
+                told,
+                tick.generation,
+                work.loaded,
+                admin=entity.admin_account,
             )
         except (ClientError, BotoCoreError) as exc:
             # Not recorded, so not published: the next run finds the change again.
-            outbox_failure = _snapshot_failure(entity.region, "outbox", exc)
+            outbox_failure = _snapshot_failure(region, "outbox", exc)
             return _Outcome(entity, failure=outbox_failure, write_failed=True)
         if written is None:
             logger.info(
@@ -465,7 +525,7 @@ def _commit_parent(
                 )
             commit = _Commit(saved.written, saved.deleted, saved.conflicts)
         except (ClientError, BotoCoreError) as exc:
-            failure, write_failed = _snapshot_failure(work.entity.region, "commit", exc), True
+            failure, write_failed = _snapshot_failure(region, "commit", exc), True
     observation = work.observation
     record = _next_record(work.stored, observation, tick.stamp)
     if any(s.entity == work.entity for s in stuck):
@@ -526,7 +586,7 @@ def _finish_region(
         done.update((outbox_subject(o.parent), o.outbox) for o in outcomes if o.done and o.outbox)
         try:
             for subject, outbox in done.items():
-                tick.deps.snapshot.delete_outbox(region.name, subject, outbox)
+                tick.deps.snapshot.delete_outbox(region.name, subject, outbox, region.admin)
         except (ClientError, BotoCoreError) as exc:
             # Left behind, they are published again next run: a duplicate, never a loss.
             _fail_write(stats, region, "outbox cleanup", exc)
@@ -583,7 +643,7 @@ def _publish_singles(
         told = {**unresolved, **{t.entity: t.new for t in singles}}
         try:
             written = tick.deps.snapshot.put_outbox(
-                region.name, SINGLES, told, tick.generation, outbox
+                region.name, SINGLES, told, tick.generation, outbox, admin=region.admin
             )
         except (ClientError, BotoCoreError) as exc:
             _fail_write(stats, region, "outbox", exc)  # not recorded, so not published
@@ -652,12 +712,12 @@ def _commit_region(
         records = {o.parent: o.record for o in outcomes if o.record is not None}
         after = {**_applied(delivered, stuck, region.snapshot.records, tick.stamp), **records}
         if after != region.snapshot.records:
-            saved = deps.snapshot.save_region(region.name, region.snapshot, after)
+            saved = deps.snapshot.save_region(region.name, region.snapshot, after, region.admin)
             if saved.conflicts:
                 # As for members: once more on top of what the other writer committed.
-                fresh = deps.snapshot.load_region(region.name)
+                fresh = deps.snapshot.load_region(region.name, region.admin)
                 after = {**_applied(delivered, stuck, fresh.records, tick.stamp), **records}
-                retry = deps.snapshot.save_region(region.name, fresh, after)
+                retry = deps.snapshot.save_region(region.name, fresh, after, region.admin)
                 saved = replace(
                     retry,
                     written=saved.written + retry.written,
@@ -698,17 +758,18 @@ def _group(
         current=current,
         members=tuple(t for t in transitions if t.entity != parent),
         detail_read=detail_read,
+        admin_account=parent.admin_account,
     )
 
 
-def _snapshot_failure(region: str, step: str, exc: Exception) -> SourceFailure:
-    return SourceFailure(region, "snapshot", f"{step}: {exc}")
+def _snapshot_failure(region: _Region, step: str, exc: Exception) -> SourceFailure:
+    return SourceFailure(region.name, "snapshot", f"{step}: {exc}", region.admin)
 
 
 def _fail_write(stats: RunStats, region: _Region, step: str, exc: Exception) -> None:
     region.unfinished.update(SOURCES)
-    failure = _snapshot_failure(region.name, step, exc)
-    _fail(stats, failure.region, failure.source, failure.reason)
+    failure = _snapshot_failure(region, step, exc)
+    _fail(stats, failure.region, failure.source, failure.reason, failure.admin_account)
 
 
 def _baseline_summary(
@@ -727,8 +788,11 @@ def _baseline_summary(
         region.name,
         {kind: region.current[kind] for kind in done},
         failing_members,
-        [f for f in stats.failures if f.region == region.name],
-        tick.context,
+        [f for f in stats.failures if (f.region, f.admin_account) == (region.name, region.admin)],
+        tick.context
+        if not region.admin
+        else replace(tick.context, account_names=tick.names.get().names),
+        admin_account=region.admin,
     )
     error = tick.deps.publisher.publish([message])[0]
     if error is not None:
@@ -737,8 +801,8 @@ def _baseline_summary(
         return
     stats.messages_published += 1
     for kind in done:
-        tick.deps.snapshot.mark_baselined(region.name, kind.value, tick.stamp)
-    stats.baselined.append(region.name)
+        tick.deps.snapshot.mark_baselined(region.name, kind.value, tick.stamp, region.admin)
+    stats.baselined.append(f"{region.name}@{region.admin}" if region.admin else region.name)
 
 
 def _stuck_with_members(
@@ -800,14 +864,18 @@ def _put_events(tick: _Tick, groups: Sequence[Group], context: Context) -> PutRe
     if tick.deps.events is None or not groups:
         return None
     entries = [e for g in groups for e in event_entries(g, context)]
-    return tick.deps.events.put(entries, tick.stamp, groups[0].region) if entries else None
+    if not entries:
+        return None
+    return tick.deps.events.put(entries, tick.stamp, groups[0].region, groups[0].admin_account)
 
 
-def _retry_events(tick: _Tick, regions: dict[str, _Region], stats: RunStats) -> None:
+def _retry_events(tick: _Tick, regions: dict[tuple[str, str], _Region], stats: RunStats) -> None:
     """Put the events earlier runs delivered by SNS but could not put on the bus, if any wait
     (the regions' snapshots say so)."""
     waiting = [
-        r.name for r in regions.values() if r.snapshot is not None and r.snapshot.events_pending
+        (r.name, r.admin)
+        for r in regions.values()
+        if r.snapshot is not None and r.snapshot.events_pending
     ]
     if tick.deps.events is None or not waiting:
         return
@@ -840,7 +908,16 @@ def _count_events(stats: RunStats, result: PutResult | None) -> None:
 
 
 def _stuck_group(s: Stuck) -> Group:
-    return Group(s.entity.region, s.entity.kind, s.entity.name, None, s.status, stuck=(s,))
+    entity = s.entity
+    return Group(
+        entity.region,
+        entity.kind,
+        entity.name,
+        None,
+        s.status,
+        stuck=(s,),
+        admin_account=entity.admin_account,
+    )
 
 
 def _applied(
@@ -879,6 +956,7 @@ def _single_group(t: Transition) -> Group:
         name=t.entity.name,
         parent=t,
         current=t.new,
+        admin_account=t.entity.admin_account,
     )
 
 
@@ -913,7 +991,8 @@ def _merge(a: _Commit, b: _Commit) -> _Commit:
 
 def _count(stats: RunStats, outcome: _Outcome) -> None:
     if outcome.failure is not None:
-        _fail(stats, outcome.failure.region, outcome.failure.source, outcome.failure.reason)
+        failure = outcome.failure
+        _fail(stats, failure.region, failure.source, failure.reason, failure.admin_account)
     if outcome.publish_error is not None:
         stats.messages_failed += 1
         logger.warning(
@@ -930,13 +1009,18 @@ def _count(stats: RunStats, outcome: _Outcome) -> None:
     _count_events(stats, outcome.events)
 
 
-def _fail(stats: RunStats, region: str, source: str, reason: str) -> None:
-    stats.failures.append(SourceFailure(region, source, reason))
+def _fail(stats: RunStats, region: str, source: str, reason: str, admin: str = "") -> None:
+    stats.failures.append(SourceFailure(region, source, reason, admin))
     logger.error(
         "snapshot unreadable or unwritable; what it would have recorded is redone next run"
         if source == "snapshot"
         else "source unread; its entities are kept as they were",
-        extra={"region": region, "source": source, "reason": reason},
+        extra={
+            "region": region,
+            "source": source,
+            "reason": reason,
+            "delegated_admin": admin or None,
+        },
     )
 
 

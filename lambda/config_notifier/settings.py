@@ -17,11 +17,17 @@ STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
 # PutEvents' EventBusName, as a name (the stack grants PutEvents on that bus in its own account).
 EVENT_BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]{1,256}$")
 NO_MUTES: tuple[Mute, ...] = ()
+NO_ROLES: tuple[str, ...] = ()
 # 0 turns account names off; at most 30 days.
 ACCOUNT_NAMES_REFRESH_HOURS_RANGE = (0, 30 * 24)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+# An IAM role ARN (a path is allowed); group 1 is the role's account.
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+# AWS Config allows at most 3 delegated administrators per service; a little room for a move.
+MAX_DELEGATED_ADMINS = 5
+ROLE_ARNS_EXAMPLE = "arn:aws:iam::111122223333:role/config-notifier-read"
 
 
 class BaselineMode(StrEnum):
@@ -59,6 +65,14 @@ class Settings:
     account_names_refresh_hours: int = 24  # 0: show account ids alone, never call Organizations
     mutes: tuple[Mute, ...] = ()  # MUTES: a JSON list, see mute.py
     event_bus_name: str = "default"  # where every published transition also goes
+    # DELEGATED_ADMIN_ROLE_ARNS: a role to assume in each delegated administrator account whose
+    # organization rules and packs are watched too (comma-separated; empty: none).
+    delegated_admin_role_arns: tuple[str, ...] = ()
+
+    @property
+    def delegated_admins(self) -> dict[str, str]:
+        """Delegated administrator account id -> the role ARN to assume in it."""
+        return {role_account(arn): arn for arn in self.delegated_admin_role_arns}
 
     @classmethod
     def env_names(cls) -> list[str]:
@@ -127,7 +141,20 @@ class Settings:
                 "default",
                 default="default",
             ),
+            "delegated_admin_role_arns": take(
+                "DELEGATED_ADMIN_ROLE_ARNS", parse_role_arns, ROLE_ARNS_EXAMPLE, default=NO_ROLES
+            ),
         }
+        own = _TOPIC_ARN_ACCOUNT.match(values["topic_arn"] or "")
+        if own and own.group(1) in {
+            role_account(arn) for arn in values["delegated_admin_role_arns"] or ()
+        }:
+            # The topic is the stack's, in the account the function runs in.
+            problems.append(
+                f"DELEGATED_ADMIN_ROLE_ARNS names account {own.group(1)}, the account the "
+                "notifier runs in: its deployments are watched without a role; list only "
+                f"delegated administrator accounts, for example {ROLE_ARNS_EXAMPLE}"
+            )
         if problems:
             raise SettingsError(problems)
         return cls(**values)
@@ -140,6 +167,30 @@ def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
         return raw
 
     return parse
+
+
+_TOPIC_ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:(\d{12}):")
+
+
+def role_account(role_arn: str) -> str:
+    """The account id of an IAM role ARN that ROLE_ARN matched."""
+    return role_arn.split(":")[4]
+
+
+def parse_role_arns(raw: str | list[str]) -> tuple[str, ...]:
+    """Delegated administrator role ARNs (comma-separated, or a list): valid, one per account."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    arns = tuple(a.strip() for a in items if a.strip())
+    bad = [a for a in arns if not ROLE_ARN.match(a)]
+    if bad:
+        raise ValueError(f"not an IAM role ARN: {', '.join(bad)}")
+    accounts = [role_account(a) for a in arns]
+    twice = sorted({a for a in accounts if accounts.count(a) > 1})
+    if twice:
+        raise ValueError(f"one role per account; more than one for {', '.join(twice)}")
+    if len(arns) > MAX_DELEGATED_ADMINS:
+        raise ValueError(f"at most {MAX_DELEGATED_ADMINS} delegated administrators")
+    return arns
 
 
 def _regions(raw: str) -> tuple[str, ...]:

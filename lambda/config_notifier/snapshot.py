@@ -7,6 +7,11 @@ Layout (pk / sk):
   "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
 
+What a delegated administrator account deployed lives in partitions of its own,
+"R#<region>@<account>" and "M#<region>@<account>#<kind>#<name>", with the same items: its rules
+and packs, outboxes and baseline markers never meet the management account's (rule and pack names
+have no "@"), and a snapshot written before delegated administrators existed loads unchanged.
+
 Records are stored in chunks: each key hashes to one of a power-of-two number of chunks, sized so
 an item stays far below DynamoDB's 400 KB limit. A change in k records rewrites at most k chunks;
 a region's rules and packs are one or two items, read with one query each run, and 10,000
@@ -98,15 +103,16 @@ class SnapshotStore:
         self._client = client
         self._table = table_name
 
-    def load_region(self, region: str) -> RegionSnapshot:
-        """Every top-level record of `region` and which of its sources have a baseline."""
+    def load_region(self, region: str, admin: str = "") -> RegionSnapshot:
+        """Every top-level record of `region` (deployed by `admin`, "" this account) and which
+        of its sources have a baseline."""
         records: dict[EntityId, Record] = {}
         revisions: dict[int, int] = {}
         baselined: set[str] = set()
         events_pending = False
         heads: dict[str, dict[str, Any]] = {}
         pieces: dict[str, list[dict[str, Any]]] = {}
-        for item in self._query(f"R#{region}"):
+        for item in self._query(region_pk(region, admin)):
             sk = item["sk"]["S"]
             if sk == EVENTS_PENDING:
                 events_pending = True
@@ -124,20 +130,20 @@ class SnapshotStore:
             revisions[int(sk.removeprefix(_REGION_CHUNK))] = int(item["rev"]["N"])
             for key, fields in json.loads(item["records"]["S"]).items():
                 kind, _, name = key.partition("#")
-                entity = EntityId(region, Kind(kind), name)
+                entity = EntityId(region, Kind(kind), name, "", admin)
                 records[entity] = _record(entity, fields)
         outbox = {
-            subject: _outbox(region, heads.get(subject), pieces.get(subject, []))
+            subject: _outbox(region, admin, heads.get(subject), pieces.get(subject, []))
             for subject in heads.keys() | pieces.keys()
         }
         return RegionSnapshot(records, revisions, frozenset(baselined), events_pending, outbox)
 
     def save_region(
-        self, region: str, before: Chunked, after: Mapping[EntityId, Record]
+        self, region: str, before: Chunked, after: Mapping[EntityId, Record], admin: str = ""
     ) -> ChunkCommit:
         """Store `after` as the region's rules and packs, rewriting only the chunks that changed."""
         return self._save(
-            f"R#{region}",
+            region_pk(region, admin),
             _REGION_CHUNK,
             {_region_key(e): _fields(r) for e, r in before.records.items()},
             before.chunk_revisions,
@@ -152,7 +158,9 @@ class SnapshotStore:
         for item in self._query(_member_pk(parent)):
             revisions[int(item["sk"]["S"].removeprefix(_MEMBER_CHUNK))] = int(item["rev"]["N"])
             for account, fields in json.loads(item["records"]["S"]).items():
-                entity = EntityId(parent.region, member_kind, parent.name, account)
+                entity = EntityId(
+                    parent.region, member_kind, parent.name, account, parent.admin_account
+                )
                 records[entity] = _record(entity, fields)
         return Chunked(records, revisions)
 
@@ -168,15 +176,26 @@ class SnapshotStore:
             {e.account_id: _fields(r) for e, r in after.items()},
         )
 
-    def mark_baselined(self, region: str, source: str, at: str) -> None:
-        """Record that `source` in `region` has had its silent first run."""
+    def mark_baselined(self, region: str, source: str, at: str, admin: str = "") -> None:
+        """Record that `source` in `region` (of `admin`) has had its silent first run."""
         self._client.put_item(
             TableName=self._table,
-            Item={"pk": {"S": f"R#{region}"}, "sk": {"S": _BASELINE + source}, "at": {"S": at}},
+            Item={
+                "pk": {"S": region_pk(region, admin)},
+                "sk": {"S": _BASELINE + source},
+                "at": {"S": at},
+            },
         )
 
     def put_outbox(
-        self, region: str, subject: str, told: Told, generation: str, replaces: Outbox | None
+        self,
+        region: str,
+        subject: str,
+        told: Told,
+        generation: str,
+        replaces: Outbox | None,
+        *,
+        admin: str = "",
     ) -> tuple[str, ...] | None:
         """Write `told` as `subject`'s outbox, in place of `replaces` (what the run loaded).
 
@@ -193,7 +212,7 @@ class SnapshotStore:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    "pk": {"S": f"R#{region}"},
+                    "pk": {"S": region_pk(region, admin)},
                     "sk": {"S": key},
                     "subject": {"S": subject},
                     "piece_of": {"S": generation},
@@ -201,7 +220,7 @@ class SnapshotStore:
                 },
             )
         head = {
-            "pk": {"S": f"R#{region}"},
+            "pk": {"S": region_pk(region, admin)},
             "sk": {"S": keys[0]},
             "subject": {"S": subject},
             "generation": {"S": generation},
@@ -222,14 +241,14 @@ class SnapshotStore:
             return None
         return tuple(keys)
 
-    def delete_outbox(self, region: str, subject: str, outbox: Outbox) -> None:
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
         """Remove an outbox: the snapshot now holds what it said. The head goes only if it is
         still this generation, so a newer run's outbox stays."""
         head = f"{_OUTBOX}{subject}"
         for key in outbox.keys:
             request: dict[str, Any] = {
                 "TableName": self._table,
-                "Key": {"pk": {"S": f"R#{region}"}, "sk": {"S": key}},
+                "Key": {"pk": {"S": region_pk(region, admin)}, "sk": {"S": key}},
             }
             if key == head and outbox.generation is not None:
                 request["ConditionExpression"] = "generation = :g"
@@ -330,6 +349,11 @@ class SnapshotStore:
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def region_pk(region: str, admin: str = "") -> str:
+    """The partition of a region's rules and packs: the management account's, or an admin's."""
+    return f"R#{region}@{admin}" if admin else f"R#{region}"
+
+
 def outbox_subject(entity: EntityId) -> str:
     """The outbox of an organization rule's or pack's messages."""
     return _region_key(entity)
@@ -338,7 +362,9 @@ def outbox_subject(entity: EntityId) -> str:
 SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
 
 
-def _outbox(region: str, head: dict[str, Any] | None, pieces: list[dict[str, Any]]) -> Outbox:
+def _outbox(
+    region: str, admin: str, head: dict[str, Any] | None, pieces: list[dict[str, Any]]
+) -> Outbox:
     """An outbox from its stored items; the pieces of other generations are left-overs."""
     keys = tuple(p["sk"]["S"] for p in pieces)
     if head is None:
@@ -352,7 +378,7 @@ def _outbox(region: str, head: dict[str, Any] | None, pieces: list[dict[str, Any
         # it, an unreadable outbox must not stop the region: it is cleared with the next commit.
         return Outbox({}, generation, (head["sk"]["S"], *keys))
     text = head["told"]["S"] + "".join(chunk for _, chunk in mine)
-    return Outbox(_load_told(region, text), generation, (head["sk"]["S"], *keys))
+    return Outbox(_load_told(region, admin, text), generation, (head["sk"]["S"], *keys))
 
 
 def _dump_told(told: Told) -> str:
@@ -360,9 +386,9 @@ def _dump_told(told: Told) -> str:
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
 
 
-def _load_told(region: str, text: str) -> Told:
+def _load_told(region: str, admin: str, text: str) -> Told:
     return {
-        EntityId(region, Kind(kind), name, account): _unstatus(status)
+        EntityId(region, Kind(kind), name, account, admin): _unstatus(status)
         for kind, name, account, status in json.loads(text)
     }
 
@@ -384,7 +410,8 @@ def _unstatus(fields: Fields | None) -> Status | None:
 
 
 def _member_pk(parent: EntityId) -> str:
-    return f"M#{parent.region}#{parent.kind.value}#{parent.name}"
+    scope = f"{parent.region}@{parent.admin_account}" if parent.admin_account else parent.region
+    return f"M#{scope}#{parent.kind.value}#{parent.name}"
 
 
 def _region_key(entity: EntityId) -> str:

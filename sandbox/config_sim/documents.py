@@ -5,6 +5,10 @@ files read.
       "management_account_id": "111111111111",
       "accounts": ["222222222222", "333333333333"],
       "callers": {"AKIAMEMBER": "222222222222"},
+      "delegated_admins": ["333333333333"],      # registered for config-multiaccountsetup
+      "deployed_by_delegated_admins": {          # what each of them deployed, seen by it alone
+        "333333333333": {"us-east-1": {"organization_packs": [{"name": "security-baseline"}]}}
+      },
       "regions": {
         "us-east-1": {
           "organization_rules": [{"name": "s3-encryption"}],
@@ -58,6 +62,19 @@ def dump(org: Organization) -> dict[str, Any]:
             "management_account_id": org.management_account_id,
             "accounts": sorted(org.accounts),
             "callers": dict(sorted(org.callers.items())),
+            "delegated_admins": sorted(org.delegated_admins),
+            "deployed_by_delegated_admins": {
+                admin: {
+                    name: {
+                        _SECTION[kind]: [
+                            _dump_deployment(d) for _, d in sorted(data.deployments(kind).items())
+                        ]
+                        for kind in KINDS
+                    }
+                    for name, data in sorted(regions.items())
+                }
+                for admin, regions in sorted(org.admin_regions.items())
+            },
             "regions": {
                 name: {
                     **{
@@ -82,19 +99,42 @@ def load(org: Organization, doc: Mapping[str, Any]) -> None:
     if not isinstance(doc, Mapping):
         raise ValueError("a state document must be a JSON object")
     with org.lock:
-        saved = (org.management_account_id, set(org.accounts), dict(org.callers), org.regions)
+        saved = (
+            org.management_account_id,
+            set(org.accounts),
+            dict(org.callers),
+            org.regions,
+            set(org.delegated_admins),
+            org.admin_regions,
+        )
         try:
             org.accounts.clear()
             org.callers.clear()
             org.regions = {}
+            org.delegated_admins.clear()
+            org.admin_regions = {}
             _load(org, doc)
         except (ValueError, TypeError, KeyError) as exc:
-            org.management_account_id, org.accounts, org.callers, org.regions = saved
+            (
+                org.management_account_id,
+                org.accounts,
+                org.callers,
+                org.regions,
+                org.delegated_admins,
+                org.admin_regions,
+            ) = saved
             raise ValueError(f"invalid state document: {exc}") from exc
 
 
 def _load(org: Organization, doc: Mapping[str, Any]) -> None:
-    _only(doc, {"management_account_id", "accounts", "callers", "regions"}, "the document")
+    _only(
+        doc,
+        {
+            "management_account_id", "accounts", "callers", "regions", "delegated_admins",
+            "deployed_by_delegated_admins",
+        },
+        "the document",
+    )  # fmt: skip
     management = doc.get("management_account_id", org.management_account_id)
     check_name("AccountId", management, "management_account_id")
     org.management_account_id = management
@@ -119,6 +159,28 @@ def _load(org: Organization, doc: Mapping[str, Any]) -> None:
                 _load_deployment(org, region, kind, entry, f"{where}.{_SECTION[kind]}[{index}]")
         for index, entry in enumerate(_list(content, "account_packs", where)):
             _load_account_pack(org, region, entry, f"{where}.account_packs[{index}]")
+    _load_delegated(org, doc)
+
+
+def _load_delegated(org: Organization, doc: Mapping[str, Any]) -> None:
+    for admin in _list(doc, "delegated_admins", "the document"):
+        org.register_delegated_admin(admin)
+    deployed = doc.get("deployed_by_delegated_admins") or {}
+    if not isinstance(deployed, Mapping):
+        raise ValueError("deployed_by_delegated_admins must map account ids to regions")
+    for admin, admin_regions in deployed.items():
+        if not isinstance(admin_regions, Mapping):
+            raise ValueError(f"deployed_by_delegated_admins.{admin} must map regions to contents")
+        for region_name, content in admin_regions.items():
+            where = f"deployed_by_delegated_admins.{admin}.{region_name}"
+            if not isinstance(content, Mapping):
+                raise ValueError(f"{where} must be an object")
+            _only(content, set(_SECTION.values()), where)
+            region = Region(org, region_name, deployed_by=admin)
+            org.data(region_name, admin)
+            for kind in KINDS:
+                for index, entry in enumerate(_list(content, _SECTION[kind], where)):
+                    _load_deployment(org, region, kind, entry, f"{where}.{_SECTION[kind]}[{index}]")
 
 
 def _dump_deployment(deployment: Deployment) -> dict[str, Any]:
@@ -165,7 +227,7 @@ def _load_deployment(org: Organization, region: Region, kind: Kind, entry: Any, 
         error_code=entry.get("error_code"),
         error_message=entry.get("error_message"),
     )
-    deployment = org.data(region.name).deployments(kind)[name]
+    deployment = region.deployments(kind)[name]
     operation = entry.get("operation", "CREATE")
     if operation not in DEPLOY_OPERATIONS:
         raise ValueError(f"{where}.operation must be one of {DEPLOY_OPERATIONS}")

@@ -96,6 +96,13 @@ def access_denied(operation: str) -> ApiError:
     )
 
 
+def unrecognized_client(detail: str) -> ApiError:
+    return ApiError(
+        "UnrecognizedClientException",
+        f"The security token included in the request is invalid ({detail})",
+    )
+
+
 def throttling() -> ApiError:
     return ApiError("ThrottlingException", "Rate exceeded")
 

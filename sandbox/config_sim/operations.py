@@ -127,7 +127,8 @@ def _answer(list_key: str, records: list[dict[str, Any]], page: _Page) -> dict[s
 
 
 def _region(org: Organization, call: Call) -> RegionData:
-    return org.find(call.region) or RegionData()
+    """What the caller deployed in the region: each deploying account sees its own alone."""
+    return org.find(call.region, call.account_id) or RegionData()
 
 
 # Organization-level statuses -----------------------------------------------------------------
@@ -258,7 +259,7 @@ def describe_conformance_pack_status(
 ) -> dict[str, Any]:
     """A caller sees its own account's packs: a member account its own, not the organization's."""
     size = _page_size(params, ACCOUNT_PACK_PAGE_MAX)
-    packs = _region(org, call).account_packs.get(call.account_id, {})
+    packs = (org.find(call.region) or RegionData()).account_packs.get(call.account_id, {})
     types: list[str] = (params.get("Filters") or {}).get("Types") or []
     names: list[str] = params.get("ConformancePackNames") or []
     if names:

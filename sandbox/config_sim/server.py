@@ -43,6 +43,7 @@ class ApiRequest:
     region: str | None
     access_key_id: str | None
     body: bytes
+    session_token: str | None = None  # X-Amz-Security-Token: temporary credentials (STS)
 
 
 def parse_target(target: str | None) -> str | None:
@@ -83,7 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         target = self.headers.get("X-Amz-Target")
         key, region = parse_credential_scope(self.headers.get("Authorization"))
-        request = ApiRequest(target, parse_target(target), region, key, body)
+        token = self.headers.get("X-Amz-Security-Token")
+        request = ApiRequest(target, parse_target(target), region, key, body, token)
         status, answer = self.server.simulator.handle(request)
         self._send_json(status, answer, JSON_11, {"x-amzn-RequestId": str(uuid.uuid4())})
 

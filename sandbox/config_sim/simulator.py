@@ -15,6 +15,7 @@ from typing import Any
 
 from sandbox.config_sim import documents, errors
 from sandbox.config_sim.faults import FaultInjector, FaultOutcome, FaultRule
+from sandbox.config_sim.identity import UnknownCallerError, caller_account
 from sandbox.config_sim.operations import OPERATIONS, Call
 from sandbox.config_sim.server import ApiRequest, ConfigServer
 from sandbox.config_sim.service_model import operation_model
@@ -55,6 +56,7 @@ class ConfigSimulator:
         self._calls: Counter[tuple[str, str]] = Counter()
         self._address = (host, port)
         self._server: ConfigServer | None = None
+        self.identity_endpoint: str | None = None  # STS that issued temporary credentials
 
     # Lifecycle -----------------------------------------------------------------------------
 
@@ -112,9 +114,39 @@ class ConfigSimulator:
         """The account leaves the organization: its member records disappear everywhere."""
         self._org.remove_account(account_id)
 
-    def region(self, name: str) -> Region:
-        """The scripting handle of one region (its state is created on first change)."""
-        return Region(self._org, name)
+    def region(self, name: str, deployed_by: str | None = None) -> Region:
+        """The scripting handle of one region (its state is created on first change).
+
+        `deployed_by`: a delegated administrator account, whose organization rules and packs the
+        handle puts and changes (None: the management account's)."""
+        if deployed_by is not None and deployed_by != self.management_account_id:
+            with self._lock:
+                if deployed_by not in self._org.delegated_admins:
+                    raise ValueError(
+                        f"{deployed_by} is not a delegated administrator "
+                        "(call register_delegated_admin first)"
+                    )
+        return Region(self._org, name, deployed_by)
+
+    def register_delegated_admin(self, account_id: str) -> None:
+        """A member account becomes a delegated administrator for AWS Config: it may call the
+        organization operations, and sees only the organization rules and packs it deployed
+        (the management account sees only its own)."""
+        self._org.register_delegated_admin(account_id)
+
+    def deregister_delegated_admin(self, account_id: str) -> None:
+        """No longer an administrator: denied again, and what it deployed is gone."""
+        self._org.deregister_delegated_admin(account_id)
+
+    @property
+    def delegated_admins(self) -> list[str]:
+        with self._lock:
+            return sorted(self._org.delegated_admins)
+
+    def set_identity_endpoint(self, endpoint_url: str | None) -> None:
+        """Where to ask STS GetCallerIdentity who signed with temporary credentials (a session
+        token). None: such callers count as the management account, like any unknown key."""
+        self.identity_endpoint = endpoint_url
 
     def set_caller_account(self, access_key_id: str, account_id: str) -> None:
         """Requests signed with this access key come from `account_id` (a member account unless
@@ -247,9 +279,12 @@ class ConfigSimulator:
                 else errors.access_denied(operation.name)
             )
         params = parse_request(operation_model(operation.name), request.body)
+        self._resolve(request)
         with self._lock:
             account_id = self._org.account_of(request.access_key_id)
-            if operation.organization and account_id != self._org.management_account_id:
+            if operation.organization and not self._org.may_call_organization_operations(
+                account_id
+            ):
                 raise errors.organization_access_denied()
             call = Call(
                 operation.name, request.region, request.access_key_id, account_id, self._org.now()
@@ -257,6 +292,23 @@ class ConfigSimulator:
             return _misbehaving(
                 fault, params, lambda p: operation.handler(self._org, self._tokens, call, p)
             )
+
+    def _resolve(self, request: ApiRequest) -> None:
+        """Learn the account of temporary credentials from STS, once per access key."""
+        key, token, endpoint = request.access_key_id, request.session_token, self.identity_endpoint
+        if not key or not token or endpoint is None:
+            return
+        with self._lock:
+            if key in self._org.callers or key in self._org.resolved:
+                return
+        try:
+            # Outside the lock: a call to STS must not hold up the other requests.
+            account_id = caller_account(endpoint, key, token)
+        except UnknownCallerError as exc:
+            raise errors.unrecognized_client(str(exc)) from exc
+        with self._lock:
+            # Not an assumed role: the management account's, as any key nobody registered.
+            self._org.resolved[key] = account_id or self._org.management_account_id
 
 
 def _misbehaving(

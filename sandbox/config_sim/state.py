@@ -180,7 +180,14 @@ class Organization:
         self.random = random.Random(seed)  # noqa: S311
         self.accounts: set[str] = set()
         self.callers: dict[str, str] = {}
+        # The management account's organization rules and packs, and every account's own packs.
         self.regions: dict[str, RegionData] = {}
+        # Delegated administrators for AWS Config (config-multiaccountsetup.amazonaws.com): each
+        # deploys organization rules and packs of its own, seen by it alone.
+        self.delegated_admins: set[str] = set()
+        self.admin_regions: dict[str, dict[str, RegionData]] = {}  # admin -> region -> data
+        # Temporary access keys whose account STS told (see ConfigSimulator.identity_endpoint).
+        self.resolved: dict[str, str] = {}
 
     def reset(self) -> None:
         """An empty organization, with the same management account and a re-seeded id source."""
@@ -188,6 +195,9 @@ class Organization:
             self.accounts.clear()
             self.callers.clear()
             self.regions.clear()
+            self.delegated_admins.clear()
+            self.admin_regions.clear()
+            self.resolved.clear()
             self.random.seed(self._seed)
 
     def now(self) -> datetime:
@@ -205,19 +215,52 @@ class Organization:
         room = maximum - len(prefix) - len(suffix) - 2
         return f"{prefix}-{name[:room]}-{suffix}"
 
-    def data(self, region: str) -> RegionData:
-        """The region's data, created on first use."""
+    def data(self, region: str, deployed_by: str | None = None) -> RegionData:
+        """The region's data, created on first use: the organization rules and packs that
+        `deployed_by` deployed (None: the management account), and the accounts' own packs."""
         if not region:
             raise ValueError("region must be a non-empty string")
-        return self.regions.setdefault(region, RegionData())
+        if deployed_by in (None, self.management_account_id):
+            return self.regions.setdefault(region, RegionData())
+        if deployed_by not in self.delegated_admins:
+            raise ValueError(
+                f"{deployed_by} is not a delegated administrator "
+                "(call register_delegated_admin first)"
+            )
+        return self.admin_regions.setdefault(deployed_by, {}).setdefault(region, RegionData())
 
-    def find(self, region: str) -> RegionData | None:
+    def find(self, region: str, deployed_by: str | None = None) -> RegionData | None:
         """The region's data without creating it: reading must not add regions to the state."""
-        return self.regions.get(region)
+        if deployed_by in (None, self.management_account_id):
+            return self.regions.get(region)
+        return self.admin_regions.get(deployed_by, {}).get(region)
+
+    def all_data(self) -> list[RegionData]:
+        """Every region's data, of every deploying account."""
+        return [*self.regions.values()] + [
+            data for regions in self.admin_regions.values() for data in regions.values()
+        ]
 
     def account_of(self, access_key_id: str) -> str:
-        """Keys not registered as a member account's belong to the management account."""
-        return self.callers.get(access_key_id, self.management_account_id)
+        """Keys not registered as a member account's, nor resolved by STS, are the management
+        account's."""
+        registered = self.callers.get(access_key_id) or self.resolved.get(access_key_id)
+        return registered or self.management_account_id
+
+    def may_call_organization_operations(self, account_id: str) -> bool:
+        return account_id == self.management_account_id or account_id in self.delegated_admins
+
+    def register_delegated_admin(self, account_id: str) -> None:
+        """As organizations:RegisterDelegatedAdministrator for config-multiaccountsetup."""
+        with self.lock:
+            self.check_members([account_id])
+            self.delegated_admins.add(account_id)
+
+    def deregister_delegated_admin(self, account_id: str) -> None:
+        """What it deployed goes with it, as AWS removes a former administrator's deployments."""
+        with self.lock:
+            self.delegated_admins.discard(account_id)
+            self.admin_regions.pop(account_id, None)
 
     def add_accounts(self, account_ids: Iterable[str]) -> None:
         ids = list(account_ids)
@@ -231,7 +274,9 @@ class Organization:
         with self.lock:
             self.accounts.discard(account_id)
             now = self.now()
-            for data in self.regions.values():
+            if account_id in self.delegated_admins:
+                self.deregister_delegated_admin(account_id)
+            for data in self.all_data():
                 for kind in KINDS:
                     for deployment in data.deployments(kind).values():
                         if deployment.remove_member(account_id):
@@ -257,14 +302,23 @@ class Region:
     and load_state().
     """
 
-    def __init__(self, organization: Organization, name: str) -> None:
+    def __init__(
+        self, organization: Organization, name: str, deployed_by: str | None = None
+    ) -> None:
         if not name:
             raise ValueError("region must be a non-empty string")
         self._org = organization
         self.name = name
+        # Whose organization rules and packs this handle scripts: None, the management account.
+        self.deployed_by = deployed_by
 
     def __repr__(self) -> str:
-        return f"Region({self.name!r})"
+        by = f", deployed_by={self.deployed_by!r}" if self.deployed_by else ""
+        return f"Region({self.name!r}{by})"
+
+    def deployments(self, kind: Kind) -> dict[str, Deployment]:
+        """The organization rules or packs this handle's account deployed in the region."""
+        return self._org.data(self.name, self.deployed_by).deployments(kind)
 
     # Organization rules and packs -----------------------------------------------------------
 
@@ -415,7 +469,7 @@ class Region:
             targets = sorted(self._org.accounts if accounts is None else set(accounts))
             self._org.check_members(targets)
             now = self._org.now()
-            table = self._org.data(self.name).deployments(kind)
+            table = self.deployments(kind)
             existing = table.get(name)
             table[name] = Deployment(
                 kind=kind,
@@ -429,12 +483,12 @@ class Region:
 
     def _delete(self, kind: Kind, name: str) -> None:
         with self._org.lock:
-            table = self._org.data(self.name).deployments(kind)
+            table = self.deployments(kind)
             if table.pop(name, None) is None:
                 raise KeyError(f"no organization {kind} {name!r} in {self.name}")
 
     def _deployment(self, kind: Kind, name: str) -> Deployment:
-        deployment = self._org.data(self.name).deployments(kind).get(name)
+        deployment = self.deployments(kind).get(name)
         if deployment is None:
             raise KeyError(f"no organization {kind} {name!r} in {self.name}")
         return deployment

@@ -39,6 +39,10 @@ FULL_CONTEXT: dict[str, Any] = {
     "accountNamesRefreshHours": 6,
     "mutes": [{"name": "sandbox-*"}, {"account": "123456789012", "until": "2026-12-31"}],
     "eventBusName": "config-deployments",
+    "delegatedAdmins": [
+        "arn:aws:iam::111122223333:role/config-notifier-read",
+        {"account": "444455556666", "roleName": "config-notifier-read"},
+    ],
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {"default": CDK_JSON_CONTEXT, "full": FULL_CONTEXT}

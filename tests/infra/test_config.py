@@ -190,6 +190,18 @@ def test_schedule_rejects_what_eventbridge_rejects(expression: str) -> None:
         ({"eventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/x"}, "eventBusName"),
         ({"mutes": [{"until": "2026-12-31"}]}, "mutes"),
         ({"mutes": [{"name": f"pack-{i}-*"} for i in range(200)]}, "mutes"),
+        ({"delegatedAdmins": ["arn:aws:iam::111122223333:user/alice"]}, "delegatedAdmins"),
+        ({"delegatedAdmins": [{"account": "1111", "roleName": "r"}]}, "delegatedAdmins"),
+        ({"delegatedAdmins": [{"account": "111122223333"}]}, "delegatedAdmins"),
+        (
+            {
+                "delegatedAdmins": [
+                    "arn:aws:iam::111122223333:role/a",
+                    {"account": "111122223333", "roleName": "b"},
+                ]
+            },
+            "delegatedAdmins",
+        ),
     ],
 )
 def test_a_wrong_value_names_its_key_and_shows_an_example(
@@ -273,3 +285,18 @@ def test_context_accepts_exactly_what_the_function_accepts(
     except ContextError:
         synth_accepts = False
     assert synth_accepts == function_accepts
+
+
+def test_delegated_admins_are_role_arns_in_either_form() -> None:
+    # Given one administrator as a role ARN and one as account and role name, and the same as
+    # a command-line string
+    arn = "arn:aws:iam::111122223333:role/config-notifier-read"
+    pair = {"account": "444455556666", "roleName": "config-notifier-read"}
+    # When the context is read, then both are role ARNs, in the order given
+    expected = (arn, "arn:aws:iam::444455556666:role/config-notifier-read")
+    assert config_from(delegatedAdmins=[arn, pair]).delegated_admin_role_arns == expected
+    assert config_from(delegatedAdmins=json.dumps([arn, pair])).delegated_admin_role_arns == (
+        expected
+    )
+    # And none by default
+    assert AppConfig.defaults().delegated_admin_role_arns == ()

@@ -282,9 +282,25 @@ def test_role_reads_config_statuses(template: Template) -> None:
 
 
 def test_role_has_exactly_the_actions_the_code_uses(default: Synthesis, full: Synthesis) -> None:
-    for synthesis in (default, full):
+    # Given no delegated administrator (default) and two of them (full)
+    # Then the role may do exactly what the code does, and assume roles only with admins
+    for synthesis, extra in ((default, set()), (full, {"sts:AssumeRole"})):
         actions = {a for s in role_statements(synthesis) for a in actions_of(s)}
-        assert actions == FUNCTION_ACTIONS
+        assert actions == FUNCTION_ACTIONS | extra
+
+
+def test_assume_role_is_granted_on_the_delegated_admin_roles_only(full: Synthesis) -> None:
+    # Given two delegated administrators, one as an ARN and one as account and role name
+    # Then one statement allows sts:AssumeRole on exactly those two roles
+    (statement,) = [s for s in role_statements(full) if "sts:AssumeRole" in actions_of(s)]
+    assert actions_of(statement) == ["sts:AssumeRole"]
+    assert sorted(statement["Resource"]) == [
+        "arn:aws:iam::111122223333:role/config-notifier-read",
+        "arn:aws:iam::444455556666:role/config-notifier-read",
+    ]
+    # And the function is told the same roles
+    env = function_of(full)["Environment"]["Variables"]
+    assert env["DELEGATED_ADMIN_ROLE_ARNS"] == ",".join(sorted(statement["Resource"]))
 
 
 def test_role_has_no_managed_policies_and_no_wildcard_actions(default: Synthesis) -> None:

@@ -28,7 +28,9 @@ class MemoryOutbox(EventOutbox):
     def __init__(self) -> None:
         self.kept: dict[str, Entry] = {}
 
-    def keep(self, entries: Sequence[Entry], now: str, region: str = "us-east-1") -> None:
+    def keep(
+        self, entries: Sequence[Entry], now: str, region: str = "us-east-1", admin: str = ""
+    ) -> None:
         for i, entry in enumerate(entries):
             self.kept[f"{now}#{len(self.kept) + i}"] = entry
 

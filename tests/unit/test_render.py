@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -312,3 +313,32 @@ def test_named_accounts_read_name_then_id_everywhere() -> None:
         "000000000001": "prod-payments",
         "000000000002": None,
     }
+
+
+def test_a_delegated_admins_message_names_it_everywhere_and_still_fits() -> None:
+    # Given a pack a delegated administrator deployed, with a name as long as AWS allows, and
+    # the administrator's account name known
+    admin = "111122223333"
+    group = rollout_group(failing=2, fine=1)
+    long_group = replace(group, name="p" * 256, admin_account=admin)
+    context = Context("run-1", "2026-11-21T10:00:00+00:00", {admin: "security-tooling"})
+    # When it is rendered
+    message = render(long_group, context)
+    # Then the subject says so and fits SNS; the other bodies name the account and its name
+    assert f"delegated admin {admin}" in message.subject
+    assert len(message.subject) < 100
+    assert "\n" not in message.subject
+    assert message.attributes["deployed_by"] == admin
+    assert "delegated administrator security-tooling (111122223333)" in message.bodies["email"]
+    card = json.loads(message.bodies["https"])
+    assert "security-tooling (111122223333)" in card["content"]["description"]
+    assert card["metadata"]["threadId"].startswith(f"{admin}/")
+    document = json.loads(message.bodies["sqs"])
+    assert (document["admin_account"], document["admin_account_name"]) == (
+        admin,
+        "security-tooling",
+    )
+    # And the management account's own message carries no deployed_by and a null admin_account
+    own = render(group, CONTEXT)
+    assert "deployed_by" not in own.attributes
+    assert json.loads(own.bodies["sqs"])["admin_account"] is None

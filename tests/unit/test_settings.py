@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from config_notifier.settings import BaselineMode, Settings, SettingsError
@@ -86,6 +88,7 @@ def test_env_names_are_the_fields() -> None:
         "ACCOUNT_NAMES_REFRESH_HOURS",
         "MUTES",
         "EVENT_BUS_NAME",
+        "DELEGATED_ADMIN_ROLE_ARNS",
     ]
 
 
@@ -108,3 +111,54 @@ def test_mutes_are_read_and_a_bad_one_is_named_with_an_example() -> None:
     assert problem.startswith("MUTES=")
     assert "mute #1: severity 'loud' is not one of failure, stuck, recovery, progress" in problem
     assert "for example MUTES=[{" in problem
+
+
+ADMIN_ROLE = "arn:aws:iam::111122223333:role/config-notifier-read"
+
+
+def test_delegated_admin_roles_are_read_by_account() -> None:
+    # Given two role ARNs, one with a path, with blanks around them
+    env = VALID | {
+        "DELEGATED_ADMIN_ROLE_ARNS": (
+            f" {ADMIN_ROLE} , arn:aws-us-gov:iam::444455556666:role/ops/config-read"
+        )
+    }
+    # When settings are parsed
+    settings = Settings.from_env(env)
+    # Then each account maps to its role, in the order given
+    assert settings.delegated_admins == {
+        "111122223333": ADMIN_ROLE,
+        "444455556666": "arn:aws-us-gov:iam::444455556666:role/ops/config-read",
+    }
+
+
+def test_no_delegated_admins_by_default() -> None:
+    assert Settings.from_env(VALID).delegated_admins == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("arn:aws:iam::111122223333:user/alice", "not an IAM role ARN"),
+        ("111122223333", "not an IAM role ARN"),
+        (f"{ADMIN_ROLE},arn:aws:iam::111122223333:role/other", "more than one for 111122223333"),
+        (
+            ",".join(f"arn:aws:iam::{n:012d}:role/r" for n in range(1, 7)),
+            "at most 5 delegated administrators",
+        ),
+        (
+            "arn:aws:iam::123456789012:role/r",
+            "names account 123456789012, the account the notifier runs in",
+        ),
+    ],
+)
+def test_bad_delegated_admin_roles_are_refused_with_an_example(value: str, problem: str) -> None:
+    # Given a DELEGATED_ADMIN_ROLE_ARNS that does not name delegated administrator roles
+    # (VALID's topic is in 123456789012, the account the function runs in)
+    # When settings are parsed
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(VALID | {"DELEGATED_ADMIN_ROLE_ARNS": value})
+    # Then the error says what is wrong and shows a valid value
+    text = str(raised.value)
+    assert problem in text
+    assert re.search(rf"for example (DELEGATED_ADMIN_ROLE_ARNS=)?{re.escape(ADMIN_ROLE)}", text)

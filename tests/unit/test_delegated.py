@@ -1,0 +1,86 @@
+"""The delegated administrator adapter: lazy, and its assumed-role credentials refresh."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from config_notifier.delegated import DelegatedAdmin
+
+ROLE = "arn:aws:iam::111122223333:role/config-notifier-read"
+
+
+class FakeSts:
+    """Answers AssumeRole with credentials that last `lifetime`, or refuses."""
+
+    def __init__(self, lifetime: timedelta, denied: bool = False) -> None:
+        self.lifetime = lifetime
+        self.denied = denied
+        self.calls: list[dict[str, Any]] = []
+
+    def assume_role(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
+        if self.denied:
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "AssumeRole"
+            )
+        return {
+            "Credentials": {
+                "AccessKeyId": f"ASIA{len(self.calls)}",
+                "SecretAccessKey": "s",
+                "SessionToken": "t",
+                "Expiration": datetime.now(UTC) + self.lifetime,
+            }
+        }
+
+
+def admin(sts: FakeSts) -> DelegatedAdmin:
+    loader = botocore.session.get_session().get_component("data_loader")
+    return DelegatedAdmin(ROLE, lambda: sts, loader, Config())  # type: ignore[arg-type,return-value]
+
+
+def test_nothing_is_assumed_until_a_run_needs_it() -> None:
+    # Given a configured administrator
+    sts = FakeSts(timedelta(hours=1))
+    # When it is only constructed, then no role is assumed
+    assert admin(sts).account == "111122223333"
+    assert sts.calls == []
+
+
+def test_fresh_credentials_are_reused_and_expiring_ones_renewed() -> None:
+    # Given credentials that last an hour
+    sts = FakeSts(timedelta(hours=1))
+    reader = admin(sts)
+    # When two runs check the account, then the role was assumed once, as the notifier
+    assert reader.check() is None
+    assert reader.check() is None
+    assert [c["RoleArn"] for c in sts.calls] == [ROLE]
+    assert sts.calls[0]["RoleSessionName"] == "config-deployment-notifier"
+    # Given credentials that expire within botocore's mandatory refresh window (10 minutes)
+    sts.lifetime = timedelta(minutes=5)
+    expiring = admin(sts)
+    expiring.check()
+    calls = len(sts.calls)
+    # When a later run checks again, then they are renewed, not used until they fail
+    assert expiring.check() is None
+    assert len(sts.calls) == calls + 1
+
+
+def test_a_denied_role_is_a_reason_to_act_on_and_is_tried_again() -> None:
+    # Given a role that cannot be assumed
+    sts = FakeSts(timedelta(hours=1), denied=True)
+    reader = admin(sts)
+    # When a run checks, then the reason names the role, the code and what to do
+    reason = reader.check()
+    assert reason is not None
+    assert ROLE in reason
+    assert "AccessDenied" in reason
+    assert "trust the notifier" in reason
+    # When the role works again, the next check assumes it
+    sts.denied = False
+    assert reader.check() is None
+    assert len(sts.calls) == 2
