@@ -29,6 +29,7 @@ from config_notifier.read import (
     read_members,
     read_org_packs,
     read_org_rules,
+    utc_session,
 )
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings, SettingsError
@@ -240,7 +241,8 @@ class ReadOnlySnapshot(SnapshotStore):
 
 def _client(service: str, region: str) -> Any:
     config = Config(retries={"mode": "adaptive", "total_max_attempts": 8})
-    return boto3.session.Session().client(service, region_name=region, config=config)  # type: ignore[call-overload]
+    session = boto3.session.Session(botocore_session=utc_session())
+    return session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
 
 
 def _read(

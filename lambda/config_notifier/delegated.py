@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import botocore.session
 from botocore.config import Config
 from botocore.credentials import (
     CredentialProvider,
@@ -22,6 +21,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+from config_notifier.read import utc_session
 from config_notifier.settings import role_account
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class DelegatedAdmin:
     def _boto3_session(self) -> boto3.session.Session:
         with self._lock:
             if self._session is None:
-                core = botocore.session.Session()
+                core = utc_session()
                 core.register_component("data_loader", self._loader)
                 credentials = DeferredRefreshableCredentials(
                     refresh_using=self._assume, method="assume-role"

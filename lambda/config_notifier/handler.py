@@ -22,6 +22,7 @@ from config_notifier.delegated import DelegatedAdmin
 from config_notifier.events import EventOutbox, EventPublisher
 from config_notifier.model import Severity
 from config_notifier.publish import Publisher
+from config_notifier.read import utc_session
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings
 from config_notifier.snapshot import SnapshotStore
@@ -73,7 +74,7 @@ def dependencies() -> Dependencies:
 
 
 def _dependencies(current: Settings) -> Dependencies:
-    session = boto3.session.Session()
+    session = boto3.session.Session(botocore_session=utc_session())
     client_config = Config(
         retries={"mode": "adaptive", "total_max_attempts": current.max_attempts},
         max_pool_connections=current.max_concurrency * 2,

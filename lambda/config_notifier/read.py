@@ -10,10 +10,12 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import parse_timestamp
 
 from config_notifier.model import EntityId, Kind, Observation, Status
 
@@ -35,6 +37,27 @@ _HINTS = {
     "ThrottlingException": "throttled past the retry budget; the next run reads it again",
     "InvalidNextTokenException": "pagination restarted mid-read; the next run reads it again",
 }
+
+
+def utc_session() -> botocore.session.Session:
+    """A botocore session whose clients read timestamps as UTC datetimes.
+
+    botocore's own parser turns each one into the local time zone through dateutil: more than
+    half of the time spent parsing a page of statuses, 600 timestamps in a steady run and two
+    million in a full reconcile of 10,000 accounts. AWS sends them in UTC, and UTC is how the
+    notifier stores and shows them.
+    """
+    session = botocore.session.Session()
+    factory = session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=utc_timestamp)
+    return session
+
+
+def utc_timestamp(value: str | float) -> datetime:
+    """A timestamp as AWS sent it (epoch seconds in JSON, ISO 8601 in XML) as a UTC datetime."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return parse_timestamp(value).astimezone(UTC)
 
 
 class SourceReadError(Exception):
