@@ -85,6 +85,11 @@ class MotoProcess:
             raise RuntimeError("moto is not running: call start() first")
         return self._url
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the benchmark reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         process, self._process, self._url = self._process, None, None
         if process is not None:
