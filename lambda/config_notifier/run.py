@@ -66,6 +66,10 @@ from config_notifier.stuck import is_stuck, stuck_members, stuck_parent
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
 
+# Times a commit that met another writer's revision is applied again on top of it. Each retry
+# reloads what is there; a conflict left after them makes the next run repeat the message.
+COMMIT_RETRIES = 3
+
 # A child of the handler's logger (same service name), so these records get its JSON format and
 # the run's correlation id.
 logger = Logger(service=SERVICE, child=True)
@@ -509,9 +513,11 @@ def _commit_parent(
         try:
             store = tick.deps.snapshot
             saved = store.save_members(work.entity, work.members_before, after)
-            if saved.conflicts:
+            for _ in range(COMMIT_RETRIES):
+                if not saved.conflicts:
+                    break
                 # Another writer changed a chunk since the run loaded it: apply what this run
-                # saw to what is there now, once, rather than publish it all again next run.
+                # saw to what is there now rather than publish it all again next run.
                 fresh = store.load_members(work.entity)
                 retry = store.save_members(
                     work.entity,
@@ -713,8 +719,10 @@ def _commit_region(
         after = {**_applied(delivered, stuck, region.snapshot.records, tick.stamp), **records}
         if after != region.snapshot.records:
             saved = deps.snapshot.save_region(region.name, region.snapshot, after, region.admin)
-            if saved.conflicts:
-                # As for members: once more on top of what the other writer committed.
+            for _ in range(COMMIT_RETRIES):
+                if not saved.conflicts:
+                    break
+                # As for members: again on top of what the other writer committed.
                 fresh = deps.snapshot.load_region(region.name, region.admin)
                 after = {**_applied(delivered, stuck, fresh.records, tick.stamp), **records}
                 retry = deps.snapshot.save_region(region.name, fresh, after, region.admin)

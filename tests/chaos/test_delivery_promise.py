@@ -123,6 +123,27 @@ def test_a_conflicting_commit_repeats_the_transition_once(deployment, config_sim
     assert changes(deployment) == []
 
 
+def test_a_commit_that_meets_other_writers_is_applied_again_and_not_repeated(
+    deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    # When the first three commits of a snapshot chunk are refused as another writer's
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", count=3, contains=COMMIT_WRITES
+    )
+    summary = run(deployment, "conflicts").summary
+    # Then the failure is delivered once and the run's commit holds it: no conflict is left
+    assert changes(deployment).count(MEMBER_FAILED) == 1
+    assert summary is not None
+    assert summary["write_conflicts"] == 0
+    # And the next run has nothing to repeat
+    fault_proxy.clear_faults()
+    run(deployment, "next")
+    assert changes(deployment) == []
+
+
 def test_a_snapshot_write_error_is_reported_not_raised(deployment, config_sim, fault_proxy):
     # Given a baselined organization, and a member account that fails
     baselined(deployment, config_sim)
