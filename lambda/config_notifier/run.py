@@ -41,7 +41,7 @@ from config_notifier.model import (
 )
 from config_notifier.mute import is_muted
 from config_notifier.plan import MEMBERS_PENDING, needs_detail, state_key
-from config_notifier.publish import Publisher
+from config_notifier.publish import Publisher, certainly_refused
 from config_notifier.read import (
     CallCounter,
     SourceReadError,
@@ -453,6 +453,8 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         group = _group(entity, to_publish, observation.status, detail_read=detail_read)
         error, events = _publish_group(tick, replace(group, stuck=tuple(stuck)))
         if error is not None:
+            if to_publish and outbox is not None and certainly_refused(error):
+                _undo_outbox(tick, region, subject, outbox, work.loaded)
             return _Outcome(entity, failure=failure, publish_error=error)
         counts.update(t.severity.value for t in to_publish)
         counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
@@ -492,6 +494,31 @@ def _parent_changes(
         for_baseline(member_changes, mode) if quiet_members else member_changes
     )
     return to_publish, member_changes, unresolved
+
+
+def _undo_outbox(
+    tick: _Tick, region: _Region, subject: str, written: Outbox, loaded: Outbox | None
+) -> None:
+    """SNS surely did not take the message: put the outbox back as the run found it.
+
+    Kept, it would tell the next run that subscribers may have heard statuses they never did,
+    and a rule or pack whose update started and ended on either side of the refusal would be
+    reported as moving back to where subscribers already have it.
+    """
+    store = tick.deps.snapshot
+    try:
+        if loaded is None:
+            store.delete_outbox(region.name, subject, written, region.admin)
+        else:
+            store.put_outbox(
+                region.name, subject, loaded.told, tick.generation, written, admin=region.admin
+            )
+    except (ClientError, BotoCoreError) as exc:
+        # Left as written: the next run may repeat a transition, never lose one.
+        logger.warning(
+            "outbox not put back after a certain refusal",
+            extra={"subject": subject, "error": str(exc)},
+        )
 
 
 def _commit_parent(
@@ -644,7 +671,7 @@ def _publish_singles(
     """One message each, recorded in the outbox first, and one per stuck account pack; return
     what SNS took, the stalls it took, and the outbox."""
     assert region.snapshot is not None  # noqa: S101 (the caller checked)
-    outbox = region.snapshot.outbox.get(SINGLES)
+    loaded = outbox = region.snapshot.outbox.get(SINGLES)
     if singles:
         told = {**unresolved, **{t.entity: t.new for t in singles}}
         try:
@@ -671,6 +698,8 @@ def _publish_singles(
     delivered: list[Transition] = []
     reported: list[EntityId] = []
     published: list[Group] = []
+    refused: list[EntityId] = []  # surely not delivered
+    maybe_delivered = False  # a refusal SNS may have taken all the same
     for group, error in zip(groups, tick.deps.publisher.publish(messages), strict=True):
         if error is not None:
             stats.messages_failed += 1
@@ -680,19 +709,64 @@ def _publish_singles(
             )
             if group.parent is not None:
                 region.unfinished.add(group.kind)
+                if certainly_refused(error):
+                    refused.append(group.parent.entity)
+                else:
+                    maybe_delivered = True
             continue
-        stats.messages_published += 1
         published.append(group)
-        for t in group.transitions:
-            stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
-            delivered.append(t)
-        for s in group.stuck:
-            stuck_count = stats.transitions.get(Severity.STUCK.value, 0)
-            stats.transitions[Severity.STUCK.value] = stuck_count + 1
-            reported.append(s.entity)
+        delivered += group.transitions
+        reported += [s.entity for s in group.stuck]
+    _tally(stats, published)
     # Before the commit: an event that cannot be put is kept in the outbox first.
     _count_events(stats, _put_events(tick, published, tick.context))
-    return delivered, reported, outbox
+    if refused and outbox is not None and outbox.generation == tick.generation:
+        outbox = _unsay(tick, region, outbox, loaded, refused)
+    # What SNS may have taken without saying so must stay in the outbox after the commit: None
+    # keeps it.
+    return delivered, reported, None if maybe_delivered else outbox
+
+
+def _tally(stats: RunStats, published: Sequence[Group]) -> None:
+    """Count the messages SNS took and the transitions and stalls they carried."""
+    stats.messages_published += len(published)
+    for group in published:
+        for t in group.transitions:
+            stats.transitions[t.severity.value] = stats.transitions.get(t.severity.value, 0) + 1
+        if group.stuck:
+            stuck_count = stats.transitions.get(Severity.STUCK.value, 0)
+            stats.transitions[Severity.STUCK.value] = stuck_count + len(group.stuck)
+
+
+def _unsay(
+    tick: _Tick,
+    region: _Region,
+    written: Outbox,
+    loaded: Outbox | None,
+    refused: Sequence[EntityId],
+) -> Outbox | None:
+    """The region's outbox of single messages once what SNS surely did not deliver is taken back
+    to what the run found (see _undo_outbox); None when nothing is left of it."""
+    before = loaded.told if loaded is not None else {}
+    told = {e: s for e, s in written.told.items() if e not in refused or e in before}
+    told.update((e, before[e]) for e in refused if e in before)
+    store = tick.deps.snapshot
+    try:
+        if not told:
+            store.delete_outbox(region.name, SINGLES, written, region.admin)
+            return None
+        keys = store.put_outbox(
+            region.name, SINGLES, told, tick.generation, written, admin=region.admin
+        )
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning(
+            "outbox not put back after a certain refusal",
+            extra={"subject": SINGLES, "error": str(exc)},
+        )
+        return written
+    if keys is None:
+        return written  # another run wrote it since: left to that run and the next
+    return Outbox(told, tick.generation, tuple(sorted({*written.keys, *keys})))
 
 
 def _commit_region(

@@ -86,6 +86,90 @@ def test_a_refused_publish_is_delivered_by_the_next_run_once(deployment, config_
     assert changes(deployment) == []
 
 
+def test_a_status_sns_surely_refused_and_then_undone_is_never_told(
+    deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    # When SNS throttles every attempt to publish it (a 4xx: nothing was taken)
+    fault_proxy.add_fault("sns", "Publish", "Throttled")
+    run(deployment, "throttled")
+    assert changes(deployment) == []
+    # And the account is back to success by the next run, SNS answering again
+    fault_proxy.clear_faults()
+    fix_member(config_sim)
+    run(deployment, "fixed")
+    # Then the subscriber, who never heard of the failure, hears of no recovery either
+    assert changes(deployment) == []
+
+
+def test_a_status_sns_may_have_taken_and_then_undone_is_followed_by_its_recovery(
+    deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization, and a member account that fails
+    baselined(deployment, config_sim)
+    fail_member(config_sim)
+    # When SNS answers every publish with an error it may have published anyway (a 5xx)
+    fault_proxy.add_fault("sns", "Publish", "InternalError")
+    run(deployment, "internal-error")
+    # And the account is back to success by the next run
+    fault_proxy.clear_faults()
+    fix_member(config_sim)
+    run(deployment, "fixed")
+    # Then the recovery is told: a subscriber who did get the failure is not left with it
+    assert changes(deployment).count(MEMBER_FIXED) == 1
+
+
+def test_account_packs_sns_surely_refused_and_then_undone_are_never_told(
+    deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization with a second account pack in the region
+    config_sim.region(REGION).put_account_pack("local-extra")
+    baselined(deployment, config_sim)
+    # When both account packs fail while SNS throttles every publish (a PublishBatch of two)
+    for name in (LOCAL, "local-extra"):
+        config_sim.region(REGION).put_account_pack(name, state="CREATE_FAILED", reason="no")
+    fault_proxy.add_fault("sns", None, "Throttled")
+    run(deployment, "throttled")
+    assert changes(deployment) == []
+    # And both are back to complete by the next run, SNS answering again
+    fault_proxy.clear_faults()
+    for name in (LOCAL, "local-extra"):
+        config_sim.region(REGION).put_account_pack(name)
+    run(deployment, "fixed")
+    # Then nothing is told: nobody heard of the failures
+    assert changes(deployment) == []
+    # And a later failure of one of them is told as usual
+    config_sim.region(REGION).put_account_pack(LOCAL, state="CREATE_FAILED", reason="no")
+    run(deployment, "later")
+    assert changes(deployment) == [("account-pack", LOCAL, None, "CREATE_FAILED")]
+
+
+def test_account_packs_sns_took_despite_an_error_are_followed_by_their_recovery(
+    deployment, config_sim, fault_proxy
+):
+    # Given a baselined organization with a second account pack in the region
+    config_sim.region(REGION).put_account_pack("local-extra")
+    baselined(deployment, config_sim)
+    # When both fail and SNS publishes their batch but answers with an error (a 5xx)
+    for name in (LOCAL, "local-extra"):
+        config_sim.region(REGION).put_account_pack(name, state="CREATE_FAILED", reason="no")
+    fault_proxy.add_fault("sns", "PublishBatch", "InternalError", applied=True)
+    run(deployment, "taken")
+    told = changes(deployment)
+    assert ("account-pack", LOCAL, None, "CREATE_FAILED") in told
+    # And both are back to complete by the next run, SNS answering again
+    fault_proxy.clear_faults()
+    for name in (LOCAL, "local-extra"):
+        config_sim.region(REGION).put_account_pack(name)
+    run(deployment, "fixed")
+    # Then the subscribers who got the failures get the recoveries: not left with a failure
+    recovered = changes(deployment)
+    assert ("account-pack", LOCAL, None, "CREATE_COMPLETE") in recovered
+    assert ("account-pack", "local-extra", None, "CREATE_COMPLETE") in recovered
+
+
 def test_an_answer_lost_after_sns_accepted_is_a_duplicate_in_the_same_run(
     deployment, config_sim, fault_proxy
 ):
