@@ -74,7 +74,8 @@ def dependencies() -> Dependencies:
 
 
 def _dependencies(current: Settings) -> Dependencies:
-    session = boto3.session.Session(botocore_session=utc_session())
+    core = utc_session()
+    session = boto3.session.Session(botocore_session=core)
     client_config = Config(
         retries={"mode": "adaptive", "total_max_attempts": current.max_attempts},
         max_pool_connections=current.max_concurrency * 2,
@@ -89,7 +90,7 @@ def _dependencies(current: Settings) -> Dependencies:
     # The function's own STS client, shared by every delegated administrator and made only when
     # the first role is assumed; nothing of it is built when none is configured.
     sts = cast("STSClient", _OnFirstUse(lambda: session.client("sts", config=client_config)))
-    loader = session._session.get_component("data_loader")  # models read once
+    loader = core.get_component("data_loader")  # models read once, shared with the admins'
     return Dependencies(
         config_client=config_clients.__getitem__,
         delegated_admins={
