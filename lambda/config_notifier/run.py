@@ -454,7 +454,9 @@ def _reconcile_parent(tick: _Tick, region: _Region, observation: Observation) ->
         error, events = _publish_group(tick, replace(group, stuck=tuple(stuck)))
         if error is not None:
             if to_publish and outbox is not None and certainly_refused(error):
-                _undo_outbox(tick, region, subject, outbox, work.loaded)
+                # Every status it told, and every one the run found there, goes back.
+                everything = [*outbox.told, *(work.loaded.told if work.loaded else ())]
+                _unsay(tick, region, subject, outbox, work.loaded, refused=everything)
             return _Outcome(entity, failure=failure, publish_error=error)
         counts.update(t.severity.value for t in to_publish)
         counts.update({Severity.STUCK.value: len(stuck)} if stuck else {})
@@ -494,31 +496,6 @@ def _parent_changes(
         for_baseline(member_changes, mode) if quiet_members else member_changes
     )
     return to_publish, member_changes, unresolved
-
-
-def _undo_outbox(
-    tick: _Tick, region: _Region, subject: str, written: Outbox, loaded: Outbox | None
-) -> None:
-    """SNS surely did not take the message: put the outbox back as the run found it.
-
-    Kept, it would tell the next run that subscribers may have heard statuses they never did,
-    and a rule or pack whose update started and ended on either side of the refusal would be
-    reported as moving back to where subscribers already have it.
-    """
-    store = tick.deps.snapshot
-    try:
-        if loaded is None:
-            store.delete_outbox(region.name, subject, written, region.admin)
-        else:
-            store.put_outbox(
-                region.name, subject, loaded.told, tick.generation, written, admin=region.admin
-            )
-    except (ClientError, BotoCoreError) as exc:
-        # Left as written: the next run may repeat a transition, never lose one.
-        logger.warning(
-            "outbox not put back after a certain refusal",
-            extra={"subject": subject, "error": str(exc)},
-        )
 
 
 def _commit_parent(
@@ -721,7 +698,7 @@ def _publish_singles(
     # Before the commit: an event that cannot be put is kept in the outbox first.
     _count_events(stats, _put_events(tick, published, tick.context))
     if refused and outbox is not None and outbox.generation == tick.generation:
-        outbox = _unsay(tick, region, outbox, loaded, refused)
+        outbox = _unsay(tick, region, SINGLES, outbox, loaded, refused=refused)
     # What SNS may have taken without saying so must stay in the outbox after the commit: None
     # keeps it.
     return delivered, reported, None if maybe_delivered else outbox
@@ -741,27 +718,36 @@ def _tally(stats: RunStats, published: Sequence[Group]) -> None:
 def _unsay(
     tick: _Tick,
     region: _Region,
+    subject: str,
     written: Outbox,
     loaded: Outbox | None,
+    *,
     refused: Sequence[EntityId],
 ) -> Outbox | None:
-    """The region's outbox of single messages once what SNS surely did not deliver is taken back
-    to what the run found (see _undo_outbox); None when nothing is left of it."""
+    """`subject`'s outbox once what SNS surely did not deliver is put back as the run found it;
+    None when nothing is left of it.
+
+    Kept, it would tell the next run that subscribers may have heard statuses they never did,
+    and a rule or pack whose update started and ended on either side of the refusal would be
+    reported as moving back to where subscribers already have it.
+    """
     before = loaded.told if loaded is not None else {}
-    told = {e: s for e, s in written.told.items() if e not in refused or e in before}
-    told.update((e, before[e]) for e in refused if e in before)
+    taken_back = set(refused)  # a rule or pack's outbox can name 10,000 member accounts
+    told = {e: s for e, s in written.told.items() if e not in taken_back}
+    told.update((e, before[e]) for e in taken_back if e in before)
     store = tick.deps.snapshot
     try:
         if not told:
-            store.delete_outbox(region.name, SINGLES, written, region.admin)
+            store.delete_outbox(region.name, subject, written, region.admin)
             return None
         keys = store.put_outbox(
-            region.name, SINGLES, told, tick.generation, written, admin=region.admin
+            region.name, subject, told, tick.generation, written, admin=region.admin
         )
     except (ClientError, BotoCoreError) as exc:
+        # Left as written: the next run may repeat a transition, never lose one.
         logger.warning(
             "outbox not put back after a certain refusal",
-            extra={"subject": SINGLES, "error": str(exc)},
+            extra={"subject": subject, "error": str(exc)},
         )
         return written
     if keys is None:
