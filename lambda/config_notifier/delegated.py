@@ -9,7 +9,6 @@ longer than an assumed role's session.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -49,12 +48,12 @@ class DelegatedAdmin:
     def __init__(
         self,
         role_arn: str,
-        sts: Callable[[], STSClient],
+        sts: STSClient,
         data_loader: Any,
         client_config: Config,
     ) -> None:
         self.role_arn = role_arn
-        self._sts = sts  # the function's own STS client, made when a role is first assumed
+        self._sts = sts  # the function's own STS client (made when a role is first assumed)
         self._loader = data_loader  # the function's botocore loader: models are read once
         self._config = client_config
         self._lock = threading.Lock()  # the run's reader threads ask for clients together
@@ -114,7 +113,7 @@ class DelegatedAdmin:
 
     def _assume(self) -> dict[str, str]:
         """Fresh credentials in botocore's refresh format; called again before they expire."""
-        answer = self._sts().assume_role(
+        answer = self._sts.assume_role(
             RoleArn=self.role_arn,
             RoleSessionName=SESSION_NAME,
             DurationSeconds=SESSION_SECONDS,

@@ -94,7 +94,7 @@ def _dependencies(current: Settings) -> Dependencies:
     return Dependencies(
         config_client=config_clients.__getitem__,
         delegated_admins={
-            account: DelegatedAdmin(arn, lambda: sts, loader, client_config)
+            account: DelegatedAdmin(arn, sts, loader, client_config)
             for account, arn in current.delegated_admins.items()
         },
         snapshot=SnapshotStore(dynamodb, current.snapshot_table_name),

@@ -120,7 +120,8 @@ class Publisher:
         caught_exception: Exception | None = None,
         **_: Any,
     ) -> None:
-        """botocore's hook after each attempt of a call: True when SNS surely did not take it."""
+        """botocore's hook after each attempt of a call: records whether SNS surely did not take
+        it (a 4xx answer, or no connection at all)."""
         if caught_exception is not None:
             refused = isinstance(caught_exception, CouldNotConnect | ConnectTimeoutError)
         else:

@@ -40,7 +40,7 @@ class FakeSts:
 
 def admin(sts: FakeSts) -> DelegatedAdmin:
     loader = botocore.session.get_session().get_component("data_loader")
-    return DelegatedAdmin(ROLE, lambda: sts, loader, Config())  # type: ignore[arg-type,return-value]
+    return DelegatedAdmin(ROLE, sts, loader, Config())  # type: ignore[arg-type]
 
 
 def test_nothing_is_assumed_until_a_run_needs_it() -> None:
