@@ -14,8 +14,9 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,17 @@ class ApiRequest:
     access_key_id: str | None
     body: bytes
     session_token: str | None = None  # X-Amz-Security-Token: temporary credentials (STS)
+    # time.monotonic() when its request line arrived: the simulated latency counts from there.
+    received: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send back, and the time.monotonic() before which it must not leave."""
+
+    status: int
+    body: dict[str, Any]
+    not_before: float = 0.0
 
 
 def parse_target(target: str | None) -> str | None:
@@ -67,11 +79,17 @@ class _Handler(BaseHTTPRequestHandler):
     # An idle keep-alive connection closes itself instead of holding a thread forever.
     timeout = 60
     server_version = "sandbox-config-simulator"
+    received = 0.0  # time.monotonic() when the current request line arrived
     sys_version = ""
     server: ConfigServer
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
+
+    def parse_request(self) -> bool:
+        # Called as soon as the request line is read: the request has come in.
+        self.received = time.monotonic()
+        return super().parse_request()
 
     # Routing ------------------------------------------------------------------------------
 
@@ -85,9 +103,15 @@ class _Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target")
         key, region = parse_credential_scope(self.headers.get("Authorization"))
         token = self.headers.get("X-Amz-Security-Token")
-        request = ApiRequest(target, parse_target(target), region, key, body, token)
-        status, answer = self.server.simulator.handle(request)
-        self._send_json(status, answer, JSON_11, {"x-amzn-RequestId": str(uuid.uuid4())})
+        request = ApiRequest(target, parse_target(target), region, key, body, token, self.received)
+        answer = self.server.simulator.handle(request)
+        self._send_json(
+            answer.status,
+            answer.body,
+            JSON_11,
+            {"x-amzn-RequestId": str(uuid.uuid4())},
+            not_before=answer.not_before,
+        )
 
     def do_GET(self) -> None:
         self._control("GET")
@@ -163,13 +187,19 @@ class _Handler(BaseHTTPRequestHandler):
         payload: Any,
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
+        *,
+        not_before: float = 0.0,
     ) -> None:
+        # Everything is ready before the wait, so the answer leaves when it is due, not that
+        # plus the time to serialize it.
         data = json.dumps(payload, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if (wait := not_before - time.monotonic()) > 0:
+            time.sleep(wait)
         self.end_headers()
         self.wfile.write(data)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -17,7 +16,7 @@ from sandbox.config_sim import documents, errors
 from sandbox.config_sim.faults import FaultInjector, FaultOutcome, FaultRule
 from sandbox.config_sim.identity import UnknownCallerError, caller_account
 from sandbox.config_sim.operations import OPERATIONS, Call
-from sandbox.config_sim.server import ApiRequest, ConfigServer
+from sandbox.config_sim.server import Answer, ApiRequest, ConfigServer
 from sandbox.config_sim.service_model import operation_model
 from sandbox.config_sim.state import Clock, Organization, Region, utc_now
 from sandbox.config_sim.tokens import TokenCodec
@@ -240,29 +239,26 @@ class ConfigSimulator:
 
     # The API -------------------------------------------------------------------------------
 
-    def handle(self, request: ApiRequest) -> tuple[int, dict[str, Any]]:
-        """Answer one API request: (HTTP status, JSON body). Called by the HTTP server."""
+    def handle(self, request: ApiRequest) -> Answer:
+        """Answer one API request: its HTTP status, JSON body, and when it may leave. Called by
+        the HTTP server, which puts it on the wire then."""
         name = request.operation or request.target or ""
         region = request.region or ""
         with self._lock:
             self._calls[(name, region)] += 1
             fault = self._faults.decide(name, region)
-        started = time.monotonic()
         try:
-            answer = 200, self._answer(request, fault)
+            status, body = 200, self._answer(request, fault)
         except errors.ApiError as exc:
-            answer = exc.status, exc.body()
+            status, body = exc.status, exc.body()
         except Exception:
             logger.exception("the simulator failed on %s", name)
             failure = errors.internal_failure()
-            answer = failure.status, failure.body()
+            status, body = failure.status, failure.body()
         # The answer leaves `latency` after the request came in, whatever the simulator's own
         # work took, as a service's latency includes its own: the latency is the one configured,
         # not that plus the time this Python process spends sharing its CPU with the others.
-        # Outside the lock: a slow region must not hold up the others.
-        if (wait := fault.latency_s - (time.monotonic() - started)) > 0:
-            time.sleep(wait)
-        return answer
+        return Answer(status, body, request.received + fault.latency_s)
 
     def _answer(self, request: ApiRequest, fault: FaultOutcome) -> dict[str, Any]:
         operation = OPERATIONS.get(request.operation or "")
