@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
@@ -73,15 +74,20 @@ def dependencies() -> Dependencies:
             gc.enable()
 
 
-def _dependencies(current: Settings) -> Dependencies:
-    core = utc_session()
-    session = boto3.session.Session(botocore_session=core)
-    client_config = Config(
+def client_config_for(current: Settings) -> Config:
+    """How every client of the function retries, pools connections and times out."""
+    return Config(
         retries={"mode": "adaptive", "total_max_attempts": current.max_attempts},
         max_pool_connections=current.max_concurrency * 2,
         connect_timeout=5,
         read_timeout=30,
     )
+
+
+def _dependencies(current: Settings) -> Dependencies:
+    core = utc_session()
+    session = boto3.session.Session(botocore_session=core)
+    client_config = client_config_for(current)
     dynamodb = session.client("dynamodb", config=client_config)
     config_clients: dict[str, ConfigServiceClient] = {
         region: session.client("config", region_name=region, config=client_config)
@@ -93,6 +99,11 @@ def _dependencies(current: Settings) -> Dependencies:
     loader = core.get_component("data_loader")  # models read once, shared with the admins'
     return Dependencies(
         config_client=config_clients.__getitem__,
+        # Started on first use and kept while the execution environment lives: a warm run
+        # starts no thread.
+        executor=ThreadPoolExecutor(
+            max_workers=current.max_concurrency, thread_name_prefix="config-notifier"
+        ),
         delegated_admins={
             account: DelegatedAdmin(arn, sts, loader, client_config)
             for account, arn in current.delegated_admins.items()
