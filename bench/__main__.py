@@ -37,7 +37,7 @@ from sandbox.moto_server import MotoProcess
 from sandbox.resources import create_snapshot_table, subscribe_queue
 
 ROOT = Path(__file__).resolve().parents[1]
-STEADY_REPEATS = 5
+STEADY_REPEATS = 11
 DETAIL_OPS = (
     "GetOrganizationConformancePackDetailedStatus",
     "GetOrganizationConfigRuleDetailedStatus",
@@ -89,9 +89,9 @@ def cpu_seconds(pid: int) -> float:
 class Worker:
     """The handler's process: one run per request, warm after the first."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, reference: bool = False) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker"],
+            [sys.executable, "-m", "bench.worker", *(["--reference"] if reference else [])],
             cwd=ROOT,
             env={**env, "PYTHONPATH": f"{ROOT / 'lambda'}:{ROOT}"},
             stdin=subprocess.PIPE,
@@ -247,6 +247,30 @@ def steady_report(
     return s1
 
 
+def reference_row(
+    env: dict[str, str], shape: Shape, latency_ms: int, concurrency: int, notifier_wall: float
+) -> tuple[str, str]:
+    """What boto3 and the sandbox alone take for a steady run's requests on this machine: the
+    part of the wall time above the floor that is not the notifier's."""
+    reference = Worker(env, reference=True)
+    try:
+        for _ in range(2):  # warm, as the handler's worker is
+            reference.run()
+        runs = [reference.run() for _ in range(STEADY_REPEATS)]
+    finally:
+        reference.stop()
+    calls = {run["summary"]["api_calls"] for run in runs}
+    if calls != {shape.min_list_calls()}:
+        raise RuntimeError(f"the reference made {calls} Config calls, not {shape.min_list_calls()}")
+    wall = statistics.median(run["wall_s"] for run in runs)
+    floor = floor_seconds(latency_ms / 1000, shape, [], concurrency)
+    return (
+        "boto3 alone, same requests",
+        f"{wall:.3f} s ({wall / floor:.2f}x the floor; median of {STEADY_REPEATS}); "
+        f"the notifier's own work adds {(notifier_wall - wall) * 1000:+.0f} ms",
+    )
+
+
 def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> list[Report]:
     sim = sandbox.config_sim
     sim.reset()
@@ -262,7 +286,7 @@ def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> l
             sim.reset_calls()
             steady = worker.run()
             s1_calls = config_calls(sim)
-            # A run this short is at the mercy of the scheduler: the median of five.
+            # A run this short is at the mercy of the scheduler: the median of several.
             processes = {
                 "handler": worker.pid,
                 "Config simulator (with the benchmark)": os.getpid(),
@@ -283,11 +307,12 @@ def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> l
             s1.rows.insert(
                 1,
                 (
-                    "CPU per run (mean of 4)",
+                    f"CPU per run (mean of {len(more)})",
                     ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in cpu.items())
                     + f"; {os.cpu_count()} cores",
                 ),
             )
+            s1.rows.insert(2, reference_row(w.env, S1, latency_ms, concurrency, steady["wall_s"]))
 
             failing = S1.account_ids()[:S2_FAILING]
             region = sim.region(S2_REGION)
