@@ -17,7 +17,6 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -265,7 +264,10 @@ def run(
         executor = deps.executor or stack.enter_context(
             ThreadPoolExecutor(max_workers=settings.max_concurrency)
         )
-        pool = stack.enter_context(_Tasks(executor))
+        pool = _Tasks(executor)
+        # As when leaving a pool of its own, the run ends only after every task it started, even
+        # when it fails: no thread of it works on into the next invocation.
+        stack.callback(pool.wait)
         in_flight = _survey(pool, regions, tick, stats)
         _retry_events(tick, regions, stats)
         work = [
@@ -335,9 +337,7 @@ _T = TypeVar("_T")
 
 
 class _Tasks:
-    """The run's tasks on an executor that may outlive it: like leaving a pool of its own, the
-    run ends only after every task it started has, even when it ends with an exception, so no
-    thread of it works on into the next invocation."""
+    """The run's tasks on an executor that may outlive it (a warm Lambda keeps its threads)."""
 
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
@@ -348,15 +348,8 @@ class _Tasks:
         self._started.append(future)
         return future
 
-    def __enter__(self) -> _Tasks:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def wait(self) -> None:
+        """Return once every task started has ended."""
         wait(self._started)
 
 
