@@ -8,7 +8,9 @@ longer than an assumed role's session.
 
 from __future__ import annotations
 
+import logging
 import threading
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -139,3 +141,22 @@ class _Fixed(CredentialProvider):
 
     def load(self) -> DeferredRefreshableCredentials:
         return self._credentials
+
+
+class _RefreshReportedByTheRun(logging.Filter):
+    """botocore logs a stack trace of its own when refreshing credentials fails, then raises. For
+    an administrator's role that repeats what the run reports in its own words (the role, the
+    error code, what to do, and that the admin's sources are left as they were), so that record
+    is dropped. Failures of any other credentials keep botocore's record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = record.exc_info[1] if record.exc_info else None
+        trace: TracebackType | None = failure.__traceback__ if failure else None
+        while trace is not None:
+            if trace.tb_frame.f_code is DelegatedAdmin._assume.__code__:
+                return False
+            trace = trace.tb_next
+        return True
+
+
+logging.getLogger("botocore.credentials").addFilter(_RefreshReportedByTheRun())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.session
+import pytest
 from botocore.config import Config
+from botocore.credentials import DeferredRefreshableCredentials
 from botocore.exceptions import ClientError
 
 from config_notifier.delegated import DelegatedAdmin
@@ -84,3 +87,33 @@ def test_a_denied_role_is_a_reason_to_act_on_and_is_tried_again() -> None:
     sts.denied = False
     assert reader.check() is None
     assert len(sts.calls) == 2
+
+
+def test_a_denied_role_is_reported_once_without_botocores_stack_trace(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a role that cannot be assumed
+    reader = admin(FakeSts(timedelta(hours=1), denied=True))
+    # When a run checks the account
+    with caplog.at_level(logging.DEBUG, logger="botocore.credentials"):
+        reason = reader.check()
+    # Then the run has its reason, and botocore logged no stack trace of the same failure
+    assert reason is not None
+    assert "AccessDenied" in reason
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+def test_other_credentials_keep_botocores_record(caplog: pytest.LogCaptureFixture) -> None:
+    # Given refreshable credentials of botocore's own whose refresh fails
+    def refuse() -> dict[str, str]:
+        raise RuntimeError("the refresh failed")
+
+    credentials = DeferredRefreshableCredentials(refresh_using=refuse, method="other")
+    # When they are used
+    with (
+        caplog.at_level(logging.WARNING, logger="botocore.credentials"),
+        pytest.raises(RuntimeError, match="the refresh failed"),
+    ):
+        credentials.get_frozen_credentials()
+    # Then botocore's record of it is kept
+    assert any("Refreshing temporary credentials failed" in r.getMessage() for r in caplog.records)
