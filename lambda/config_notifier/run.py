@@ -55,6 +55,7 @@ from config_notifier.render import Context, render, render_baseline_summary
 from config_notifier.settings import Settings
 from config_notifier.snapshot import (
     SINGLES,
+    ChunkCommit,
     Chunked,
     Outbox,
     RegionSnapshot,
@@ -380,12 +381,14 @@ def _survey(
             SOURCES[kind], tick.deps.config_for(r.name, r.admin), r.name, tick.calls, r.admin
         )
 
-    reads = {(key, Kind.ACCOUNT_PACK): start_read(key, Kind.ACCOUNT_PACK) for key in reachable}
+    account_packs = {
+        (key, Kind.ACCOUNT_PACK): start_read(key, Kind.ACCOUNT_PACK) for key in reachable
+    }
     loads = {
         key: pool.submit(tick.deps.snapshot.load_region, r.name, r.admin)
         for key, r in reachable.items()
     }
-    reads |= {
+    organization = {
         (key, kind): start_read(key, kind)
         for kind in (Kind.ORG_RULE, Kind.ORG_PACK)
         for key in reachable
@@ -400,8 +403,8 @@ def _survey(
         except (ClientError, BotoCoreError) as exc:
             admin = regions[key].admin
             _fail(stats, key[1], "snapshot", f"could not load the snapshot: {exc}", admin)
-    _collect(regions, {k: f for k, f in reads.items() if k[1] is not Kind.ACCOUNT_PACK}, stats)
-    return {k: f for k, f in reads.items() if k[1] is Kind.ACCOUNT_PACK}
+    _collect(regions, organization, stats)
+    return account_packs
 
 
 def _collect(
@@ -568,23 +571,13 @@ def _commit_parent(
     if after != work.members_before.records:
         try:
             store = tick.deps.snapshot
-            saved = store.save_members(work.entity, work.members_before, after)
-            for _ in range(COMMIT_RETRIES):
-                if not saved.conflicts:
-                    break
-                # Another writer changed a chunk since the run loaded it: apply what this run
-                # saw to what is there now rather than publish it all again next run.
-                fresh = store.load_members(work.entity)
-                retry = store.save_members(
-                    work.entity,
-                    fresh,
-                    _applied(member_changes, stalled, fresh.records, tick.stamp),
-                )
-                saved = replace(
-                    retry,
-                    written=saved.written + retry.written,
-                    deleted=saved.deleted + retry.deleted,
-                )
+            saved = _save_over_conflicts(
+                lambda base, new: store.save_members(work.entity, base, new),
+                lambda: store.load_members(work.entity),
+                lambda loaded: _applied(member_changes, stalled, loaded, tick.stamp),
+                work.members_before,
+                after,
+            )
             commit = _Commit(saved.written, saved.deleted, saved.conflicts)
         except (ClientError, BotoCoreError) as exc:
             failure, write_failed = _snapshot_failure(region, "commit", exc), True
@@ -830,19 +823,13 @@ def _commit_region(
         records = {o.parent: o.record for o in outcomes if o.record is not None}
         after = {**_applied(delivered, stuck, region.snapshot.records, tick.stamp), **records}
         if after != region.snapshot.records:
-            saved = deps.snapshot.save_region(region.name, region.snapshot, after, region.admin)
-            for _ in range(COMMIT_RETRIES):
-                if not saved.conflicts:
-                    break
-                # As for members: again on top of what the other writer committed.
-                fresh = deps.snapshot.load_region(region.name, region.admin)
-                after = {**_applied(delivered, stuck, fresh.records, tick.stamp), **records}
-                retry = deps.snapshot.save_region(region.name, fresh, after, region.admin)
-                saved = replace(
-                    retry,
-                    written=saved.written + retry.written,
-                    deleted=saved.deleted + retry.deleted,
-                )
+            saved = _save_over_conflicts(
+                lambda base, new: deps.snapshot.save_region(region.name, base, new, region.admin),
+                lambda: deps.snapshot.load_region(region.name, region.admin),
+                lambda loaded: {**_applied(delivered, stuck, loaded, tick.stamp), **records},
+                region.snapshot,
+                after,
+            )
             commit = _merge(commit, _Commit(saved.written, saved.deleted, saved.conflicts))
     except (ClientError, BotoCoreError) as exc:
         _fail_write(stats, region, "commit", exc)
@@ -854,6 +841,29 @@ def _commit_region(
     if commit.conflicts:
         region.unfinished.update(SOURCES)  # an overlapping run wrote first: redo next run
     return commit.conflicts == 0
+
+
+def _save_over_conflicts(
+    save: Callable[[Chunked, dict[EntityId, Record]], ChunkCommit],
+    reload: Callable[[], Chunked],
+    apply: Callable[[dict[EntityId, Record]], dict[EntityId, Record]],
+    base: Chunked,
+    after: dict[EntityId, Record],
+) -> ChunkCommit:
+    """Save `after` over `base`. Where another writer changed a chunk since the run loaded it,
+    apply what this run saw to what is there now (`apply` of the reloaded records) and save that,
+    up to COMMIT_RETRIES times, rather than publish it all again next run. Counts every write and
+    delete made; the conflicts are the last attempt's."""
+    saved = save(base, after)
+    for _ in range(COMMIT_RETRIES):
+        if not saved.conflicts:
+            break
+        fresh = reload()
+        retry = save(fresh, apply(fresh.records))
+        saved = replace(
+            retry, written=saved.written + retry.written, deleted=saved.deleted + retry.deleted
+        )
+    return saved
 
 
 def _gone(subject: str, region: _Region) -> bool:
