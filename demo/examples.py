@@ -20,7 +20,9 @@ from config_notifier.model import (
     Status,
     Stuck,
 )
-from config_notifier.render import Context, render, render_baseline_summary
+from config_notifier.render import render
+from config_notifier.summary import render_baseline_summary
+from config_notifier.wording import Context
 
 REGION = "eu-west-1"
 PACK = "security-baseline"

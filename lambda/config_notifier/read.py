@@ -1,6 +1,6 @@
-"""Step 1, read: the deployment statuses AWS Config reports, one source at a time, all pages.
+"""The Config adapter: the deployment statuses AWS Config reports, one source at a time, all pages.
 
-A source either reads completely or raises SourceReadError: a half-read source would make the diff
+A source either reads completely or raises SourceUnreadable: a half-read source would make the diff
 report entities on the missing pages as deleted.
 """
 
@@ -17,6 +17,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
+from config_notifier.errors import SourceUnreadable
 from config_notifier.model import EntityId, Kind, Observation, Status
 
 if TYPE_CHECKING:
@@ -58,14 +59,6 @@ def utc_timestamp(value: str | float) -> datetime:
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
     return parse_timestamp(value).astimezone(UTC)
-
-
-class SourceReadError(Exception):
-    """A source could not be read completely; `reason` says why in words a person can act on."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class CallCounter:
@@ -192,20 +185,20 @@ def _all_items(
             calls.add(operation)
             response = call(**request)
         except ClientError as exc:
-            raise SourceReadError(_describe(operation, exc)) from exc
+            raise SourceUnreadable(_describe(operation, exc)) from exc
         except BotoCoreError as exc:
-            raise SourceReadError(f"{operation} failed: {exc}") from exc
+            raise SourceUnreadable(f"{operation} failed: {exc}") from exc
         yield from response.get(result_key) or []
         token = response.get("NextToken")
         if not token:
             return
         if token in seen_tokens:
-            raise SourceReadError(
+            raise SourceUnreadable(
                 f"{operation} returned a NextToken it had already returned: the listing "
                 "would never end, so this source is treated as unread"
             )
         seen_tokens.add(token)
-    raise SourceReadError(f"{operation} returned more than {MAX_PAGES} pages; stopped reading")
+    raise SourceUnreadable(f"{operation} returned more than {MAX_PAGES} pages; stopped reading")
 
 
 def _describe(operation: str, exc: ClientError) -> str:
@@ -219,7 +212,7 @@ def _describe(operation: str, exc: ClientError) -> str:
 def _status(item: Mapping[str, Any], status_key: str) -> Status:
     code = item.get("ErrorCode")
     return Status(
-        # A status the API model does not list is passed on as it is (DESIGN rule 5).
+        # A status the API model does not list is passed on as it is (docs/design.md rule 5).
         status=sys.intern(item.get(status_key) or "STATUS_NOT_REPORTED"),
         error_code=sys.intern(code) if code else None,
         error_message=item.get("ErrorMessage") or None,

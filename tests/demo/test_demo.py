@@ -20,6 +20,7 @@ from unittest import mock
 
 import pytest
 
+from config_notifier.errors import PublishRefused
 from config_notifier.model import Message
 from config_notifier.publish import Publisher
 from demo import scenario, show
@@ -93,7 +94,7 @@ def played() -> Played:
     handed: list[Message] = []
     original = Publisher.publish
 
-    def spy(self: Publisher, messages: Any) -> list[str | None]:
+    def spy(self: Publisher, messages: Any) -> list[PublishRefused | None]:
         handed.extend(messages)
         return original(self, messages)
 

@@ -9,8 +9,10 @@ from dataclasses import replace
 import boto3
 import pytest
 
+from config_notifier.errors import OutboxTaken
 from config_notifier.model import EntityId, Kind, Record, Status
-from config_notifier.snapshot import Chunked, SnapshotStore
+from config_notifier.snapshot import SnapshotStore
+from config_notifier.stored import Chunked
 from sandbox.resources import create_snapshot_table
 
 PACK = EntityId("us-east-1", Kind.ORG_PACK, "ops-baseline")
@@ -149,11 +151,11 @@ def test_a_second_run_cannot_take_over_an_outbox_it_did_not_load(store) -> None:
     # Given two runs that loaded the region before either wrote an outbox
     subject = "organization-pack#ops-baseline"
     first = store.put_outbox(OUTBOX_REGION, subject, told(2), "run-a", None)
+    assert first
     # When the second writes its own
-    second = store.put_outbox(OUTBOX_REGION, subject, told(2, "CREATE_SUCCESSFUL"), "run-b", None)
     # Then it is refused (the first is publishing), and the first's stays
-    assert first is not None
-    assert second is None
+    with pytest.raises(OutboxTaken, match="another run is publishing"):
+        store.put_outbox(OUTBOX_REGION, subject, told(2, "CREATE_SUCCESSFUL"), "run-b", None)
     assert store.load_region(OUTBOX_REGION).outbox[subject].generation == "run-a"
 
 
@@ -162,7 +164,7 @@ def test_a_run_replaces_the_outbox_it_loaded_and_a_stale_delete_keeps_the_newer(
     subject = "organization-pack#ops-baseline"
     store.put_outbox(OUTBOX_REGION, subject, told(1), "killed", None)
     left = store.load_region(OUTBOX_REGION).outbox[subject]
-    assert store.put_outbox(OUTBOX_REGION, subject, told(1), "next", left) is not None
+    assert store.put_outbox(OUTBOX_REGION, subject, told(1), "next", left)
     # When the stale generation is deleted
     store.delete_outbox(OUTBOX_REGION, subject, left)
     # Then the newer head is still there

@@ -18,14 +18,9 @@ from config_notifier.model import (
     SourceFailure,
     Status,
 )
-from config_notifier.render import (
-    MAX_SUBJECT,
-    SCHEMA,
-    Context,
-    console_url,
-    render,
-    render_baseline_summary,
-)
+from config_notifier.render import render
+from config_notifier.summary import render_baseline_summary
+from config_notifier.wording import MAX_SUBJECT, SCHEMA, Context, console_url
 
 CONTEXT = Context(run_id="run-1", sent_at="2026-11-21T10:00:00+00:00")
 PACK = EntityId("eu-west-1", Kind.ORG_PACK, "ops-baseline")
