@@ -1,7 +1,7 @@
-"""One example of each kind of message, rendered by the real renderer, for the README.
+"""One example of each kind of message, rendered by the real renderer, for docs/messages.md.
 
-`python -m demo.examples` prints the README's "Examples of every message" section; a test keeps
-the README equal to it, so the examples cannot drift from what subscribers receive.
+`python -m demo.examples` prints that file's "Examples of every message" section; a test keeps
+the file equal to it, so the examples cannot drift from what subscribers receive.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ KINDS: list[tuple[str, Callable[[], Message]]] = [
 
 
 def markdown() -> str:
-    """The README section: each kind's subject, email text and JSON document."""
+    """The docs/messages.md section: each kind's subject, email text and JSON document."""
     parts = [
         "## Examples of every message",
         "",
