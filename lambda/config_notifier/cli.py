@@ -33,7 +33,7 @@ from config_notifier.read import (
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings, SettingsError
 from config_notifier.snapshot import SnapshotStore
-from config_notifier.stored import ChunkCommit, Chunked, Outbox, Told
+from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite
 
 EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
 
@@ -223,16 +223,7 @@ class ReadOnlySnapshot(SnapshotStore):
     def mark_baselined(self, region: str, source: str, at: str, admin: str = "") -> None:
         return None
 
-    def put_outbox(
-        self,
-        region: str,
-        subject: str,
-        told: Told,
-        generation: str,
-        replaces: Outbox | None,
-        *,
-        admin: str = "",
-    ) -> tuple[str, ...]:
+    def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
         return ()
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:

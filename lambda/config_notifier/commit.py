@@ -78,28 +78,6 @@ def save_over_conflicts(
     return saved
 
 
-def commit_members(
-    store: SnapshotPort,
-    parent: EntityId,
-    *,
-    before: Chunked,
-    changes: Sequence[Transition],
-    stalled: Sequence[EntityId],
-    stamp: str,
-) -> ChunkCommit:
-    """Commit a rule's or pack's member accounts: their delivered changes and reported stalls."""
-    after = applied(changes, stalled, before.records, stamp)
-    if after == before.records:
-        return ChunkCommit()
-    return save_over_conflicts(
-        lambda base, new: store.save_members(parent, base, new),
-        lambda: store.load_members(parent),
-        lambda loaded: applied(changes, stalled, loaded, stamp),
-        before,
-        after,
-    )
-
-
 def parent_record(
     stored: Record | None,
     observation: Observation,
@@ -125,46 +103,74 @@ def parent_record(
     return record if record != stored else None
 
 
-def commit_region(
-    store: SnapshotPort,
-    where: tuple[str, str],
-    *,
-    loaded: Chunked,
-    delivered: Sequence[Transition],
-    stalled: Sequence[EntityId],
-    records: Mapping[EntityId, Record],
-    stamp: str,
-    report: RunReport,
-) -> ChunkCommit:
-    """Write the region's records once: what was delivered, the stalls reported, and the
-    records of its rules and packs (`records`). Counts every write as it is made."""
-    name, admin = where
-    total = ChunkCommit()
-    for t in delivered:
-        if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
-            # A removed rule or pack takes its member records with it, before its own record
-            # goes: a crash in between repeats the removal next run rather than orphan them.
-            saved = store.save_members(t.entity, store.load_members(t.entity), {})
-            report.committed(saved)
-            total = _plus(total, saved)
-    after = {**applied(delivered, stalled, loaded.records, stamp), **records}
-    if after == loaded.records:
-        return total
-    saved = save_over_conflicts(
-        lambda base, new: store.save_region(name, base, new, admin),
-        lambda: store.load_region(name, admin),
-        lambda fresh: {**applied(delivered, stalled, fresh, stamp), **records},
-        loaded,
-        after,
-    )
-    report.committed(saved)
-    return _plus(total, saved)
+class Committer:
+    """Writes one run's commits (stamped with its time) and counts every write as it is made."""
 
+    def __init__(self, store: SnapshotPort, stamp: str, report: RunReport) -> None:
+        self._store = store
+        self._stamp = stamp
+        self._report = report
 
-def clean_outboxes(store: SnapshotPort, name: str, admin: str, done: Mapping[str, Outbox]) -> None:
-    """Remove the outboxes whose statuses the snapshot now holds."""
-    for subject, outbox in done.items():
-        store.delete_outbox(name, subject, outbox, admin)
+    def members(
+        self,
+        parent: EntityId,
+        before: Chunked,
+        changes: Sequence[Transition],
+        stalled: Sequence[EntityId],
+    ) -> ChunkCommit:
+        """Commit a rule's or pack's members: their delivered changes and reported stalls."""
+        store, stamp = self._store, self._stamp
+        after = applied(changes, stalled, before.records, stamp)
+        if after == before.records:
+            return ChunkCommit()
+        saved = save_over_conflicts(
+            lambda base, new: store.save_members(parent, base, new),
+            lambda: store.load_members(parent),
+            lambda loaded: applied(changes, stalled, loaded, stamp),
+            before,
+            after,
+        )
+        self._report.committed(saved)
+        return saved
+
+    def region(
+        self,
+        where: tuple[str, str],
+        loaded: Chunked,
+        delivered: Sequence[Transition],
+        *,
+        stalled: Sequence[EntityId],
+        records: Mapping[EntityId, Record],
+    ) -> ChunkCommit:
+        """Write the region's records once: what was delivered, the stalls reported, and the
+        records of its rules and packs (`records`)."""
+        store, stamp, (name, admin) = self._store, self._stamp, where
+        total = ChunkCommit()
+        for t in delivered:
+            if t.change is Change.DISAPPEARED and t.entity.kind in (Kind.ORG_RULE, Kind.ORG_PACK):
+                # A removed rule or pack takes its member records with it, before its own
+                # record goes: a crash in between repeats the removal rather than orphan them.
+                saved = store.save_members(t.entity, store.load_members(t.entity), {})
+                self._report.committed(saved)
+                total = _plus(total, saved)
+        after = {**applied(delivered, stalled, loaded.records, stamp), **records}
+        if after == loaded.records:
+            return total
+        saved = save_over_conflicts(
+            lambda base, new: store.save_region(name, base, new, admin),
+            lambda: store.load_region(name, admin),
+            lambda fresh: {**applied(delivered, stalled, fresh, stamp), **records},
+            loaded,
+            after,
+        )
+        self._report.committed(saved)
+        return _plus(total, saved)
+
+    def clean_outboxes(self, where: tuple[str, str], done: Mapping[str, Outbox]) -> None:
+        """Remove the outboxes whose statuses the snapshot now holds."""
+        name, admin = where
+        for subject, outbox in done.items():
+            self._store.delete_outbox(name, subject, outbox, admin)
 
 
 def _plus(a: ChunkCommit, b: ChunkCommit) -> ChunkCommit:

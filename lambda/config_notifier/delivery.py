@@ -30,7 +30,7 @@ from config_notifier.errors import (
 from config_notifier.events import PutResult, event_entries
 from config_notifier.model import EntityId, Group, Message
 from config_notifier.ports import EventPort, NamesPort, PublisherPort, SnapshotPort
-from config_notifier.stored import Outbox, Told
+from config_notifier.stored import Outbox, OutboxWrite, Told
 from config_notifier.wording import Context
 
 logger = Logger(service=SERVICE, child=True)
@@ -98,9 +98,8 @@ class Courier:
         name, admin = where
         outbox = loaded
         if told:
-            keys = self._store.put_outbox(
-                name, subject, told, self._generation, loaded, admin=admin
-            )
+            write = OutboxWrite(subject, told, self._generation, loaded)
+            keys = self._store.put_outbox(name, write, admin)
             outbox = Outbox(
                 told, self._generation, tuple(sorted({*(loaded.keys if loaded else ()), *keys}))
             )
@@ -144,9 +143,8 @@ class Courier:
             if not told:
                 self._store.delete_outbox(name, subject, written, admin)
                 return None
-            keys = self._store.put_outbox(
-                name, subject, told, self._generation, written, admin=admin
-            )
+            write = OutboxWrite(subject, told, self._generation, written)
+            keys = self._store.put_outbox(name, write, admin)
         except SnapshotUnavailable as exc:
             # Left as written: the next run may repeat a transition, never lose one.
             logger.warning(

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from config_notifier.errors import EventsUnavailable
 from config_notifier.model import Group, Severity, Status, Transition
 from config_notifier.stored import region_pk
-from config_notifier.wording import Context, console_url
+from config_notifier.wording import Context, deployment_doc
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -51,20 +51,7 @@ Entry = dict[str, Any]  # a PutEvents request entry, without EventBusName
 
 def event_entries(group: Group, context: Context) -> list[Entry]:
     """One PutEvents entry per transition and stuck report of a published message."""
-    link = console_url(group.region, group.kind, group.name)
-    base = {
-        "schema": EVENT_SCHEMA,
-        "version": EVENT_SCHEMA_VERSION,
-        "run_id": context.run_id,
-        "sent_at": context.sent_at,
-        "region": group.region,
-        "kind": group.kind.value,
-        "name": group.name,
-        # null: deployed by the account the notifier runs in.
-        "admin_account": group.admin_account or None,
-        "admin_account_name": context.account_names.get(group.admin_account),
-        "console_url": link,
-    }
+    base = deployment_doc(EVENT_SCHEMA, EVENT_SCHEMA_VERSION, group, context)
     entries = [
         _entry(DETAIL_TYPE_TRANSITION, base | _transition(t, context)) for t in group.transitions
     ]

@@ -23,7 +23,7 @@ from config_notifier.changes import (
     parent_group,
     parent_stalls,
 )
-from config_notifier.commit import commit_members, parent_record
+from config_notifier.commit import parent_record
 from config_notifier.delivery import Letter
 from config_notifier.errors import OutboxTaken, SnapshotUnavailable, SourceUnreadable
 from config_notifier.model import EntityId, Observation, Record, SourceFailure, Stuck, Transition
@@ -195,17 +195,9 @@ class ParentWork:
         scope = self._scope
         stalled = [s.entity for s in stalls if s.entity != view.entity]
         try:
-            saved = commit_members(
-                scope.store,
-                view.entity,
-                before=view.members_before,
-                changes=changes,
-                stalled=stalled,
-                stamp=scope.stamp,
-            )
+            saved = scope.committer.members(view.entity, view.members_before, changes, stalled)
         except SnapshotUnavailable as exc:
             return Left.COMMIT_FAILED, region.snapshot_failure("commit", exc.reason), ChunkCommit()
-        scope.report.committed(saved)
         return None, None, saved
 
 

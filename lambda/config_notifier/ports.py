@@ -15,7 +15,7 @@ from config_notifier.accounts import Names
 from config_notifier.errors import PublishRefused
 from config_notifier.events import Entry, PutResult
 from config_notifier.model import EntityId, Message, Record
-from config_notifier.stored import ChunkCommit, Chunked, Outbox, RegionSnapshot, Told
+from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite, RegionSnapshot
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -41,17 +41,8 @@ class SnapshotPort(Protocol):
 
     def mark_baselined(self, region: str, source: str, at: str, admin: str = "") -> None: ...
 
-    def put_outbox(
-        self,
-        region: str,
-        subject: str,
-        told: Told,
-        generation: str,
-        replaces: Outbox | None,
-        *,
-        admin: str = "",
-    ) -> tuple[str, ...]:
-        """The keys written; raises OutboxTaken when another run wrote it since `replaces`."""
+    def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
+        """The keys written; raises OutboxTaken when another run wrote it since it was loaded."""
         ...
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None: ...

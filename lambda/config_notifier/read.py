@@ -10,6 +10,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -82,37 +83,38 @@ def read_org_rules(
 ) -> list[Observation]:
     """Every organization Config rule's organization-level status in `region`, as deployed by
     the account `client` calls as (`admin`: a delegated administrator's, "" this account's)."""
-    items = _all_items(
-        client.describe_organization_config_rule_statuses,
-        "OrganizationConfigRuleStatuses",
-        ORG_PAGE_LIMIT,
-        calls,
-    )
-    return [
-        Observation(
-            EntityId(region, Kind.ORG_RULE, item["OrganizationConfigRuleName"], "", admin),
-            _status(item, "OrganizationRuleStatus"),
-        )
-        for item in items
-    ]
+    return _organization_statuses(client, EntityId(region, Kind.ORG_RULE, "", "", admin), calls)
 
 
 def read_org_packs(
     client: ConfigServiceClient, region: str, calls: CallCounter, admin: str = ""
 ) -> list[Observation]:
     """Every organization conformance pack's organization-level status in `region`."""
-    items = _all_items(
-        client.describe_organization_conformance_pack_statuses,
-        "OrganizationConformancePackStatuses",
-        ORG_PAGE_LIMIT,
-        calls,
-    )
+    return _organization_statuses(client, EntityId(region, Kind.ORG_PACK, "", "", admin), calls)
+
+
+# Per kind: the Describe*Statuses operation, and its list, name and status fields.
+_LISTINGS = {
+    Kind.ORG_RULE: (
+        "describe_organization_config_rule_statuses",
+        ("OrganizationConfigRuleStatuses", "OrganizationConfigRuleName", "OrganizationRuleStatus"),
+    ),
+    Kind.ORG_PACK: (
+        "describe_organization_conformance_pack_statuses",
+        ("OrganizationConformancePackStatuses", "OrganizationConformancePackName", "Status"),
+    ),
+}
+
+
+def _organization_statuses(
+    client: ConfigServiceClient, like: EntityId, calls: CallCounter
+) -> list[Observation]:
+    """Every page of the listing of `like`'s kind; each entity is `like` with its name."""
+    operation, (result_key, name_key, status_key) = _LISTINGS[like.kind]
+    call = getattr(client, operation)
     return [
-        Observation(
-            EntityId(region, Kind.ORG_PACK, item["OrganizationConformancePackName"], "", admin),
-            _status(item, "Status"),
-        )
-        for item in items
+        Observation(replace(like, name=item[name_key]), _status(item, status_key))
+        for item in _all_items(call, result_key, ORG_PAGE_LIMIT, calls)
     ]
 
 

@@ -19,7 +19,6 @@ from config_notifier.changes import (
     told_by,
     waiting_outboxes,
 )
-from config_notifier.commit import clean_outboxes, commit_region
 from config_notifier.delivery import Delivered, Letter
 from config_notifier.errors import NotifierError, OutboxTaken, SnapshotUnavailable
 from config_notifier.model import EntityId, Stuck, Transition
@@ -71,7 +70,7 @@ class RegionClose:
                 if o.left is None and o.outbox
             )
             try:
-                clean_outboxes(scope.store, region.name, region.admin, done)
+                scope.committer.clean_outboxes(region.where, done)
             except SnapshotUnavailable as exc:
                 # Left behind, they are published again next run: a duplicate, never a loss.
                 self._write_failed(region, "outbox cleanup", exc)
@@ -140,15 +139,12 @@ class RegionClose:
         scope = self._scope
         assert region.snapshot is not None  # noqa: S101 (the caller checked)
         try:
-            saved = commit_region(
-                scope.store,
+            saved = scope.committer.region(
                 region.where,
-                loaded=region.snapshot,
-                delivered=delivered,
+                region.snapshot,
+                delivered,
                 stalled=stuck,
                 records={o.parent: o.record for o in outcomes if o.record is not None},
-                stamp=scope.stamp,
-                report=scope.report,
             )
         except SnapshotUnavailable as exc:
             self._write_failed(region, "commit", exc)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from config_notifier.model import Group, Message, Stuck, Transition
+from config_notifier.model import EntityId, Group, Message, Stuck, Transition
 from config_notifier.wording import (
     CHAT_ACCOUNTS,
     CHAT_DESCRIPTION_CHARS,
@@ -26,9 +26,9 @@ from config_notifier.wording import (
     TEXT_ERROR_CHARS,
     Context,
     arrow,
-    console_url,
     counts,
     deployed_by,
+    deployment_doc,
     error_line,
     headline_status,
     minutes_since,
@@ -185,11 +185,7 @@ def _chatbot(
 
 def transition_doc(t: Transition, context: Context) -> dict[str, Any]:
     """One transition in the machine-readable document."""
-    return {
-        "kind": t.entity.kind.value,
-        "name": t.entity.name,
-        "account_id": t.entity.account_id or None,
-        "account_name": context.account_names.get(t.entity.account_id),
+    return _entity_doc(t.entity, context) | {
         "change": t.change.value,
         "severity": t.severity.value,
         "old": status_doc(t.old),
@@ -201,18 +197,7 @@ def _document(
     group: Group, members: Sequence[Transition], context: Context, limit: int
 ) -> dict[str, Any]:
     listed = ([group.parent] if group.parent else []) + list(members[:limit])
-    return {
-        "schema": SCHEMA,
-        "version": SCHEMA_VERSION,
-        "run_id": context.run_id,
-        "sent_at": context.sent_at,
-        "region": group.region,
-        "kind": group.kind.value,
-        "name": group.name,
-        # null: deployed by the account the notifier runs in.
-        "admin_account": group.admin_account or None,
-        "admin_account_name": context.account_names.get(group.admin_account),
-        "console_url": console_url(group.region, group.kind, group.name),
+    return deployment_doc(SCHEMA, SCHEMA_VERSION, group, context) | {
         "severity": group.severity.value,
         "status": status_doc(group.current),
         "member_detail_read": group.detail_read,
@@ -224,14 +209,19 @@ def _document(
 
 
 def _stuck_doc(s: Stuck, context: Context) -> dict[str, Any]:
-    return {
-        "kind": s.entity.kind.value,
-        "name": s.entity.name,
-        "account_id": s.entity.account_id or None,
-        "account_name": context.account_names.get(s.entity.account_id),
+    return _entity_doc(s.entity, context) | {
         "status": status_doc(s.status),
         "since": s.since,
         "minutes": minutes_since(s.since, context),
         "members_finished": s.members_finished if not s.entity.account_id else None,
         "member_statuses": dict(s.member_statuses) if not s.entity.account_id else None,
+    }
+
+
+def _entity_doc(entity: EntityId, context: Context) -> dict[str, Any]:
+    return {
+        "kind": entity.kind.value,
+        "name": entity.name,
+        "account_id": entity.account_id or None,
+        "account_name": context.account_names.get(entity.account_id),
     }

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from config_notifier.commit import Committer
 from config_notifier.delivery import Courier, MessageContext, retry_events
 from config_notifier.parent_work import ParentOutcome, ParentWork
 from config_notifier.plan import plan
@@ -80,7 +81,8 @@ def run(
         # Names this run's outbox items: sorts by time, unique per run.
         generation=f"{stamp}~{run_id}".replace("#", "-"),
     )
-    scope = Scope(settings, deps.snapshot, courier, messages, report, now, stamp)
+    committer = Committer(deps.snapshot, stamp, report)
+    scope = Scope(settings, deps.snapshot, courier, committer, messages, report, now, stamp)
     regions = {
         (admin, name): Region(name, admin)
         for admin in ("", *deps.delegated_admins)

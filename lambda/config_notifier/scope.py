@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from config_notifier.commit import Committer
 from config_notifier.delivery import Courier, MessageContext
 from config_notifier.ports import SnapshotPort
 from config_notifier.report import RunReport
@@ -16,6 +17,7 @@ class Scope:
     settings: Settings
     store: SnapshotPort
     courier: Courier
+    committer: Committer
     messages: MessageContext
     report: RunReport
     now: datetime

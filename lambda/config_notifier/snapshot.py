@@ -53,8 +53,8 @@ from config_notifier.stored import (
     Chunked,
     Fields,
     Outbox,
+    OutboxWrite,
     RegionSnapshot,
-    Told,
     bucket,
     chunk_count,
     dump_chunk,
@@ -184,23 +184,15 @@ class SnapshotStore:
         )
 
     @_aws_errors_unavailable
-    def put_outbox(
-        self,
-        region: str,
-        subject: str,
-        told: Told,
-        generation: str,
-        replaces: Outbox | None,
-        *,
-        admin: str = "",
-    ) -> tuple[str, ...]:
-        """Write `told` as `subject`'s outbox, in place of `replaces` (what the run loaded).
+    def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
+        """Write `write.told` as its subject's outbox, in place of `write.replaces`.
 
         Returns the keys written; raises OutboxTaken when another run wrote it since: that run is
         publishing this subject now. The pieces of a large outbox go first and the head last, so
         a write that fails halfway leaves the previous head, and what it says, as it was.
         """
-        text = dump_told(told)
+        subject, generation = write.subject, write.generation
+        text = dump_told(write.told)
         chunks = [text[i : i + OUTBOX_PART_CHARS] for i in range(0, len(text), OUTBOX_PART_CHARS)]
         keys = [f"{OUTBOX}{subject}"] + [
             f"{OUTBOX}{subject}#{generation}#{i:04d}" for i in range(1, len(chunks))
@@ -224,7 +216,7 @@ class SnapshotStore:
             "parts": {"N": str(len(chunks))},
             "told": {"S": chunks[0]},
         }
-        previous = replaces.generation if replaces is not None else None
+        previous = write.replaces.generation if write.replaces is not None else None
         if previous is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
         else:

@@ -51,6 +51,17 @@ class Outbox:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxWrite:
+    """A subject's outbox as a run writes it: what it tells, the run's generation, and the
+    outbox it replaces (what the run loaded; None: there was none)."""
+
+    subject: str
+    told: Told
+    generation: str
+    replaces: Outbox | None
+
+
+@dataclass(frozen=True, slots=True)
 class RegionSnapshot(Chunked):
     baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
     events_pending: bool = False  # events of this region wait in the event outbox

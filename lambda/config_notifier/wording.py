@@ -294,3 +294,21 @@ def status_doc(status: Status | None) -> dict[str, Any] | None:
         "error_message": cut(status.error_message, JSON_ERROR_CHARS),
         "updated_at": status.updated_at,
     }
+
+
+def deployment_doc(schema: str, version: int, group: Group, context: Context) -> dict[str, Any]:
+    """The head every machine-readable document about a deployment starts with: which schema,
+    which run, which rule or pack, deployed by whom, and its console page."""
+    return {
+        "schema": schema,
+        "version": version,
+        "run_id": context.run_id,
+        "sent_at": context.sent_at,
+        "region": group.region,
+        "kind": group.kind.value,
+        "name": group.name,
+        # null: deployed by the account the notifier runs in.
+        "admin_account": group.admin_account or None,
+        "admin_account_name": context.account_names.get(group.admin_account),
+        "console_url": console_url(group.region, group.kind, group.name),
+    }

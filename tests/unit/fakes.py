@@ -13,7 +13,7 @@ from datetime import datetime
 from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
 from config_notifier.events import Entry, PutResult
 from config_notifier.model import EntityId, Message, Record
-from config_notifier.stored import ChunkCommit, Chunked, Outbox, RegionSnapshot, Told
+from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite, RegionSnapshot
 
 
 @dataclass
@@ -66,24 +66,16 @@ class MemorySnapshot:
         self._call("mark_baselined")
         self.baselined.add((region, admin, source))
 
-    def put_outbox(
-        self,
-        region: str,
-        subject: str,
-        told: Told,
-        generation: str,
-        replaces: Outbox | None,
-        *,
-        admin: str = "",
-    ) -> tuple[str, ...]:
+    def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
         self._call("put_outbox")
-        key = (region, admin, subject)
+        key = (region, admin, write.subject)
         current = self.outboxes.get(key)
-        expected = replaces.generation if replaces is not None else None
+        expected = write.replaces.generation if write.replaces is not None else None
         if (current.generation if current else None) != expected:
-            raise OutboxTaken(f"another run is publishing {subject}")
-        self.outboxes[key] = Outbox(dict(told), generation, (f"outbox#{subject}",))
-        return (f"outbox#{subject}",)
+            raise OutboxTaken(f"another run is publishing {write.subject}")
+        keys = (f"outbox#{write.subject}",)
+        self.outboxes[key] = Outbox(dict(write.told), write.generation, keys)
+        return keys
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
         self._call("delete_outbox")

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 
 from config_notifier.commit import (
     COMMIT_RETRIES,
-    commit_members,
-    commit_region,
+    Committer,
     next_record,
     parent_record,
 )
@@ -52,13 +51,8 @@ def test_a_members_commit_is_applied_again_over_another_writer() -> None:
     loaded = store.load_members(PACK)
     store.another_writer_moves(PACK, record(second, RUNNING))
     # When this run commits its change of the first member
-    saved = commit_members(
-        store,
-        PACK,
-        before=loaded,
-        changes=[transition(first, None, FAILED)],
-        stalled=[],
-        stamp=NOW,
+    saved = Committer(store, NOW, RunReport()).members(
+        PACK, loaded, [transition(first, None, FAILED)], []
     )
     # Then it is applied on top of what the other writer left: both members are there
     assert saved.conflicts == 0
@@ -83,13 +77,8 @@ def test_a_commit_gives_up_after_its_retries_and_says_so() -> None:
 
     store.save_members = busy_save  # type: ignore[method-assign]
     # When a change is committed
-    saved = commit_members(
-        store,
-        PACK,
-        before=store.load_members(PACK),
-        changes=[transition(changed, None, FAILED)],
-        stalled=[],
-        stamp=NOW,
+    saved = Committer(store, NOW, RunReport()).members(
+        PACK, store.load_members(PACK), [transition(changed, None, FAILED)], []
     )
     # Then it tried once and COMMIT_RETRIES times more, and reports the conflict left
     assert saves == 1 + COMMIT_RETRIES
@@ -107,15 +96,8 @@ def test_a_removed_pack_takes_its_members_with_it_before_its_own_record_goes() -
     region = store.load_region("us-east-1")
     store.calls.clear()
     # When its removal is committed
-    saved = commit_region(
-        store,
-        ("us-east-1", ""),
-        loaded=region,
-        delivered=[transition(PACK, RUNNING, None)],
-        stalled=[],
-        records={},
-        stamp=NOW,
-        report=RunReport(),
+    saved = Committer(store, NOW, RunReport()).region(
+        ("us-east-1", ""), region, [transition(PACK, RUNNING, None)], stalled=[], records={}
     )
     # Then its members went first, then its own record
     assert saved.conflicts == 0

@@ -8,7 +8,7 @@ from config_notifier.delivery import Courier, Letter
 from config_notifier.diff import transition
 from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
 from config_notifier.model import EntityId, Group, Kind, Message, Status
-from config_notifier.stored import Outbox
+from config_notifier.stored import Outbox, OutboxWrite
 from config_notifier.wording import Context
 from tests.unit.fakes import MemoryEvents, MemorySnapshot, ScriptedPublisher
 
@@ -54,7 +54,7 @@ def test_what_a_message_tells_is_in_the_outbox_before_it_is_published() -> None:
 def test_a_certain_refusal_puts_the_outbox_back_as_the_run_found_it() -> None:
     # Given an outbox an earlier run left (it told RUNNING), and SNS refusing with a 4xx
     store = MemorySnapshot()
-    store.put_outbox("us-east-1", "pack", {PACK: RUNNING}, "g1", None)
+    store.put_outbox("us-east-1", OutboxWrite("pack", {PACK: RUNNING}, "g1", None))
     loaded = store.load_region("us-east-1").outbox["pack"]
     publisher = ScriptedPublisher()
     publisher.refusals = [PublishRefused("Throttling", certain=True)]
@@ -126,7 +126,7 @@ def test_only_the_refused_letter_is_taken_back_from_a_shared_outbox() -> None:
 def test_an_outbox_another_run_wrote_is_left_to_it_and_nothing_is_published() -> None:
     # Given another run that wrote the outbox after this run loaded the region
     store = MemorySnapshot()
-    store.put_outbox("us-east-1", "pack", {PACK: RUNNING}, "other-run", None)
+    store.put_outbox("us-east-1", OutboxWrite("pack", {PACK: RUNNING}, "other-run", None))
     publisher = ScriptedPublisher()
     deliver, _ = courier(store, publisher)
     # When this run delivers as if there were none, then it is refused and publishes nothing
