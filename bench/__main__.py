@@ -499,7 +499,8 @@ def cold_start(repeats: int) -> Report:
                     function, region="us-east-1", task_root=package, runtime_dir=runtime_dir
                 ),
                 **SANDBOX_CREDENTIALS,
-                "PYTHONDONTWRITEBYTECODE": "1",  # Lambda's code directory is read-only
+                # Each run starts from the package as shipped, as each new environment does.
+                "PYTHONDONTWRITEBYTECODE": "1",
                 **extra,
             }
 

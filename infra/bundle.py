@@ -4,9 +4,10 @@
 installs exactly the wheels lambda/requirements.lock names, by hash, as the runtime can load them,
 whatever machine runs the synth; the function's package is copied in beside them. What the function
 never imports is left out, and every module is compiled to bytecode by the runtime's Python (the
-one the tests run on), hash-based and unchecked: Lambda's code directory is read-only, so a module
-without bytecode is compiled again on every cold start, and these files are the same bytes on every
-rebuild, so an unchanged package keeps its asset hash. Two content hashes decide what needs doing:
+one the tests run on), hash-based and unchecked: every execution environment starts from the
+unpacked package, so a module shipped without bytecode is compiled on every cold start; and these
+files are the same bytes on every rebuild, so an unchanged package keeps its asset hash.
+Two content hashes decide what needs doing:
 - the dependencies' (lock, runtime version, platform, interpreter): pip runs only when it changes,
   so repeated synths are fast and work offline once the wheels are installed;
 - the code's (every file of lambda/config_notifier): a change re-copies the package only.

@@ -326,8 +326,8 @@ def test_the_function_creates_clients_only_for_the_bundled_services() -> None:
 
 @pytest.mark.slow
 def test_the_bundled_handler_sets_up_its_clients(lambda_bundle: Path) -> None:
-    # Given the deployment package alone on the path (no virtualenv packages; -B: as Lambda's
-    # read-only code directory, it is left as shipped)
+    # Given the deployment package alone on the path (no virtualenv packages; -B: it is left as
+    # shipped)
     probe = (
         "import sys; sys.path[:0] = [sys.argv[1]]\n"
         "import config_notifier.handler as h, botocore\n"
