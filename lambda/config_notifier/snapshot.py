@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -70,15 +70,11 @@ from config_notifier.stored import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _aws_errors_unavailable(method: Callable[_P, _R]) -> Callable[_P, _R]:
+def _aws_errors_unavailable[**P, R](method: Callable[P, R]) -> Callable[P, R]:
     """The store's own error for any DynamoDB failure, raised from the botocore error."""
 
     @functools.wraps(method)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except (ClientError, BotoCoreError) as exc:
