@@ -70,6 +70,7 @@ from config_notifier.stored import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+
 def _aws_errors_unavailable[**P, R](method: Callable[P, R]) -> Callable[P, R]:
     """The store's own error for any DynamoDB failure, raised from the botocore error."""
 
