@@ -126,18 +126,25 @@ class _Summary:
 
     @property
     def subject(self) -> str:
-        return ascii_only(self.headline)[:MAX_SUBJECT]
+        """The headline within SNS's 100 characters: the counts of what is watched give way
+        from the end, whole, before anything is cut."""
+        head, parts = self._headline()
+        while len(parts) > 1 and len(head + ", ".join(parts)) > MAX_SUBJECT:
+            parts = parts[:-1]
+        return ascii_only(head + ", ".join(parts))[:MAX_SUBJECT]
 
     @property
     def headline(self) -> str:
         """The subject in full: the email's first line and the chat card's title say it too."""
-        parts = [count(n, _SUBJECT_NOUN[kind]) for kind, n in self.counts.items()]
+        head, parts = self._headline()
+        return head + ", ".join(parts)
+
+    def _headline(self) -> tuple[str, list[str]]:
         whose = f"{self.admin_account} deployments" if self.admin_account else "Config deployments"
-        stuck = f"{len(self.stalled)} stuck, " if self.stalled else ""
-        return (
-            f"[WATCHING] {whose} in {self.region}: {len(self.failing)} failing, {stuck}"
-            + ", ".join(parts)
-        )
+        parts = [f"{len(self.failing)} failing"]
+        parts += [f"{len(self.stalled)} stuck"] if self.stalled else []
+        parts += [count(n, _SUBJECT_NOUN[kind]) for kind, n in self.counts.items()]
+        return f"[WATCHING] {whose} in {self.region}: ", parts
 
     def failing_lines(self, limit: int) -> list[str]:
         failing = self.failing

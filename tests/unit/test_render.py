@@ -685,3 +685,37 @@ def test_this_accounts_pack_is_not_called_organization_level() -> None:
     card = json.loads(message.bodies["https"])["content"]["description"]
     assert card.startswith("*Status:* CREATE_IN_PROGRESS → CREATE_FAILED")
     assert "rganization" not in message.bodies["email"] + card
+
+
+def test_a_long_summary_subject_drops_whole_counts_never_half_a_word() -> None:
+    # Given a delegated administrator's first run in a long-named region with every kind watched,
+    # something failing and something stuck
+    region = "eu-central-1"
+    watched = {
+        kind: [
+            Observation(
+                EntityId(region, kind, f"{kind.value}-{status}"),
+                Status(status, updated_at="2026-11-21T06:00:00+00:00"),
+            )
+            for status in ("CREATE_FAILED", "CREATE_IN_PROGRESS")
+        ]
+        for kind in (Kind.ORG_RULE, Kind.ORG_PACK, Kind.ACCOUNT_PACK)
+    }
+    # When its summary is rendered
+    message = render_baseline_summary(
+        region,
+        watched,
+        {},
+        [],
+        CONTEXT,
+        admin_account="111122223333",
+        stuck_after=timedelta(hours=2),
+    )
+    # Then the subject fits SNS and is the email's first line up to a whole count
+    first_line = message.bodies["email"].splitlines()[0]
+    assert len(message.subject) <= MAX_SUBJECT
+    assert first_line.startswith(message.subject)
+    assert first_line[len(message.subject) :].startswith(", ")
+    assert message.subject.startswith(
+        "[WATCHING] 111122223333 deployments in eu-central-1: 3 failing, 3 stuck, "
+    )
