@@ -18,6 +18,7 @@ from config_notifier.plan import MEMBERS_PENDING, state_key
 from config_notifier.ports import SnapshotPort
 from config_notifier.report import RunReport
 from config_notifier.stored import ChunkCommit, Chunked, Outbox
+from config_notifier.stuck import entered_at
 
 # Times a commit that met another writer's revision is applied again on top of it. Each retry
 # reloads what is there; a conflict left after them makes the next run repeat the message.
@@ -29,14 +30,17 @@ Records = dict[EntityId, Record]
 def next_record(previous: Record | None, observation: Observation, stamp: str) -> Record:
     """An entity's record once its status `observation` is delivered (or held by a mute)."""
     if previous is None:
-        return Record(observation.entity, observation.status, first_seen=stamp, last_changed=stamp)
+        began = entered_at(observation.status, stamp)
+        return Record(observation.entity, observation.status, first_seen=stamp, last_changed=began)
     if previous.status == observation.status:
         return previous
     if not moved(previous.status, observation.status):
         # A reworded message or a new update time: the entity is still in the same state, and
         # how long it has been in it (stuck detection) counts from when it entered it.
         return replace(previous, status=observation.status)
-    return replace(previous, status=observation.status, last_changed=stamp, stuck_reported=None)
+    # An in-progress state may have begun before this run saw it: AWS's clock says when.
+    began = entered_at(observation.status, stamp, not_before=previous.last_changed)
+    return replace(previous, status=observation.status, last_changed=began, stuck_reported=None)
 
 
 def applied(

@@ -134,9 +134,7 @@ def read_account_packs(
             Status(
                 status=item.get("ConformancePackState") or "STATUS_NOT_REPORTED",
                 error_message=item.get("ConformancePackStatusReason"),
-                updated_at=_iso(
-                    item.get("LastUpdateCompletedTime") or item.get("LastUpdateRequestedTime")
-                ),
+                updated_at=_iso(_last_update(item)),
             ),
         )
         for item in items
@@ -220,6 +218,18 @@ def _status(item: Mapping[str, Any], status_key: str) -> Status:
         error_message=item.get("ErrorMessage") or None,
         updated_at=_iso(item.get("LastUpdateTime")),
     )
+
+
+def _last_update(item: Mapping[str, Any]) -> datetime | None:
+    """An account pack's last update: the later of its last request and its last completion.
+
+    LastUpdateCompletedTime is the last *successful* update, so while a later one is in progress
+    (or after it failed) it is older than that state; the request says when the state began
+    (docs/design.md, "AWS facts it relies on").
+    """
+    requested, completed = item.get("LastUpdateRequestedTime"), item.get("LastUpdateCompletedTime")
+    times = [t for t in (requested, completed) if t is not None]
+    return max(times) if times else None
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -172,6 +172,7 @@ class RegionClose:
             scope.report.failures_of(region.name, region.admin),
             context,
             admin_account=region.admin,
+            stuck_after=scope.stuck_after,
         )
         sent = scope.courier.deliver(
             region.where, BASELINE_SUMMARY, [Letter(message)], told={}, loaded=None, context=context

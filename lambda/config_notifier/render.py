@@ -14,64 +14,49 @@ from typing import Any
 
 from config_notifier.model import EntityId, Group, Message, Stuck, Transition
 from config_notifier.wording import (
-    CHAT_ACCOUNTS,
+    CHAT_ARROW,
     CHAT_DESCRIPTION_CHARS,
     EMOJI,
-    ICON,
-    JSON_TRANSITIONS,
-    MAX_MESSAGE_BYTES,
     SCHEMA,
     SCHEMA_VERSION,
-    TEXT_ACCOUNTS,
     TEXT_ERROR_CHARS,
     Context,
+    Limits,
     arrow,
+    chat_escape,
+    chat_lines,
     counts,
     deployed_by,
     deployment_doc,
     error_line,
+    fitted,
+    headline,
     headline_status,
+    label,
     minutes_since,
     next_steps,
     ordered,
+    own_status,
     status_doc,
     stuck_lines,
     subject_line,
     thread,
-    title,
-)
-
-# How many accounts each body lists, tried in order until the message fits: the JSON document
-# gives way first (a machine can ask the API for the rest), the email last.
-_LIMITS = (
-    (TEXT_ACCOUNTS, CHAT_ACCOUNTS, JSON_TRANSITIONS),
-    (TEXT_ACCOUNTS, CHAT_ACCOUNTS, 250),
-    (TEXT_ACCOUNTS, CHAT_ACCOUNTS, 50),
-    (25, CHAT_ACCOUNTS, 25),
-    (10, 5, 10),
-    (3, 3, 3),
-    (0, 0, 0),
+    transition_label,
 )
 
 
 def render(group: Group, context: Context) -> Message:
     """The message for `group`, cut down until it fits SNS's size limit."""
-    for text_limit, chat_limit, json_limit in _LIMITS:
-        message = _render(group, context, text_limit, chat_limit, json_limit)
-        if message.size <= MAX_MESSAGE_BYTES:
-            break
-    return message
+    return fitted(lambda limits: _render(group, context, limits))
 
 
-def _render(
-    group: Group, context: Context, text_limit: int, chat_limit: int, json_limit: int
-) -> Message:
+def _render(group: Group, context: Context, limits: Limits) -> Message:
     members = ordered(group.members)
     subject = subject_line(group)
     bodies = {
-        "default": _text(group, members, context, text_limit),
-        "https": json.dumps(_chatbot(group, members, context, chat_limit)),
-        "sqs": json.dumps(_document(group, members, context, json_limit)),
+        "default": _text(group, members, context, limits.text),
+        "https": json.dumps(_chatbot(group, members, context, limits.chat)),
+        "sqs": json.dumps(_document(group, members, context, limits.json)),
     }
     bodies["email"] = bodies["default"]
     bodies["lambda"] = bodies["sqs"]
@@ -100,9 +85,9 @@ def _attributes(group: Group) -> dict[str, str]:
 
 def _text(group: Group, members: Sequence[Transition], context: Context, limit: int) -> str:
     failed, moved = counts(members)
-    lines = [f"{ICON[group.severity]}: {title(group)}", *deployed_by(group, context), ""]
+    lines = [headline(group), *deployed_by(group, context), ""]
     if group.parent is not None:
-        lines.append(f"Organization-level status: {arrow(group.parent)}")
+        lines.append(f"{own_status(group)}: {arrow(group.parent)}")
         if error := error_line(group.parent.new or group.parent.old, TEXT_ERROR_CHARS):
             lines.append(f"  {error}")
     elif group.current is not None:
@@ -111,7 +96,7 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
         lines += ["", f"{moved} member account{'s' * (moved != 1)} changed, {failed} failing:"]
         for t in members[:limit]:
             lines.append(
-                f"  {t.severity.value.upper():9} {context.account(t.entity.account_id)}  {arrow(t)}"
+                f"  {transition_label(t):9} {context.account(t.entity.account_id)}  {arrow(t)}"
             )
             if error := error_line(t.new or t.old, TEXT_ERROR_CHARS):
                 lines.append(f"            {error}")
@@ -137,18 +122,21 @@ def _text(group: Group, members: Sequence[Transition], context: Context, limit: 
 def _chatbot(
     group: Group, members: Sequence[Transition], context: Context, limit: int
 ) -> dict[str, Any]:
+    """An AWS Chatbot custom notification. Every text in its card is escaped for Slack, raw AWS
+    error messages, account and rule names included; the markup it adds (`*`, `_`, backticks)
+    uses none of the characters escaping changes."""
     failed, moved = counts(members)
     lines: list[str] = []
     if group.admin_account:
         lines.append(f"*Deployed by:* {context.deployer(group.admin_account)}")
     if group.parent is not None:
-        lines.append(f"*Organization status:* {arrow(group.parent)}")
+        lines.append(f"*{own_status(group)}:* {arrow(group.parent, CHAT_ARROW)}")
         if error := error_line(group.parent.new or group.parent.old, 300):
-            lines.append(f"> {error}")
+            lines.append(f"_{error}_")
     if members:
         lines.append(f"*{moved} account{'s' * (moved != 1)} changed, {failed} failing:*")
         for t in members[:limit]:
-            lines.append(f"• `{context.account(t.entity.account_id)}` {arrow(t)}")
+            lines.append(f"• `{context.account(t.entity.account_id)}` {arrow(t, CHAT_ARROW)}")
             if error := error_line(t.new or t.old, 200):
                 lines.append(f"    _{error}_")
         if len(members) > limit:
@@ -158,19 +146,17 @@ def _chatbot(
         lines += [f"• {line}" for line in stuck_lines(group.stuck, context, limit)]
     if not group.detail_read:
         lines.append("_Member accounts could not be read this run; next run retries._")
-    description = "\n".join(lines)
-    if len(description) > CHAT_DESCRIPTION_CHARS:
-        description = description[: CHAT_DESCRIPTION_CHARS - 40] + "\n…(cut; see the email)"
+    keywords = [group.region, label(group), headline_status(group)]
     return {
         "version": "1.0",
         "source": "custom",
         "id": f"{context.run_id}:{thread(group).replace('/', ':')}",
         "content": {
             "textType": "client-markdown",
-            "title": f"{EMOJI[group.severity]} {subject_line(group)}",
-            "description": description,
-            "nextSteps": next_steps(group),
-            "keywords": [group.region, group.severity.value, headline_status(group)]
+            "title": f"{EMOJI[group.severity]} {chat_escape(headline(group))}",
+            "description": chat_lines(lines, CHAT_DESCRIPTION_CHARS, "…(cut; see the email)"),
+            "nextSteps": [chat_escape(step) for step in next_steps(group)],
+            "keywords": [chat_escape(k) for k in keywords]
             + ([group.admin_account] if group.admin_account else []),
         },
         "metadata": {

@@ -6,13 +6,22 @@ render.py and summary.py build message bodies out of these; events.py links to t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from config_notifier.model import Change, Group, Kind, Severity, Status, Stuck, Transition
+from config_notifier.model import (
+    Change,
+    Group,
+    Kind,
+    Message,
+    Severity,
+    Status,
+    Stuck,
+    Transition,
+)
 
 SCHEMA = "config-deployment-notifier.transitions"
 
@@ -32,17 +41,64 @@ CHAT_ACCOUNTS = 10  # a Slack card stays readable
 
 CHAT_DESCRIPTION_CHARS = 3_500
 
+CHAT_ARROW = "→"  # "->" would be "-&gt;" in Slack's markup
+
 TEXT_ERROR_CHARS = 1_000
 
 JSON_ERROR_CHARS = 4_000
 
 JSON_TRANSITIONS = 1_000
 
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many items each body lists: the email text, the chat card, the JSON document."""
+
+    text: int
+    chat: int
+    json: int
+
+
+# Tried in order until the message fits (docs/design.md rule 6): the JSON document gives way
+# first (a machine can ask the API for the rest), the email last.
+LIMITS = (
+    Limits(TEXT_ACCOUNTS, CHAT_ACCOUNTS, JSON_TRANSITIONS),
+    Limits(TEXT_ACCOUNTS, CHAT_ACCOUNTS, 250),
+    Limits(TEXT_ACCOUNTS, CHAT_ACCOUNTS, 50),
+    Limits(25, CHAT_ACCOUNTS, 25),
+    Limits(10, 5, 10),
+    Limits(3, 3, 3),
+    Limits(0, 0, 0),
+)
+
+
+def fitted(build: Callable[[Limits], Message]) -> Message:
+    """The first of `build`'s messages, listing less and less, that fits SNS's size limit."""
+    for limits in LIMITS:
+        message = build(limits)
+        if message.size <= MAX_MESSAGE_BYTES:
+            break
+    return message
+
+
+# The word in brackets that starts a subject: what happened, never the severity's own name.
 ICON = {
     Severity.FAILURE: "FAILED",
     Severity.STUCK: "STUCK",
     Severity.RECOVERY: "RECOVERED",
-    Severity.PROGRESS: "UPDATE",
+}
+
+# What a move to one of the documented statuses did, when it is neither a failure nor a recovery.
+# A status the code does not know (rule 5) says only that it changed: UPDATE_ROLLBACK_COMPLETE
+# ends in _COMPLETE and is no deployment.
+_MOVED_TO = {
+    "CREATE_SUCCESSFUL": "DEPLOYED",
+    "CREATE_COMPLETE": "DEPLOYED",
+    "UPDATE_SUCCESSFUL": "UPDATED",
+    "DELETE_SUCCESSFUL": "DELETED",
+    "CREATE_IN_PROGRESS": "DEPLOYING",
+    "UPDATE_IN_PROGRESS": "UPDATING",
+    "DELETE_IN_PROGRESS": "DELETING",
 }
 
 EMOJI = {
@@ -108,25 +164,55 @@ def counts(members: Sequence[Transition]) -> tuple[int, int]:
     return failed, len(members)
 
 
+def label(group: Group) -> str:
+    """The subject's word for what happened: FAILED, STUCK, RECOVERED, NEW, REMOVED, or where
+    the deployment now is (DEPLOYED, UPDATING, ...), CHANGED for a status the code does not know."""
+    if group.severity is not Severity.PROGRESS:
+        return ICON[group.severity]
+    if group.parent is not None and group.parent.change is Change.APPEARED:
+        return "NEW"
+    if group.parent is not None and group.parent.change is Change.DISAPPEARED:
+        return "REMOVED"
+    return _MOVED_TO.get(headline_status(group), "CHANGED")
+
+
+def transition_label(t: Transition) -> str:
+    """One transition's word in a list of accounts, in the subject's vocabulary."""
+    if t.severity is not Severity.PROGRESS:
+        return ICON[t.severity]
+    if t.new is None:
+        return "REMOVED"
+    return _MOVED_TO.get(t.new.status, "CHANGED")
+
+
 def subject_line(group: Group) -> str:
     """`[FAILED] ops-baseline (org pack) in eu-west-1: 3 accounts failing`: the name first."""
+    return fit_subject(*_headline_parts(group))
+
+
+def headline(group: Group) -> str:
+    """The subject in full, uncut: the first line of the email and the chat card's title."""
+    return "".join(_headline_parts(group))
+
+
+def _headline_parts(group: Group) -> tuple[str, str, str, str]:
     failed, moved = counts(group.members)
     what = SHORT.get(group.kind, group.kind.value)
-    tag = ICON[group.severity]
-    if group.severity is Severity.PROGRESS and group.parent is not None:
-        tag = {Change.APPEARED: "NEW", Change.DISAPPEARED: "REMOVED"}.get(group.parent.change, tag)
+    tag = label(group)
     tail = ""
     if failed:
         tail = f": {count(failed, 'account')} failing"
     elif moved:
-        tail = f": {count(moved, 'account')} changed"
+        # "2 accounts deployed" when they all did the same, else "changed"
+        words = {transition_label(t).lower() for t in group.members}
+        tail = f": {count(moved, 'account')} {words.pop() if len(words) == 1 else 'changed'}"
     elif stuck_members := sum(1 for s in group.stuck if s.entity.account_id):
         tail = f": {count(stuck_members, 'account')} stuck"
     elif group.stuck:
         tail = f": {group.stuck[0].status.status}"
     if group.admin_account:
         what = f"{what}, delegated admin {group.admin_account}"
-    return fit_subject(f"[{tag}] ", group.name, f" ({what}) in {group.region}", tail)
+    return f"[{tag}] ", group.name, f" ({what}) in {group.region}", tail
 
 
 def count(n: int, noun: str) -> str:
@@ -149,6 +235,27 @@ def ascii_only(text: str) -> str:
     return re.sub(r"[^\x20-\x7e]", "?", text)
 
 
+def chat_escape(text: str) -> str:
+    """Text as Slack (and so AWS Chatbot's client-markdown) shows it verbatim: `&`, `<` and `>`
+    are its control characters and become entities (docs/messages.md, "The chat card")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chat_lines(lines: Sequence[str], limit: int, note: str) -> str:
+    """Escaped lines joined, within `limit` characters: whole lines, then `note` when cut."""
+    kept: list[str] = []
+    used = len(note) + 1
+    for line in map(chat_escape, lines):
+        if used + len(line) + 1 > limit:
+            if not kept:  # one line longer than the card: cut it, never inside an entity
+                kept.append(re.sub(r"&[a-z]*$", "", line[: limit - used - 1]))
+            kept.append(note)
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
 def cut(text: str | None, limit: int) -> str | None:
     if text is None or len(text) <= limit:
         return text
@@ -159,12 +266,14 @@ def describe(status: Status | None) -> str:
     return "(none)" if status is None else status.status
 
 
-def arrow(t: Transition) -> str:
+def arrow(t: Transition, to: str = "->") -> str:
+    """`CREATE_IN_PROGRESS -> CREATE_FAILED`; the chat card's arrow is `→`, which needs no
+    escaping in Slack's markup."""
     if t.change is Change.APPEARED:
         return f"new, {describe(t.new)}"
     if t.change is Change.DISAPPEARED:
-        return f"{describe(t.old)} -> no longer reported"
-    return f"{describe(t.old)} -> {describe(t.new)}"
+        return f"{describe(t.old)} {to} no longer reported"
+    return f"{describe(t.old)} {to} {describe(t.new)}"
 
 
 def error_line(status: Status | None, limit: int) -> str | None:
@@ -174,8 +283,10 @@ def error_line(status: Status | None, limit: int) -> str | None:
     return ": ".join(parts)
 
 
-def title(group: Group) -> str:
-    return f'{group.kind.label} "{group.name}" in {group.region}'
+def own_status(group: Group) -> str:
+    """What the group's own status is called: an organization rule's or pack's is the
+    organization-level one; this account's pack has only its own."""
+    return "Status" if group.kind is Kind.ACCOUNT_PACK else "Organization-level status"
 
 
 def deployed_by(group: Group, context: Context) -> list[str]:
@@ -244,21 +355,17 @@ def next_steps(group: Group) -> list[str]:
             f"aws configservice describe-organization-config-rule-statuses --region {region}"
         )
     elif group.kind is Kind.ORG_PACK:
-        steps.append(
+        command = (
             "aws configservice get-organization-conformance-pack-detailed-status "
             f"--region {region} --organization-conformance-pack-name {name}"
-            + (" --filters Status=<STATUS>" if group.severity is Severity.FAILURE else "")
         )
+        steps += _filtered(command, "Status", _statuses_to_show(group))
     elif group.kind is Kind.ORG_RULE:
-        steps.append(
+        command = (
             f"aws configservice get-organization-config-rule-detailed-status --region {region} "
             f"--organization-config-rule-name {name}"
-            + (
-                " --filters MemberAccountRuleStatus=<STATUS>"
-                if group.severity is Severity.FAILURE
-                else ""
-            )
         )
+        steps += _filtered(command, "MemberAccountRuleStatus", _statuses_to_show(group))
     else:
         steps.append(
             f"aws configservice describe-conformance-pack-status --region {region} "
@@ -266,6 +373,26 @@ def next_steps(group: Group) -> list[str]:
         )
     steps.append(f"AWS Config console: {console_url(region, group.kind, name)}")
     return steps
+
+
+def _statuses_to_show(group: Group) -> list[str]:
+    """The member statuses a failure or a stall is about, worst first: the failing members'
+    (else the organization-level failure's own), or the stuck members'."""
+    if group.severity is Severity.FAILURE:
+        failing = [t.new.status for t in ordered(group.members) if t.new and t.new.is_failed]
+        if not failing and group.current is not None and group.current.is_failed:
+            failing = [group.current.status]
+        return list(dict.fromkeys(failing))
+    if group.severity is Severity.STUCK:
+        return list(dict.fromkeys(s.status.status for s in group.stuck if s.entity.account_id))
+    return []
+
+
+def _filtered(command: str, key: str, statuses: Sequence[str]) -> list[str]:
+    """The command once per status (the filter takes one), or once unfiltered."""
+    if not statuses:
+        return [command]
+    return [f"{command} --filters {key}={status}" for status in statuses]
 
 
 def console_url(region: str, kind: Kind, name: str) -> str:
