@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
+from pathlib import Path
 
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
@@ -44,16 +45,16 @@ class FindingsFileError(ValueError):
 
 
 @cache
-def accepted() -> tuple[Accepted, ...]:
+def accepted(path: Path = FILE) -> tuple[Accepted, ...]:
     """Every entry of the file, checked: a known tool, a rule, resources and a reason."""
-    entries = tomllib.loads(FILE.read_text())["finding"]
+    entries = tomllib.loads(path.read_text())["finding"]
     found = []
     for number, entry in enumerate(entries, start=1):
         tool, rule = entry.get("tool", ""), entry.get("rule", "")
         resources, reason = tuple(entry.get("resources", ())), entry.get("reason", "").strip()
         if tool not in TOOLS or not rule or not resources or len(reason) < 40:
             raise FindingsFileError(
-                f"{FILE.name}, finding {number} ({tool} {rule}): each finding needs a tool "
+                f"{path.name}, finding {number} ({tool} {rule}): each finding needs a tool "
                 f"({', '.join(TOOLS)}), a rule, the resources it covers and a reason of a "
                 "sentence or more"
             )
