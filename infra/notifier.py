@@ -38,8 +38,9 @@ from infra.constants import (
 )
 from infra.environment import function_environment
 
-# IAM role names are at most 64 characters; the longest region name takes 14 of them.
-ROLE_NAME_STACK_CHARS = 40
+# IAM role names are at most 64 characters: "-function-" takes 10, the longest region name botocore
+# knows 15 (us-isof-south-1); 36 of the stack name leave room for a region a little longer.
+ROLE_NAME_STACK_CHARS = 36
 
 
 class Notifier(Construct):
