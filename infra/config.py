@@ -23,6 +23,7 @@ fullReconcileHours  24                          member accounts are re-read at l
 stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
 accountNamesRefreshHours 24                     account names are listed again this often (0: off)
 eventBusName        "default"                   the EventBridge bus published transitions go to
+                                                (a named bus must exist before the deploy)
 mutes               []                          transitions never published: [{"account": ...,
                                                 "name": glob, "severity": ..., "until": date}]
 delegatedAdmins     []                          delegated administrator accounts to watch too: role
