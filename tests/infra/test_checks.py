@@ -73,7 +73,9 @@ def test_acknowledgments_are_the_reviewed_ones(
     synthesized: Callable[[str], Synthesis], variant: str
 ) -> None:
     # Given the cdk-nag findings the reviewed file accepts
-    reviewed = {entry.rule: entry.reason for entry in findings.accepted() if entry.tool == "cdk-nag"}
+    reviewed = {
+        entry.rule: entry.reason for entry in findings.accepted() if entry.tool == "cdk-nag"
+    }
     # Then the synthesized app acknowledges exactly those, with the file's reasons
     assert acknowledgments(synthesized(variant)) == reviewed
 
