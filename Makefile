@@ -20,6 +20,13 @@ PY := $(BIN)/python
 # Named after the Python: a .venv made on another one is made again.
 PY_STAMP := $(VENV)/.installed-$(RUNTIME_PYTHON)
 NODE_STAMP := node_modules/.installed
+# checkov pins its own boto3 and more, which the project's pins exclude: it lives in a virtualenv
+# of its own (requirements-checkov.txt, pinned in constraints-checkov.txt); tests run it there.
+SCAN_VENV := .venv-checkov
+SCAN_STAMP := $(SCAN_VENV)/.installed
+# The supported versions (docs/development.md): Python per pyproject.toml's requires-python, Node
+# per package.json's engines.node. tools/check_versions.py reads both.
+REQUIRES_PYTHON := $(shell sed -n 's/^requires-python *= *"\(.*\)"/\1/p' pyproject.toml)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -34,22 +41,36 @@ NEED_RUNTIME_PYTHON = { test -n "$(PYTHON)" && "$(PYTHON)" -c '$(IS_RUNTIME_PYTH
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test demo lint format typecheck unit sandbox build synth bench lock clean
-.PHONY: audit chaos
+.PHONY: audit chaos versions
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt constraints.txt pyproject.toml
-	@$(PY) -c '$(IS_RUNTIME_PYTHON)' 2>/dev/null || { $(NEED_RUNTIME_PYTHON) && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+versions: ## Check that this machine's Python and Node are versions the project supports
+	@$(NEED_RUNTIME_PYTHON)
+	@$(PYTHON) tools/check_versions.py; status=$$?; \
+	if [ $$status -gt 1 ]; then \
+	  echo "make: needs Python $(REQUIRES_PYTHON) (requires-python in pyproject.toml), and '$(PYTHON)' did not run: install it, or run make PYTHON=<a python>" >&2; \
+	fi; exit $$status
+
+# A .venv made on another Python is made again (check_versions looks at the interpreter make
+# builds it with, not at an old .venv).
+$(PY_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt constraints.txt pyproject.toml | versions
+	@$(PY) -c '$(IS_RUNTIME_PYTHON)' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(NODE_STAMP): package.json package-lock.json
+$(NODE_STAMP): package.json package-lock.json | versions
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules (pinned)
+$(SCAN_STAMP): requirements-checkov.txt constraints-checkov.txt | versions
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(SCAN_STAMP) ## Create .venv, .venv-checkov and node_modules (pinned)
 
 lint: $(PY_STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -106,5 +127,5 @@ lock: ## Re-pin every transitive Python dependency: constraints.txt, and lambda/
 	  --output-file lambda/requirements.lock lambda/requirements.txt
 	rm -rf .lock-venv
 
-clean: ## Remove the virtualenv, node_modules and build output
-	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .ruff_cache
+clean: ## Remove the virtualenvs, node_modules and build output
+	rm -rf $(VENV) $(SCAN_VENV) node_modules cdk.out build .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The CDK app: `npx --no-install cdk synth` (or `make synth`) runs this with the venv's Python.
 
-It reads CDK context once into `AppConfig` (infra/config.py lists every key), builds the function's
+It reads CDK context once into `AppConfig` (infra/config.py lists every key and refuses any other),
+builds the function's
 deployment package (infra/bundle.py, no docker), and synthesizes one environment-agnostic stack:
 no account or region lookups, so it needs no AWS credentials.
 """
@@ -20,7 +21,9 @@ from infra.config import AppConfig, ContextError
 def main() -> int:
     app = App()
     try:
-        config = AppConfig.from_context(app.node.try_get_context)
+        config = AppConfig.from_context(
+            app.node.try_get_context, present=app.node.get_all_context()
+        )
     except ContextError as exc:
         # One readable list of what to fix, not a traceback.
         print(exc, file=sys.stderr)

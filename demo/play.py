@@ -228,6 +228,11 @@ class _Demo:
             f"{len(EMAILS)} email subscribers; a Slack channel through AWS Chatbot."
         )
         session = boto3.session.Session()
+        # The stack's transition log is a rule on the configured bus: the bus comes first, as in
+        # an AWS account.
+        events = session.client("events", endpoint_url=self.sandbox.moto.url)
+        events.create_event_bus(Name=_event_bus(stack_name))
+        events.close()
         deployment = deploy.deploy(synthesized, session, self.sandbox.moto.url)
         skipped = ", ".join(f"{t} x{n}" if n > 1 else t for t, n in deployment.skipped.items())
         self.screen.step(
@@ -480,10 +485,9 @@ def _compare(message: Published, envelope: Envelope | None) -> str | None:
 def _route_events(
     session: boto3.session.Session, endpoint_url: str, stack_name: str, sqs: SQSClient
 ) -> str:
-    """The bus the stack was told to use, and a rule sending the notifier's events to a queue."""
+    """A rule on the bus the stack was told to use, sending the notifier's events to a queue."""
     events = session.client("events", endpoint_url=endpoint_url)
     bus = _event_bus(stack_name)
-    events.create_event_bus(Name=bus)
     url = sqs.create_queue(QueueName=f"{bus}-queue")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -13,6 +13,7 @@ import aws_cdk.aws_lambda as lambda_
 from config_notifier import METRICS_NAMESPACE, SERVICE
 from config_notifier import handler as _handler
 from config_notifier.handler import SAFETY_MARGIN_SECONDS
+from config_notifier.model import Severity
 
 __all__ = ["METRICS_NAMESPACE", "SAFETY_MARGIN_SECONDS", "SERVICE"]
 
@@ -76,11 +77,19 @@ XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 
-# --- messages and metrics -------------------------------------------------------------------------
+# --- messages and metrics (what handler.py emits; tests/infra check them against a real run) -----
 SEVERITY_ATTRIBUTE = "severity"  # the SNS message attribute subscription filters match on
 FAILED_SOURCES_METRIC = "FailedSources"
 EVENTS_FAILED_METRIC = "EventsFailed"  # events EventBridge refused, kept for the next run
 EVENTS_DROPPED_METRIC = "EventsDropped"  # events lost after a day of refusals
+CONFIG_API_CALLS_METRIC = "ConfigApiCalls"
+MESSAGES_PUBLISHED_METRIC = "MessagesPublished"
+MESSAGES_FAILED_METRIC = "MessagesFailed"
+MUTED_METRIC = "Muted"  # transitions and stalls committed without a message
+TRANSITION_METRICS = {severity: f"Transitions{severity.value.title()}" for severity in Severity}
+# The reminder digest's metrics: the function emits none yet. Name them here when it does, and
+# the dashboard's Reminders widget graphs them in place of its note.
+REMINDER_METRICS: tuple[str, ...] = ()
 METRIC_SERVICE_DIMENSION = "service"  # Powertools Metrics adds it from Metrics(service=...)
 
 # --- AWS Chatbot ----------------------------------------------------------------------------------

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
-from typing import cast
-from urllib.parse import quote
 
 import aws_cdk.aws_dynamodb as dynamodb
 import aws_cdk.aws_events as events
@@ -17,11 +14,10 @@ import aws_cdk.aws_lambda as lambda_
 import aws_cdk.aws_logs as logs
 import aws_cdk.aws_sns as sns
 import aws_cdk.aws_sqs as sqs
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Aws, Duration, RemovalPolicy
 from constructs import Construct
 
-from config_notifier.mute import to_json
-from config_notifier.settings import Settings
+from infra import findings
 from infra.config import AppConfig, Schedule
 from infra.constants import (
     ARCHITECTURE,
@@ -39,19 +35,12 @@ from infra.constants import (
     STS_ACTIONS,
     TABLE_ACTIONS,
     TOPIC_ACTIONS,
-    XRAY_ACTIONS,
 )
+from infra.environment import function_environment
 
-# Run summaries (Powertools logs one "run finished" line with the summary), errors and warnings,
-# and Lambda's own timeout line, newest first.
-INSIGHTS_QUERY = (
-    "fields @timestamp, level, message, correlation_id, summary.messages_published,"
-    " summary.messages_failed, summary.failed_sources.0.reason, summary.duration_ms, exception"
-    ' | filter message = "run finished" or level in ["ERROR", "WARNING"]'
-    " or @message like /Task timed out/"
-    " | sort @timestamp desc"
-    " | limit 200"
-)
+# IAM role names are at most 64 characters: "-function-" takes 10, the longest region name botocore
+# knows 15 (us-isof-south-1); 36 of the stack name leave room for a region a little longer.
+ROLE_NAME_STACK_CHARS = 36
 
 
 class Notifier(Construct):
@@ -84,10 +73,13 @@ class Notifier(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         # Built here rather than by lambda.Function, which would attach the AWS managed
-        # AWSLambdaBasicExecutionRole (logs:CreateLogGroup and logs on every log group).
+        # AWSLambdaBasicExecutionRole (logs:CreateLogGroup and logs on every log group). Named,
+        # so delegated administrators' roles can trust it by a name that survives re-creating
+        # the stack (docs/security.md).
         self.role = iam.Role(
             self,
             "Role",
+            role_name=function_role_name(config.stack_name),
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Reads AWS Config deployment statuses; writes the snapshot; publishes.",
         )
@@ -118,20 +110,13 @@ class Notifier(Construct):
             # superseded by the next one.
             max_event_age=_clamp(period, timedelta(minutes=1), timedelta(hours=6)),
         )
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="The runtime is the newest Python the tests run the built package on "
-                "(infra/constants.py RUNTIME), so what is deployed is what was tested; Lambda "
-                "has a newer one that no machine building this package runs yet.",
-            )
-        )
+        findings.acknowledge(self.function, "AwsSolutions-L1")
         self._allow(table=table, topic=topic, key=key, roles=config.delegated_admin_role_arns)
-        # lambda.Function makes the function DependsOn its role (to order the role's policy before
-        # it) beside the Fn::GetAtt of that role; cfn-lint's W3005 flags the redundant half.
-        cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        self._schedule(config.schedule)
 
+    def _schedule(self, schedule: Schedule) -> None:
+        """The rule that runs the function, and the queue of ticks it could not deliver."""
+        period = schedule.nominal_period
         # Where EventBridge puts a tick it could not deliver to the function after its retries.
         self.dead_letters = sqs.Queue(
             self,
@@ -142,18 +127,12 @@ class Notifier(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        Validations.of(self.dead_letters).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself a dead-letter queue: the EventBridge schedule "
-                "target's DLQ for ticks it could not deliver to the function.",
-            )
-        )
+        findings.acknowledge(self.dead_letters, "AwsSolutions-SQS3")
         self.schedule = events.Rule(
             self,
             "Schedule",
             description="Runs the Config deployment notifier.",
-            schedule=events.Schedule.expression(config.schedule.expression),
+            schedule=events.Schedule.expression(schedule.expression),
             targets=[
                 targets.LambdaFunction(
                     self.function,
@@ -188,67 +167,20 @@ class Notifier(Construct):
             self.role.add_to_principal_policy(
                 iam.PolicyStatement(actions=list(actions), resources=resources)
             )
-        # Lambda's active tracing adds XRAY_ACTIONS on "*" to this role itself.
-        Validations.of(self.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Resource '*' is used only for actions that support no resource-level "
-                f"permissions: the AWS Config reads {', '.join(CONFIG_READ_ACTIONS)}, "
-                f"{', '.join(ORGANIZATIONS_ACTIONS)} for account names and "
-                f"{', '.join(XRAY_ACTIONS)} for active tracing. The table, topic, key and log "
-                "group statements name their resources.",
-            )
-        )
+        # Lambda's active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*"
+        # to this role itself.
+        findings.acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]")
+
+
+def function_role_name(stack_name: str) -> str:
+    """The function role's fixed name: the stack's, the function, and the region (role names
+    are global to the account, stack names per region)."""
+    return f"{stack_name[:ROLE_NAME_STACK_CHARS]}-function-{Aws.REGION}"
 
 
 def function_timeout(schedule: Schedule) -> Duration:
     """One schedule period (at most Lambda's 15 minutes), so a run ends before the next starts."""
     return Duration.seconds(min(schedule.nominal_period, MAX_TIMEOUT).total_seconds())
-
-
-def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) -> dict[str, str]:
-    """The variables `Settings.from_env` reads, every one of them and nothing else."""
-    code_defaults = {f.name: f.default for f in fields(Settings)}
-    values = {
-        "snapshot_table_name": table_name,
-        "topic_arn": topic_arn,
-        "regions": ",".join(config.regions),
-        "baseline_mode": config.baseline_mode.value,
-        "max_concurrency": str(config.max_concurrency),
-        "full_reconcile_hours": str(config.full_reconcile_hours),
-        "stuck_after_minutes": str(config.stuck_after_minutes),
-        "account_names_refresh_hours": str(config.account_names_refresh_hours),
-        "mutes": to_json(config.mutes),
-        "event_bus_name": config.event_bus_name,
-        "delegated_admin_role_arns": ",".join(config.delegated_admin_role_arns),
-        # Not deployment choices: set to the code's defaults so the console shows what is in use.
-        "max_attempts": str(code_defaults["max_attempts"]),
-        "time_budget_seconds": str(code_defaults["time_budget_seconds"]),
-    }
-    environment = {name.upper(): value for name, value in values.items()}
-    if set(environment) != set(Settings.env_names()):
-        raise RuntimeError(
-            "The stack and the function disagree on its environment: the code reads "
-            f"{sorted(Settings.env_names())}, the stack sets {sorted(environment)}"
-        )
-    return environment
-
-
-def insights_console_url(region: str, log_group_name: str) -> str:
-    """A CloudWatch console link that opens Logs Insights with INSIGHTS_QUERY on the log group."""
-
-    # The console's own URL encoding: percent-encode, then write '%' as '*'.
-    def encode(text: str) -> str:
-        return quote(text, safe="").replace("%", "*")
-
-    detail = (
-        "~(end~0~start~-86400~timeType~'RELATIVE~unit~'seconds"
-        f"~editorString~'{encode(INSIGHTS_QUERY)}~source~(~'{log_group_name}))"
-    )
-    return (
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logsV2:logs-insights$3FqueryDetail$3D{detail}"
-    )
 
 
 def _clamp(value: timedelta, low: timedelta, high: timedelta) -> Duration:

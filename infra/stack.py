@@ -9,9 +9,18 @@ from constructs import Construct
 
 from infra.alarms import Alarms
 from infra.config import AppConfig
+from infra.dashboard import Dashboard
+from infra.insights import (
+    INSIGHTS_QUERY,
+    SAVED_QUERIES,
+    SavedQueries,
+    Source,
+    insights_console_url,
+)
 from infra.notifications import Notifications
-from infra.notifier import INSIGHTS_QUERY, Notifier, insights_console_url
+from infra.notifier import Notifier
 from infra.storage import SnapshotStorage
+from infra.transition_log import TransitionLog
 
 
 class NotifierStack(Stack):
@@ -34,41 +43,97 @@ class NotifierStack(Stack):
             "deployments change state (config-deployment-notifier).",
             synthesizer=synthesizer,
         )
-        storage = SnapshotStorage(self, "Snapshot")
-        notifications = Notifications(self, "Notifications", config=config)
-        notifier = Notifier(
+        self.storage = SnapshotStorage(self, "Snapshot")
+        self.notifications = Notifications(self, "Notifications", config=config)
+        self.notifier = Notifier(
             self,
             "Notifier",
             config=config,
             code=code,
-            table=storage.table,
-            topic=notifications.topic,
-            key=notifications.key,
+            table=self.storage.table,
+            topic=self.notifications.topic,
+            key=self.notifications.key,
         )
-        notifications.allow_publisher(notifier.role)
-        Alarms(
+        self.notifications.allow_publisher(self.notifier.role)
+        self.alarms = Alarms(
             self,
             "Alarms",
+            name_prefix=config.stack_name,
             schedule=config.schedule,
-            function=notifier.function,
-            dead_letters=notifier.dead_letters,
-            topic=notifications.operations_topic,
+            function=self.notifier.function,
+            dead_letters=self.notifier.dead_letters,
+            topic=self.notifications.operations_topic,
         )
+        self.transition_log = TransitionLog(
+            self, "TransitionLog", config=config, bus=self.notifier.event_bus
+        )
+        self.queries = SavedQueries(
+            self,
+            "Queries",
+            prefix=config.stack_name,
+            sources={
+                Source.FUNCTION: self.notifier.log_group.log_group_name,
+                Source.TRANSITIONS: self.transition_log.log_group.log_group_name,
+            },
+        )
+        self.dashboard = Dashboard(
+            self,
+            "OperatorView",
+            config=config,
+            function=self.notifier.function,
+            alarm_arns=self.alarms.arns,
+        )
+        self._outputs()
 
+    def _outputs(self) -> None:
+        function_logs = self.notifier.log_group.log_group_name
+        log_groups = {
+            Source.FUNCTION: function_logs,
+            Source.TRANSITIONS: self.transition_log.log_group.log_group_name,
+        }
         outputs = {
-            "TopicArn": (notifications.topic.topic_arn, "Subscribe here to receive transitions"),
+            "TopicArn": (
+                self.notifications.topic.topic_arn,
+                "Subscribe here to receive transitions",
+            ),
             "OperationsTopicArn": (
-                notifications.operations_topic.topic_arn,
+                self.notifications.operations_topic.topic_arn,
                 "The notifier's own alarms",
             ),
-            "SnapshotTableName": (storage.table.table_name, "What was last reported (retained)"),
-            "FunctionName": (notifier.function.function_name, "Runs once per schedule tick"),
-            "LogGroupName": (notifier.log_group.log_group_name, "The function's structured logs"),
+            "SnapshotTableName": (
+                self.storage.table.table_name,
+                "What was last reported (retained)",
+            ),
+            "FunctionName": (self.notifier.function.function_name, "Runs once per schedule tick"),
+            "FunctionRoleArn": (
+                self.notifier.role.role_arn,
+                "What delegated administrators' roles trust (a fixed name, docs/security.md)",
+            ),
+            "LogGroupName": (function_logs, "The function's structured logs"),
+            "TransitionLogGroupName": (
+                log_groups[Source.TRANSITIONS],
+                "Every published transition, one event each",
+            ),
+            "DashboardName": (
+                self.dashboard.dashboard.dashboard_name,
+                "The operator's CloudWatch dashboard",
+            ),
             "LogsInsightsQuery": (INSIGHTS_QUERY, "Run summaries and errors, newest first"),
             "LogsInsightsUrl": (
-                insights_console_url(Aws.REGION, notifier.log_group.log_group_name),
+                insights_console_url(Aws.REGION, function_logs),
                 "Opens the query above on the function's log group",
             ),
         }
+        for query in SAVED_QUERIES:
+            outputs[f"{query.id}Query"] = (
+                self.queries.names[query.id],
+                f"Saved Logs Insights query: {query.title}",
+            )
+            outputs[f"{query.id}QueryUrl"] = (
+                insights_console_url(
+                    Aws.REGION, log_groups[query.source], query.text, days=query.days
+                ),
+                f"Opens '{query.title}' over the last {query.days} day(s)",
+            )
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -64,6 +64,17 @@ def sandbox_env(
     return env
 
 
+@pytest.fixture(scope="module")
+def module_sandbox_env(
+    sandbox: Sandbox, sandbox_boto3_session: boto3.Session
+) -> Iterator[dict[str, str]]:
+    """sandbox_env for a module's fixtures: the same isolation, undone after the module."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        env = _isolate(monkeypatch, sandbox)
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", sandbox_boto3_session)
+        yield env
+
+
 @pytest.fixture
 def config_sim(sandbox: Sandbox) -> ConfigSimulator:
     """The session's Config simulator, emptied: no accounts, state, faults, counts or callers."""

@@ -76,7 +76,7 @@ def synthesize(
     app_context: dict[str, Any] | None = None,
 ) -> Synthesis:
     """Build the app as app.py does (cdk-nag included) and synthesize it into `outdir`."""
-    config = AppConfig.from_context(context.get)
+    config = AppConfig.from_context(context.get, present=context)
     app = App(outdir=str(outdir), context=app_context)
     add_notifier(app, config, code, synthesizer=synthesizer)
     assembly = app.synth()

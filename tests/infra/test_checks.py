@@ -1,4 +1,4 @@
-"""Policy and lint checks on every synthesized variant: cdk-nag AwsSolutions and cfn-lint."""
+"""cdk-nag's AwsSolutions pack on every synthesized variant (checkov and cfn-lint: test_scanners)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,13 @@ from typing import Any
 import aws_cdk.aws_sqs as sqs
 import pytest
 from aws_cdk import App
-from cfnlint.api import ManualArgs, lint
 
+from infra import findings
 from infra.application import add_notifier
 from infra.config import AppConfig
 from tests.infra.support import VARIANTS, Synthesis
 
 pytestmark = pytest.mark.slow
-
-# Reviewed acknowledgments; a new one must be added here on purpose. AwsSolutions-L1 (not the
-# newest runtime): the function runs on the Python the tests run on (docs/design.md rule 8).
-EXPECTED_ACKNOWLEDGMENTS = {
-    "AwsSolutions-IAM5[Resource::*]",
-    "AwsSolutions-L1",
-    "AwsSolutions-SQS3",
-}
-LINT_REGIONS = ["us-east-1", "eu-west-1"]
 
 
 def nag_violations(outdir: Path) -> list[dict[str, Any]]:
@@ -81,7 +72,12 @@ def test_cdk_nag_runs_on_every_synth(lambda_bundle: Path, tmp_path: Path) -> Non
 def test_acknowledgments_are_the_reviewed_ones(
     synthesized: Callable[[str], Synthesis], variant: str
 ) -> None:
-    assert set(acknowledgments(synthesized(variant))) == EXPECTED_ACKNOWLEDGMENTS
+    # Given the cdk-nag findings the reviewed file accepts
+    reviewed = {
+        entry.rule: entry.reason for entry in findings.accepted() if entry.tool == "cdk-nag"
+    }
+    # Then the synthesized app acknowledges exactly those, with the file's reasons
+    assert acknowledgments(synthesized(variant)) == reviewed
 
 
 def test_wildcard_resource_acknowledgment_names_every_action_it_covers(
@@ -112,26 +108,3 @@ def test_queue_acknowledgment_says_it_is_a_dead_letter_queue(
     reason = acknowledgments(synthesized("default"))["AwsSolutions-SQS3"]
     assert "dead-letter queue" in reason
     assert "EventBridge" in reason
-
-
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_cfn_lint_finds_nothing(synthesized: Callable[[str], Synthesis], variant: str) -> None:
-    template = json.dumps(synthesized(variant).template_json)
-    matches = lint(template, config=ManualArgs(regions=LINT_REGIONS))
-    assert [str(m) for m in matches] == []
-
-
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_the_only_cfn_lint_exception_is_cdk_s_redundant_depends_on(
-    synthesized: Callable[[str], Synthesis], variant: str
-) -> None:
-    # Given every resource that tells cfn-lint to skip a check
-    exceptions = {
-        logical_id: resource["Metadata"]["cfn-lint"]
-        for logical_id, resource in synthesized(variant).template_json["Resources"].items()
-        if "cfn-lint" in resource.get("Metadata", {})
-    }
-    # Then it is only the function, and only W3005
-    assert list(exceptions.values()) == [{"config": {"ignore_checks": ["W3005"]}}]
-    (function_id,) = synthesized(variant).resources("AWS::Lambda::Function")
-    assert list(exceptions) == [function_id]

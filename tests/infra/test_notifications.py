@@ -107,6 +107,37 @@ def test_chatbot_may_use_the_key_only_when_slack_is_configured(
     assert chatbot["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
+def joined(value: Any) -> str:
+    """An Fn::Join of literals and pseudo parameters, as text with ${Name} for each."""
+    if isinstance(value, str):
+        return value
+    separator: str
+    separator, parts = value["Fn::Join"]
+    return separator.join(p if isinstance(p, str) else "${" + p["Ref"] + "}" for p in parts)
+
+
+def test_cloudwatch_may_use_the_key_only_for_this_account_s_alarms(default: Synthesis) -> None:
+    # Given the key policy's statement for CloudWatch
+    condition = key_statements(default)["CloudWatchAlarms"]["Condition"]
+    # Then it holds only for requests made for alarms of this account and region
+    assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert joined(condition["ArnLike"]["aws:SourceArn"]) == (
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+    )
+
+
+def test_chatbot_may_use_the_key_only_for_this_stack_s_slack_channel(full: Synthesis) -> None:
+    # Given the key policy's statement for AWS Chatbot, and the channel configuration
+    condition = key_statements(full)["AwsChatbot"]["Condition"]
+    (channel,) = full.resources("AWS::Chatbot::SlackChannelConfiguration").values()
+    name = channel["Properties"]["ConfigurationName"]
+    # Then it holds only for this account's channel of that name
+    assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert joined(condition["ArnEquals"]["aws:SourceArn"]) == (
+        f"arn:${{AWS::Partition}}:chatbot::${{AWS::AccountId}}:chat-configuration/slack-channel/{name}"
+    )
+
+
 def test_only_this_account_s_cloudwatch_alarms_may_publish_to_the_operations_topic(
     template: Template,
 ) -> None:

@@ -16,6 +16,8 @@ from config_notifier import handler
 from config_notifier.settings import Settings
 from infra import REPO_ROOT
 from infra.constants import RUNTIME_PYTHON_VERSION
+from infra.notifier import ROLE_NAME_STACK_CHARS, function_role_name
+from infra.regions import longest_region_name
 from tests.infra.support import Synthesis
 
 pytestmark = pytest.mark.slow
@@ -319,6 +321,31 @@ def test_assume_role_is_granted_on_the_delegated_admin_roles_only(full: Synthesi
     # And the function is told the same roles
     env = function_of(full)["Environment"]["Variables"]
     assert env["DELEGATED_ADMIN_ROLE_ARNS"] == ",".join(sorted(statement["Resource"]))
+
+
+def test_the_role_s_name_is_fixed_by_the_stack_and_region(default: Synthesis) -> None:
+    # Given the function's role
+    role_id = function_of(default)["Role"]["Fn::GetAtt"][0]
+    role = default.template_json["Resources"][role_id]["Properties"]
+    # Then its name is the stack's, "function" and the region: the same every time the stack is
+    # created, so a delegated administrator's trust policy can name it (docs/security.md)
+    assert role["RoleName"] == {
+        "Fn::Join": ["", ["ConfigDeploymentNotifier-function-", {"Ref": "AWS::Region"}]]
+    }
+    # And the stack's outputs give its ARN
+    assert default.template_json["Outputs"]["FunctionRoleArn"]["Value"] == {
+        "Fn::GetAtt": [role_id, "Arn"]
+    }
+
+
+def test_a_long_stack_name_still_makes_a_valid_role_name() -> None:
+    # Given the longest stack name CloudFormation allows (128 characters)
+    name = function_role_name("N" * 128)
+    # Then the role name keeps its first characters, and with the longest region botocore knows
+    # it fits IAM's 64 characters
+    prefix = "N" * ROLE_NAME_STACK_CHARS + "-function-"
+    assert name.startswith(prefix)
+    assert len(prefix) + longest_region_name() <= 64
 
 
 def test_role_has_no_managed_policies_and_no_wildcard_actions(default: Synthesis) -> None:

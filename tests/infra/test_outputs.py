@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.notifier import INSIGHTS_QUERY
+from infra.insights import INSIGHTS_QUERY
 from tests.infra.support import Synthesis
 
 pytestmark = pytest.mark.slow
