@@ -14,7 +14,8 @@ from cfnlint.api import ManualArgs, lint
 
 from infra.application import add_notifier
 from infra.config import AppConfig
-from tests.infra.support import VARIANTS, Synthesis
+from sandbox.deploy import Synthesized
+from tests.infra.support import VARIANTS
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def nag_violations(outdir: Path) -> list[dict[str, Any]]:
     ]
 
 
-def acknowledgments(synthesis: Synthesis) -> dict[str, str]:
+def acknowledgments(synthesis: Synthesized) -> dict[str, str]:
     """Every acknowledged rule of the stack, by rule id, with its reason."""
     (metadata_file,) = synthesis.outdir.glob("*.metadata.json")
     found: dict[str, str] = {}
@@ -47,7 +48,7 @@ def acknowledgments(synthesis: Synthesis) -> dict[str, str]:
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_cdk_nag_reports_no_unacknowledged_finding(
-    synthesized: Callable[[str], Synthesis], variant: str
+    synthesized: Callable[[str], Synthesized], variant: str
 ) -> None:
     # Given the variant synthesized with the AwsSolutions pack (a finding would fail the synth)
     synthesis = synthesized(variant)
@@ -74,13 +75,13 @@ def test_cdk_nag_runs_on_every_synth(lambda_bundle: Path, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_acknowledgments_are_the_reviewed_ones(
-    synthesized: Callable[[str], Synthesis], variant: str
+    synthesized: Callable[[str], Synthesized], variant: str
 ) -> None:
     assert set(acknowledgments(synthesized(variant))) == EXPECTED_ACKNOWLEDGMENTS
 
 
 def test_wildcard_resource_acknowledgment_names_every_action_it_covers(
-    synthesized: Callable[[str], Synthesis],
+    synthesized: Callable[[str], Synthesized],
 ) -> None:
     # Given the statements that use Resource "*"
     synthesis = synthesized("full")
@@ -102,7 +103,7 @@ def test_wildcard_resource_acknowledgment_names_every_action_it_covers(
 
 
 def test_queue_acknowledgment_says_it_is_a_dead_letter_queue(
-    synthesized: Callable[[str], Synthesis],
+    synthesized: Callable[[str], Synthesized],
 ) -> None:
     reason = acknowledgments(synthesized("default"))["AwsSolutions-SQS3"]
     assert "dead-letter queue" in reason
@@ -110,20 +111,20 @@ def test_queue_acknowledgment_says_it_is_a_dead_letter_queue(
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_cfn_lint_finds_nothing(synthesized: Callable[[str], Synthesis], variant: str) -> None:
-    template = json.dumps(synthesized(variant).template_json)
+def test_cfn_lint_finds_nothing(synthesized: Callable[[str], Synthesized], variant: str) -> None:
+    template = json.dumps(synthesized(variant).template)
     matches = lint(template, config=ManualArgs(regions=LINT_REGIONS))
     assert [str(m) for m in matches] == []
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_only_cfn_lint_exception_is_cdk_s_redundant_depends_on(
-    synthesized: Callable[[str], Synthesis], variant: str
+    synthesized: Callable[[str], Synthesized], variant: str
 ) -> None:
     # Given every resource that tells cfn-lint to skip a check
     exceptions = {
         logical_id: resource["Metadata"]["cfn-lint"]
-        for logical_id, resource in synthesized(variant).template_json["Resources"].items()
+        for logical_id, resource in synthesized(variant).template["Resources"].items()
         if "cfn-lint" in resource.get("Metadata", {})
     }
     # Then it is only the function, and only W3005
