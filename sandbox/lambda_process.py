@@ -53,11 +53,7 @@ class FunctionProcess:
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [sys.executable, "-m", module, *args],
             cwd=ROOT,
-            env={
-                **_inherited(),
-                **environment,
-                "PYTHONPATH": f"{ROOT / 'lambda'}{os.pathsep}{ROOT}",
-            },
+            env={**_inherited(), **environment, "PYTHONPATH": PYTHONPATH},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -67,7 +63,8 @@ class FunctionProcess:
         # the invocation under way has answered.
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._answered = threading.Event()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
 
     @property
     def pid(self) -> int:
@@ -138,6 +135,7 @@ class FunctionProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._reader.join(timeout)  # it has read to the end of the output
         if self._process.stdout is not None:
             self._process.stdout.close()
         self._stderr.close()
