@@ -1,15 +1,36 @@
-# One entry point for people and CI. `make test` works on a fresh clone with python3, node, npm and make.
+# One entry point for people and CI. `make test` works on a fresh clone with Python 3.13, node, npm and make.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The Python of the function's Lambda runtime (infra/constants.py RUNTIME; a test checks they agree):
+# .venv, and so every test, runs on it (docs/design.md rule 8).
+RUNTIME_PYTHON := 3.13
+IS_RUNTIME_PYTHON := import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(RUNTIME_PYTHON)")
+# The first that really is $(RUNTIME_PYTHON): python3.13 on PATH, else pyenv's install of it. A pyenv
+# shim named python3.13 is on PATH whenever pyenv has a 3.13, but it fails unless 3.13 is one of
+# the versions pyenv selects, so each candidate is run, not just looked up.
+ifndef PYTHON
+PYTHON := $(shell for candidate in python$(RUNTIME_PYTHON) \
+	  "$$(pyenv prefix $(RUNTIME_PYTHON) 2>/dev/null)/bin/python$(RUNTIME_PYTHON)" \
+	  "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/$(RUNTIME_PYTHON).*/bin/python$(RUNTIME_PYTHON); do \
+	  "$$candidate" -c '$(IS_RUNTIME_PYTHON)' 2>/dev/null && { command -v "$$candidate"; break; }; \
+	done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-PY_STAMP := $(VENV)/.installed
+# Named after the Python: a .venv made on another one is made again.
+PY_STAMP := $(VENV)/.installed-$(RUNTIME_PYTHON)
 NODE_STAMP := node_modules/.installed
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Stops with how to get the runtime's Python when none was found.
+NEED_RUNTIME_PYTHON = { test -n "$(PYTHON)" && "$(PYTHON)" -c '$(IS_RUNTIME_PYTHON)'; } || { \
+	echo "make: Python $(RUNTIME_PYTHON) not found$(if $(PYTHON), ($(PYTHON) is another version)). The tests run on the" \
+	  "Python of the function's Lambda runtime. Install it with 'pyenv install $(RUNTIME_PYTHON)' or your" \
+	  "distribution's package (Debian/Ubuntu: python$(RUNTIME_PYTHON) python$(RUNTIME_PYTHON)-venv), or name" \
+	  "one: make PYTHON=/path/to/python$(RUNTIME_PYTHON) ..." >&2; exit 1; }
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test demo lint format typecheck unit sandbox build synth bench lock clean
@@ -19,7 +40,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(PY_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt constraints.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c '$(IS_RUNTIME_PYTHON)' 2>/dev/null || { $(NEED_RUNTIME_PYTHON) && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
@@ -64,7 +85,7 @@ sandbox: $(PY_STAMP) ## Run the local AWS sandbox in the foreground and print th
 	$(PY) -m sandbox $(if $(SCENARIO),--scenario $(SCENARIO))
 
 build: $(PY_STAMP) ## Build the function's deployment package into build/lambda (pip, no docker)
-	$(PY) -c 'from infra import bundle; print(bundle.build())'
+	@$(PY) -c 'from infra import bundle; p = bundle.build(); b, n = bundle.package_size(p); print(f"{p}: {b / 1e6:.1f} MB unzipped, {n:,} files")'
 
 bench: $(PY_STAMP) ## Scale and speed benchmark S1-S4 (a few minutes; exits 1 if a target is missed)
 	PYTHONPATH=lambda:. $(PY) -m bench $(BENCH_ARGS)
@@ -72,11 +93,17 @@ bench: $(PY_STAMP) ## Scale and speed benchmark S1-S4 (a few minutes; exits 1 if
 synth: setup ## Synthesize the CDK app offline with the pinned CLI (no credentials needed)
 	npx --no-install cdk synth --quiet --no-notices
 
-lock: ## Re-pin every transitive Python dependency into constraints.txt
+# The function's own lock pins what constraints.txt pins, with the hash of every file pip may take
+# for each: the deployment package is installed from it with --require-hashes (infra/bundle.py).
+lock: ## Re-pin every transitive Python dependency: constraints.txt, and lambda/requirements.lock with hashes
+	@$(NEED_RUNTIME_PYTHON)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet -r requirements-dev.txt
 	{ echo "# Every transitive dependency, pinned: regenerate with 'make lock' after changing a requirements file."; \
 	  .lock-venv/bin/pip freeze; } > constraints.txt
+	CUSTOM_COMPILE_COMMAND="make lock" .lock-venv/bin/pip-compile --quiet --upgrade --generate-hashes \
+	  --strip-extras --no-emit-index-url --no-emit-find-links --constraint constraints.txt \
+	  --output-file lambda/requirements.lock lambda/requirements.txt
 	rm -rf .lock-venv
 
 clean: ## Remove the virtualenv, node_modules and build output

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 RUNS_PER_MONTH = 30 * 24 * 12  # a 5-minute schedule
 RECONCILES_PER_MONTH = 30  # FULL_RECONCILE_HOURS=24
 LAMBDA_GB = 0.5  # the function's 512 MB
-LAMBDA_GB_SECOND = 0.0000133334  # arm64
+LAMBDA_GB_SECOND = 0.0000166667  # x86_64 (infra/constants.py ARCHITECTURE)
 LAMBDA_REQUEST = 0.20 / 1_000_000
 DYNAMODB_READ_UNIT = 0.125 / 1_000_000  # on-demand read request unit
 DYNAMODB_WRITE_UNIT = 0.625 / 1_000_000

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from chaos.score import Delivered, Score, TickInfo, deliveries, score
 from chaos.timeline import FAULT_KINDS, Fault, Tick, Timeline
 from chaos.world import World, truths
-from sandbox.lambda_process import FunctionProcess
+from sandbox.lambda_process import HandlerProcess
 from sandbox.lambda_runtime import ExecutionEnvironment, RunResult
 from sandbox.notifier import Notifier
 from sandbox.targets import Target
@@ -287,7 +287,7 @@ def _run_tick(
     if tick.mode == "in-process":
         record.results.append(function.invoke(run_id))
     elif tick.mode == "overlap":
-        processes = [FunctionProcess(deployment.env) for _ in (1, 2)]
+        processes = [HandlerProcess(deployment.env) for _ in (1, 2)]
         for process in processes:
             process.ready()
         for i, process in enumerate(processes, start=1):
@@ -306,7 +306,7 @@ def _killed_run(
     """Start the handler in a process and SIGKILL it when the trigger is reached."""
     assert fault.kill_after is not None  # noqa: S101 - only kill faults come here
     trigger, amount = fault.kill_after
-    process = FunctionProcess(deployment.env)
+    process = HandlerProcess(deployment.env)
     process.ready()
 
     def progress() -> float:

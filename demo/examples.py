@@ -1,13 +1,14 @@
-"""One example of each kind of message, rendered by the real renderer, for the README.
+"""One example of each kind of message, rendered by the real renderer, for docs/messages.md.
 
-`python -m demo.examples` prints the README's "Examples of every message" section; a test keeps
-the README equal to it, so the examples cannot drift from what subscribers receive.
+`python -m demo.examples` prints that file's "Examples of every message" section; a test keeps
+the file equal to it, so the examples cannot drift from what subscribers receive.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from config_notifier.diff import diff
 from config_notifier.model import (
@@ -20,7 +21,9 @@ from config_notifier.model import (
     Status,
     Stuck,
 )
-from config_notifier.render import Context, render, render_baseline_summary
+from config_notifier.render import render
+from config_notifier.summary import render_baseline_summary
+from config_notifier.wording import Context
 
 REGION = "eu-west-1"
 PACK = "security-baseline"
@@ -29,7 +32,11 @@ SENT_AT = "2026-11-21T10:05:00+00:00"
 CONTEXT = Context(
     run_id="4f9c2d1e-0b7a-4c55-9d3e-2a6b8c1f0e47",
     sent_at=SENT_AT,
-    account_names={"111122223333": "payments-prod", "444455556666": "identity-prod"},
+    account_names={
+        "111122223333": "payments-prod",
+        "444455556666": "identity-prod",
+        "777788889999": "R&D sandbox",
+    },
 )
 UPDATED = "2026-11-21T10:01:12+00:00"
 
@@ -75,6 +82,21 @@ def failure() -> Message:
                     "",
                     Status("CREATE_SUCCESSFUL", updated_at=UPDATED),
                 ),
+            },
+        ),
+        CONTEXT,
+    )
+
+
+def success() -> Message:
+    done = Status("CREATE_SUCCESSFUL", updated_at=UPDATED)
+    return render(
+        _pack_group(
+            "CREATE_IN_PROGRESS",
+            "CREATE_SUCCESSFUL",
+            {
+                "111122223333": ("CREATE_IN_PROGRESS", "", done),
+                "444455556666": ("CREATE_IN_PROGRESS", "", done),
             },
         ),
         CONTEXT,
@@ -129,18 +151,24 @@ def account_pack() -> Message:
 def baseline_summary() -> Message:
     pack = EntityId(REGION, Kind.ORG_PACK, PACK)
     failing = Status("CREATE_FAILED", "ConformancePackCreationFailed", None, UPDATED)
+    # In progress since 06:40 by AWS's clock: stuck already when the notifier is installed.
+    stalled = Status("UPDATE_IN_PROGRESS", updated_at="2026-11-21T06:40:00+00:00")
     watched = {
         Kind.ORG_RULE: [
-            Observation(EntityId(REGION, Kind.ORG_RULE, RULE), Status("CREATE_SUCCESSFUL"))
+            Observation(EntityId(REGION, Kind.ORG_RULE, RULE), Status("CREATE_SUCCESSFUL")),
+            Observation(EntityId(REGION, Kind.ORG_RULE, "s3-bucket-logging"), stalled),
         ],
         Kind.ORG_PACK: [Observation(pack, failing)],
         Kind.ACCOUNT_PACK: [],
     }
-    return render_baseline_summary(REGION, watched, {pack: 3}, [], CONTEXT)
+    return render_baseline_summary(
+        REGION, watched, {pack: 3}, [], CONTEXT, stuck_after=timedelta(hours=2)
+    )
 
 
 KINDS: list[tuple[str, Callable[[], Message]]] = [
     ("A failure in member accounts (severity `failure`)", failure),
+    ("A deployment that succeeded (severity `progress`)", success),
     ("A recovery (severity `recovery`)", recovery),
     ("A stuck deployment (severity `stuck`, event_type `stuck`)", stuck),
     ("A rule or pack removed (severity `progress`)", removed),
@@ -150,15 +178,16 @@ KINDS: list[tuple[str, Callable[[], Message]]] = [
 
 
 def markdown() -> str:
-    """The README section: each kind's subject, email text and JSON document."""
+    """The docs/messages.md section: each kind's subject, email text and JSON document, and the
+    first one's chat card."""
     parts = [
         "## Examples of every message",
         "",
         "Rendered by the notifier's own code (`python -m demo.examples` prints this section; a "
-        "test keeps it current). Every message also carries the Slack card (`https`) and the SNS "
-        "message attributes above.",
+        "test keeps it current). Every message also carries the chat card (`https`, shown for "
+        "the first) and the SNS message attributes above.",
     ]
-    for title, make in KINDS:
+    for number, (title, make) in enumerate(KINDS):
         message = make()
         document = json.dumps(json.loads(message.bodies["sqs"]), indent=2)
         parts += [
@@ -175,6 +204,9 @@ def markdown() -> str:
             document,
             "```",
         ]
+        if number == 0:
+            card = json.dumps(json.loads(message.bodies["https"]), indent=2, ensure_ascii=False)
+            parts += ["", "Its chat card, as AWS Chatbot receives it:", "", "```json", card, "```"]
     return "\n".join(parts) + "\n"
 
 

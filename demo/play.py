@@ -36,7 +36,7 @@ from demo import scenario, show
 from demo.scenario import REGIONS, Organization, Tick
 from demo.tap import Published, PublishTap
 from infra import REPO_ROOT
-from sandbox import Sandbox
+from sandbox import ConfigSimulator, Sandbox
 from sandbox.lambda_runtime import ExecutionEnvironment
 from sandbox.local_aws import ISOLATION
 from sandbox.organizations import create_named_accounts
@@ -134,12 +134,13 @@ def run_demo(options: Options, out: TextIO) -> DemoResult:
     )
     workdir = Path(tempfile.mkdtemp(prefix="notifier-demo-"))
     try:
-        with Sandbox() as sandbox, _sandbox_environment(sandbox):
+        clock = _ScenarioClock()
+        with Sandbox(ConfigSimulator(clock=clock)) as sandbox, _sandbox_environment(sandbox):
             screen.step(
                 f"Sandbox up: moto at {sandbox.moto.url}, the AWS Config simulator at "
                 f"{sandbox.config_sim.endpoint_url}."
             )
-            _Demo(screen, sandbox, result).play(options.stack_name, workdir)
+            _Demo(screen, sandbox, result, clock).play(options.stack_name, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result.leftover_threads = _wait_for_threads(threads_before)
@@ -173,11 +174,26 @@ class _Screen:
         self.out.flush()
 
 
+class _ScenarioClock:
+    """The simulator's clock, moved with the handler's from tick to tick: the update times AWS
+    Config reports (stuck reports count from them) fall in the scenario's time, not the
+    seconds the demo takes to play it."""
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None  # None: the real time, until the first tick
+
+    def __call__(self) -> datetime:
+        return self.moment or datetime.now(UTC)
+
+
 class _Demo:
     """One demo's sandbox, deployment and subscribers, and what it found."""
 
-    def __init__(self, screen: _Screen, sandbox: Sandbox, result: DemoResult) -> None:
+    def __init__(
+        self, screen: _Screen, sandbox: Sandbox, result: DemoResult, clock: _ScenarioClock
+    ) -> None:
         self.screen, self.sandbox, self.result = screen, sandbox, result
+        self.clock = clock
         self.tap = PublishTap()
         self.events_queue = ""  # an SQS queue a rule on the event bus sends every event to
 
@@ -226,6 +242,7 @@ class _Demo:
             clock = datetime.now(UTC).replace(microsecond=0)
             for number, tick in enumerate(ticks, start=1):
                 clock += timedelta(minutes=tick.minutes_later)
+                self.clock.moment = clock
                 outcome = self._tick(number, len(ticks), tick, deployment, sqs, now=clock)
                 self.result.ticks.append(outcome)
                 self._show(outcome)

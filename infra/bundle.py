@@ -1,10 +1,15 @@
-"""The function's deployment package, built without docker: pinned wheels for the Lambda runtime.
+"""The function's deployment package, built without docker: locked wheels for the Lambda runtime.
 
-`pip install --platform <aarch64> --python-version <runtime's> --only-binary=:all:` resolves the
-wheels Lambda's arm64 Python runtime can load, whatever machine runs the synth; the function's
-package is copied in beside them. Two content hashes decide what needs doing:
-- the dependencies' (requirements, constraints, runtime version, platform): pip runs only when it
-  changes, so repeated synths are fast and work offline once the wheels are installed;
+`pip install --require-hashes --platform <Lambda's> --python-version <runtime's>` (wheels only)
+installs exactly the wheels lambda/requirements.lock names, by hash, as the runtime can load them,
+whatever machine runs the synth; the function's package is copied in beside them. What the function
+never imports is left out, and every module is compiled to bytecode by the runtime's Python (the
+one the tests run on), hash-based and unchecked: every execution environment starts from the
+unpacked package, so a module shipped without bytecode is compiled on every cold start; and these
+files are the same bytes on every rebuild, so an unchanged package keeps its asset hash.
+Two content hashes decide what needs doing:
+- the dependencies' (lock, runtime version, platform, interpreter): pip runs only when it changes,
+  so repeated synths are fast and work offline once the wheels are installed;
 - the code's (every file of lambda/config_notifier): a change re-copies the package only.
 """
 
@@ -13,6 +18,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
+import platform
 import re
 import shutil
 import subprocess
@@ -27,10 +34,73 @@ from infra.constants import AWS_SERVICES, PACKAGE, PIP_PLATFORM, RUNTIME_PYTHON_
 
 BUILD_ROOT = REPO_ROOT / "build"
 REQUIREMENTS = LAMBDA_SOURCE / "requirements.txt"
-CONSTRAINTS = REPO_ROOT / "constraints.txt"
+# Every distribution of the package, pinned with its hashes (`make lock` writes it).
+LOCK = LAMBDA_SOURCE / "requirements.lock"
 # Bump when the way the bundle is built changes, so old builds are not reused.
-BUILD_FORMAT = "3"
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+BUILD_FORMAT = "4"
+# Where Lambda unpacks the package: the file name compiled into each module's bytecode, so the
+# bytes do not depend on where the package was built (an import from the package replaces it
+# with the module's real path anyway).
+TASK_ROOT = "/var/task"
+# What the function never imports (found by importing the handler and running it, with tracing on
+# and off, from the package alone, and listing sys.modules): left out of the package, 4.3 of its
+# 10.1 MB. tests/infra/test_runtime_client.py runs what is left as Lambda does.
+NEVER_IMPORTED = (
+    # Powertools: the function uses its Logger, Metrics and Tracer, nothing else.
+    "aws_lambda_powertools/event_handler",  # API Gateway, AppSync, Bedrock... routers: 2.7 MB
+    "aws_lambda_powertools/middleware_factory",
+    *(
+        f"aws_lambda_powertools/utilities/{utility}"
+        for utility in (
+            "auth_alpha",
+            "batch",
+            "circuit_breaker",
+            "data_classes",
+            "data_masking",
+            "feature_flags",
+            "idempotency",
+            "kafka",
+            "metadata",
+            "parameters",
+            "parser",
+            "serialization.py",
+            "streaming",
+            "typing",  # type hints only: the handler imports it when type checking
+            "validation",
+        )
+    ),
+    # boto3: clients only; the models of its resource objects and the examples of its docs.
+    "boto3/data",
+    "boto3/examples",
+    "urllib3/contrib/emscripten",  # urllib3 inside a web browser (Pyodide)
+    "wrapt/_wrappers.c",  # the source of wrapt's extension, which is shipped compiled
+    "wrapt-stubs",  # type stubs
+    # The X-Ray SDK's patches for libraries the package does not have: the Tracer's patch_all
+    # imports each patch and skips those that fail to import, as these would without the library.
+    *(
+        f"aws_xray_sdk/ext/{library}"
+        for library in (
+            "aiobotocore",
+            "aiohttp",
+            "bottle",
+            "django",
+            "flask",
+            "flask_sqlalchemy",
+            "httplib",
+            "httpx",
+            "mysql",
+            "pg8000",
+            "pymongo",
+            "pymysql",
+            "pynamodb",
+            "sqlalchemy",
+            "sqlalchemy_core",
+        )
+    ),
+)
+# The operator's command line (config-notifier, installed in .venv): the function never imports it.
+OPERATOR_ONLY = ("cli.py",)
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", *OPERATOR_ONLY)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -49,6 +119,11 @@ class Target:
     def abi(self) -> str:
         return "cp" + self.python_version.replace(".", "")
 
+    @property
+    def machine(self) -> str:
+        """The platform's processor: "x86_64" of "manylinux2014_x86_64"."""
+        return self.platform.split("_", 1)[1]
+
 
 def build(out: Path | None = None, target: Target | None = None) -> Path:
     """Make `out` (default build/lambda) the deployment package; return it. Idempotent."""
@@ -65,9 +140,15 @@ def build(out: Path | None = None, target: Target | None = None) -> Path:
         stamp_path.unlink(missing_ok=True)
         if stamp.get("dependencies") != wanted["dependencies"]:
             _build_dependencies(out, target)
-        _copy_package(out)
+        _copy_package(out, target)
         stamp_path.write_text(json.dumps(wanted, indent=2) + "\n")
     return out
+
+
+def package_size(package: Path) -> tuple[int, int]:
+    """The package's unzipped size in bytes, and its number of files."""
+    files = [path for path in package.rglob("*") if path.is_file()]
+    return sum(path.stat().st_size for path in files), len(files)
 
 
 def _build_dependencies(out: Path, target: Target) -> None:
@@ -81,7 +162,8 @@ def _build_dependencies(out: Path, target: Target) -> None:
         "--quiet",
         "--disable-pip-version-check",
         "--no-input",
-        "--no-compile",  # .pyc files for this machine's Python would be dead weight on 3.14
+        "--require-hashes",  # each file pip takes must be one the lock names by hash
+        "--no-compile",  # compiled below, reproducibly
         "--platform",
         target.platform,
         "--implementation",
@@ -92,22 +174,57 @@ def _build_dependencies(out: Path, target: Target) -> None:
         "--target",
         str(staging),
         "-r",
-        str(REQUIREMENTS),
-        "-c",
-        str(CONSTRAINTS),
+        str(LOCK),
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
         raise BundleError(
-            f"pip could not install the function's dependencies for Python {target.python_version}"
-            f" on {target.platform} (is every one published as a wheel for it, and is PyPI "
-            f"reachable?):\n{result.stderr.strip()}"
+            f"pip could not install the function's locked dependencies ({LOCK.name}) for Python "
+            f"{target.python_version} on {target.platform} (is every one published as a wheel for "
+            f"it, with the hash the lock names, and is the package index reachable?):\n"
+            f"{result.stderr.strip()}"
         )
     check_wheels(staging, target, _requirement_names(REQUIREMENTS.read_text()))
     shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: never run in Lambda
     prune_botocore_models(staging, AWS_SERVICES)
+    prune_unused(staging)
+    compile_bytecode(staging, target)
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
+
+
+def compile_bytecode(root: Path, target: Target, location: str = TASK_ROOT) -> None:
+    """Compile every module under `root` (unpacked at `location` in Lambda) for the runtime, the
+    same bytes on every rebuild.
+
+    Unchecked-hash bytecode: the runtime imports it without reading the source (no timestamp in
+    it to differ between builds). A fixed hash seed orders the frozensets compiled into it, and a
+    fresh interpreter per call compiles the same way each time.
+    """
+    running = "{}.{}".format(*sys.version_info[:2])
+    if running != target.python_version:
+        raise BundleError(
+            f"the package's bytecode is compiled by the runtime's Python, {target.python_version},"
+            f" and this is Python {running} ({sys.executable}): build with .venv/bin/python"
+            " (`make setup` makes .venv on it)"
+        )
+    script = (
+        "import compileall, sys\n"
+        "from py_compile import PycInvalidationMode\n"
+        "ok = compileall.compile_dir(sys.argv[1], ddir=sys.argv[2], quiet=1, workers=1,\n"
+        "    invalidation_mode=PycInvalidationMode.UNCHECKED_HASH)\n"
+        "sys.exit(0 if ok else 1)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-S", "-c", script, str(root), location],
+        env={**environment, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BundleError(f"compiling {root} failed:\n{result.stdout}{result.stderr}".strip())
 
 
 def prune_botocore_models(site: Path, services: Iterable[str]) -> None:
@@ -131,6 +248,22 @@ def prune_botocore_models(site: Path, services: Iterable[str]) -> None:
             name: entry for name, entry in partition["services"].items() if name in kept
         }
     endpoints_file.write_text(json.dumps(endpoints, separators=(",", ":")))
+
+
+def prune_unused(site: Path, paths: Iterable[str] = NEVER_IMPORTED) -> None:
+    """Remove what the function never imports; each path must be there, so the list stays true."""
+    missing = [path for path in paths if not (site / path).exists()]
+    if missing:
+        raise BundleError(
+            "these are no longer in the installed dependencies; update bundle.NEVER_IMPORTED: "
+            + ", ".join(missing)
+        )
+    for path in paths:
+        target = site / path
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
 
 
 def check_wheels(site: Path, target: Target, required: Iterable[str]) -> None:
@@ -170,14 +303,15 @@ def _loadable(tag: str, target: Target) -> bool:
     return (
         abi in (target.abi, "abi3", "none")
         and platform.startswith("manylinux")
-        and platform.endswith("_aarch64")
+        and platform.endswith("_" + target.machine)
     )
 
 
-def _copy_package(out: Path) -> None:
+def _copy_package(out: Path, target: Target) -> None:
     destination = out / PACKAGE
     shutil.rmtree(destination, ignore_errors=True)
     shutil.copytree(LAMBDA_SOURCE / PACKAGE, destination, ignore=_IGNORED)
+    compile_bytecode(destination, target, f"{TASK_ROOT}/{PACKAGE}")
 
 
 def _dependencies_hash(target: Target) -> str:
@@ -186,18 +320,20 @@ def _dependencies_hash(target: Target) -> str:
         BUILD_FORMAT,
         target.python_version,
         target.platform,
+        platform.python_version(),  # the interpreter that compiles the bytecode
         *AWS_SERVICES,
+        *NEVER_IMPORTED,
         *_significant_lines(REQUIREMENTS),
-        "--constraints--",
-        *_significant_lines(CONSTRAINTS),
+        "--lock--",
+        *_significant_lines(LOCK),
     ):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()
 
 
 def _significant_lines(path: Path) -> list[str]:
-    """The file's requirement lines, sorted, without comments: reordering or re-commenting a
-    pin (as `make lock` may) does not call for a rebuild that needs the network."""
+    """The file's requirement and hash lines, sorted, without comments: reordering or
+    re-commenting a pin (as `make lock` may) does not call for a rebuild that needs the network."""
     lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
     return sorted(line for line in lines if line)
 
@@ -214,7 +350,10 @@ def _package_files() -> list[Path]:
     return sorted(
         path
         for path in (LAMBDA_SOURCE / PACKAGE).rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.suffix != ".pyc"
+        and path.name not in OPERATOR_ONLY
     )
 
 

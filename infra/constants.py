@@ -19,12 +19,15 @@ __all__ = ["METRICS_NAMESPACE", "SAFETY_MARGIN_SECONDS", "SERVICE"]
 # --- the function ---------------------------------------------------------------------------------
 PACKAGE = _handler.__name__.split(".")[0]  # "config_notifier": the directory copied into the bundle
 HANDLER = f"{_handler.__name__}.{_handler.lambda_handler.__name__}"
-# The newest Python runtime aws-cdk-lib 2.275 offers; the code needs 3.11+.
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-RUNTIME_PYTHON_VERSION = RUNTIME.name.removeprefix("python")  # "3.14": what pip resolves wheels for
-# Graviton: cheaper per GB-second, and every dependency ships an aarch64 wheel (checked by bundle).
-ARCHITECTURE = lambda_.Architecture.ARM_64
-PIP_PLATFORM = "manylinux2014_aarch64"
+# The newest Lambda Python runtime whose interpreter the tests run on (docs/design.md rule 8): the
+# Makefile builds .venv on the same version (its RUNTIME_PYTHON), and tests/infra checks they agree.
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+RUNTIME_PYTHON_VERSION = RUNTIME.name.removeprefix("python")  # "3.13": what pip resolves wheels for
+# The architecture of the machines that build and test the package: the compiled wheels it ships
+# (wrapt's extension, loaded with active tracing) are the very files the runtime-client test loads.
+# On arm64 they could not be loaded here. Graviton would cost 20% less per GB-second: cents a month.
+ARCHITECTURE = lambda_.Architecture.X86_64
+PIP_PLATFORM = "manylinux2014_x86_64"
 # The AWS services the function creates boto3 clients for. The bundle keeps only their botocore
 # models: botocore lists every model directory (400+) on its first client, a quarter of the
 # cold start (bench S4), and the package is a third the size. tests/infra checks the code

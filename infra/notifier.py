@@ -108,12 +108,23 @@ class Notifier(Construct):
             ),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
+            # JSON: what the runtime itself writes (an invocation's error, a timeout) is a JSON
+            # line too, beside Powertools' own, so one Logs Insights query reads them all.
+            logging_format=lambda_.LoggingFormat.JSON,
             role=self.role,
             # A failed run is not retried by Lambda: the next tick redoes it with fresh statuses.
             retry_attempts=0,
             # A tick that waited longer than a period (the previous run held the one slot) is
             # superseded by the next one.
             max_event_age=_clamp(period, timedelta(minutes=1), timedelta(hours=6)),
+        )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason="The runtime is the newest Python the tests run the built package on "
+                "(infra/constants.py RUNTIME), so what is deployed is what was tested; Lambda "
+                "has a newer one that no machine building this package runs yet.",
+            )
         )
         self._allow(table=table, topic=topic, key=key, roles=config.delegated_admin_role_arns)
         # lambda.Function makes the function DependsOn its role (to order the role's policy before

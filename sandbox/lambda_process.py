@@ -5,7 +5,7 @@ once (overlapping schedule ticks).
 `python -m sandbox.lambda_process` imports the function (the cold start), says it is ready, then
 runs one invocation per line on stdin, warm after the first, and answers each with one result
 line: the run's summary or the error that escaped it, its log records, its duration and the
-process's peak memory (what Lambda's REPORT line says). `FunctionProcess` is the driving side;
+process's peak memory (what Lambda's REPORT line says). `HandlerProcess` is the driving side;
 a tool with a process of its own (bench/worker.py) calls `serve` from its main.
 """
 
@@ -39,7 +39,7 @@ READY, RESULT = "LAMBDA-READY", "LAMBDA-RESULT "
 PYTHONPATH = f"{ROOT / 'lambda'}{os.pathsep}{ROOT}"
 
 
-class FunctionProcess:
+class HandlerProcess:
     """The driving side: start the process, tell it to run, read its result, or kill it."""
 
     def __init__(

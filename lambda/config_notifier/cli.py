@@ -20,11 +20,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from config_notifier.errors import PublishRefused, SourceUnreadable
 from config_notifier.model import EntityId, Kind, Message, Observation, Record
-from config_notifier.publish import Publisher
 from config_notifier.read import (
     CallCounter,
-    SourceReadError,
     read_account_packs,
     read_members,
     read_org_packs,
@@ -33,7 +32,8 @@ from config_notifier.read import (
 )
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings, SettingsError
-from config_notifier.snapshot import ChunkCommit, Chunked, Outbox, SnapshotStore, Told
+from config_notifier.snapshot import SnapshotStore
+from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite
 
 EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
 
@@ -196,13 +196,13 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-class RecordingPublisher(Publisher):
+class RecordingPublisher:
     """Accepts every message and keeps it: what `check --dry-run` shows instead of publishing."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    def publish(self, messages: Sequence[Message]) -> list[str | None]:
+    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
         self.messages.extend(messages)
         return [None] * len(messages)
 
@@ -223,16 +223,7 @@ class ReadOnlySnapshot(SnapshotStore):
     def mark_baselined(self, region: str, source: str, at: str, admin: str = "") -> None:
         return None
 
-    def put_outbox(
-        self,
-        region: str,
-        subject: str,
-        told: Told,
-        generation: str,
-        replaces: Outbox | None,
-        *,
-        admin: str = "",
-    ) -> tuple[str, ...] | None:
+    def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
         return ()
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
@@ -250,7 +241,7 @@ def _read(
 ) -> list[Observation]:
     try:
         result: list[Observation] = reader(client, region, calls)
-    except SourceReadError as exc:
+    except SourceUnreadable as exc:
         _raise_if_credentials(exc)
         raise CliError(f"{region}: cannot read {kind.label}s: {exc.reason}") from exc
     return result
@@ -259,13 +250,13 @@ def _read(
 def _read_members(client: Any, parent: EntityId, calls: CallCounter) -> list[Observation]:
     try:
         return read_members(client, parent, calls)
-    except SourceReadError as exc:
+    except SourceUnreadable as exc:
         raise CliError(
             f"{parent.region}: cannot read the member accounts of {parent.name}: {exc.reason}"
         ) from exc
 
 
-def _raise_if_credentials(exc: SourceReadError) -> None:
+def _raise_if_credentials(exc: SourceUnreadable) -> None:
     cause = exc.__cause__
     if isinstance(cause, NoCredentialsError):
         raise cause

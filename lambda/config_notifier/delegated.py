@@ -22,6 +22,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+from config_notifier.errors import AdminUnreachable
 from config_notifier.read import utc_session
 from config_notifier.settings import role_account
 
@@ -66,29 +67,28 @@ class DelegatedAdmin:
     def account(self) -> str:
         return role_account(self.role_arn)
 
-    def check(self) -> str | None:
-        """Assume the role now (or reuse its fresh credentials): None when that works, else why
-        not, so that a run can tell the account is unreachable rather than read nothing."""
+    def check(self) -> None:
+        """Assume the role now (or reuse its fresh credentials); raises AdminUnreachable when
+        that fails, so that a run can tell the account is unreachable rather than read nothing."""
         credentials = self._boto3_session().get_credentials()
         try:
             # A refresh that fails raises here: before the first assume, or once they expired.
             if credentials is None or credentials.get_frozen_credentials() is None:
-                return f"no credentials for {self.role_arn}"
+                raise AdminUnreachable(f"no credentials for {self.role_arn}")
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = error.get("Code", "Unknown")
             hint = _HINTS.get(code, "the next run tries again")
-            return (
+            raise AdminUnreachable(
                 f"cannot assume {self.role_arn} in delegated administrator account "
                 f"{self.account}: {code}: {error.get('Message', '')} ({hint}); its rules and "
                 "packs are left as they were until it can be read"
-            )
+            ) from exc
         except BotoCoreError as exc:
-            return (
+            raise AdminUnreachable(
                 f"cannot assume {self.role_arn} in delegated administrator account "
                 f"{self.account}: {exc}; its rules and packs are left as they were"
-            )
-        return None
+            ) from exc
 
     def config_client(self, region: str) -> ConfigServiceClient:
         """The Config client of `region`, signing as the assumed role."""

@@ -1,4 +1,4 @@
-"""Step 3, diff: what moved between the snapshot and what AWS Config says now. Pure: no I/O."""
+"""The diff: what moved between the snapshot and what AWS Config says now. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def diff(previous: Mapping[EntityId, Record], current: Iterable[Observation]) ->
     """Transitions from `previous` to `current`.
 
     Both must cover the same, completely read scope: an entity in `previous` and not in `current`
-    is reported as disappeared. A source that failed must not be diffed at all (DESIGN rule 1).
+    is reported as disappeared. A source that failed must not be diffed at all
+    (docs/design.md rule 1).
     """
     transitions: list[Transition] = []
     seen: set[EntityId] = set()

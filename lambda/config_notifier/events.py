@@ -1,15 +1,15 @@
-"""Step 4c, events: every published transition also goes to an EventBridge bus, for any target.
+"""Events: every delivered transition also goes to an EventBridge bus, for any target.
 
 One event per transition (and per stuck report), so a rule can match on a single account, status
 or severity. Source `config-deployment-notifier`; detail-type `Config Deployment Transition` or
-`Config Deployment Stuck`; the detail is versioned (`schema`, `version`) and documented in the
-README. `event_entries` is pure; `EventPublisher` and `EventOutbox` take their boto3 clients.
+`Config Deployment Stuck`; the detail is versioned (`schema`, `version`) and documented in
+docs/messages.md. `event_entries` is pure; `EventPublisher` and `EventOutbox` are the adapters.
 
-SNS stays the delivery that lets a transition into the snapshot (DESIGN rule 2): an event that
-EventBridge refused, or a PutEvents call that failed, must neither undo that delivery nor vanish.
-It is written to an outbox in the snapshot table before the transition is committed, and the next
-run puts it again. An event that still fails after OUTBOX_MAX_AGE is dropped, with an error log
-and the EventsDropped metric.
+SNS stays the delivery that lets a transition into the snapshot (docs/design.md rule 2): an
+event that EventBridge refused, or a PutEvents call that failed, must neither undo that delivery
+nor vanish. It is written to an outbox in the snapshot table before the transition is committed,
+and the next run puts it again. An event that still fails after OUTBOX_MAX_AGE is dropped, with
+an error log and the EventsDropped metric.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from config_notifier.errors import EventsUnavailable
 from config_notifier.model import Group, Severity, Status, Transition
-from config_notifier.render import Context, console_url
-from config_notifier.snapshot import region_pk
+from config_notifier.stored import region_pk
+from config_notifier.wording import Context, deployment_doc
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,20 +51,7 @@ Entry = dict[str, Any]  # a PutEvents request entry, without EventBusName
 
 def event_entries(group: Group, context: Context) -> list[Entry]:
     """One PutEvents entry per transition and stuck report of a published message."""
-    link = console_url(group.region, group.kind, group.name)
-    base = {
-        "schema": EVENT_SCHEMA,
-        "version": EVENT_SCHEMA_VERSION,
-        "run_id": context.run_id,
-        "sent_at": context.sent_at,
-        "region": group.region,
-        "kind": group.kind.value,
-        "name": group.name,
-        # null: deployed by the account the notifier runs in.
-        "admin_account": group.admin_account or None,
-        "admin_account_name": context.account_names.get(group.admin_account),
-        "console_url": link,
-    }
+    base = deployment_doc(EVENT_SCHEMA, EVENT_SCHEMA_VERSION, group, context)
     entries = [
         _entry(DETAIL_TYPE_TRANSITION, base | _transition(t, context)) for t in group.transitions
     ]
@@ -237,9 +225,12 @@ class EventPublisher:
 
     def clear_markers(self, regions: Sequence[str | tuple[str, str]]) -> None:
         """Clear the markers of `regions`: names, or (region, delegated administrator) pairs."""
-        for region in regions:
-            name, admin = (region, "") if isinstance(region, str) else region
-            self._outbox.clear_marker(name, admin)
+        try:
+            for region in regions:
+                name, admin = (region, "") if isinstance(region, str) else region
+                self._outbox.clear_marker(name, admin)
+        except (ClientError, BotoCoreError) as exc:
+            raise EventsUnavailable(f"could not clear the event outbox markers: {exc}") from exc
 
     def _put(self, entries: Sequence[Entry]) -> tuple[set[int], list[str]]:
         """The indexes of the entries EventBridge did not accept, and why."""

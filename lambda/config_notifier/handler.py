@@ -10,6 +10,8 @@ import gc
 _COLLECTING = gc.isenabled()
 gc.disable()
 
+import functools
+import json
 import os
 import threading
 import time
@@ -157,6 +159,65 @@ class _OnFirstUse:
         return getattr(self._client, name)
 
 
+# What the schedule sends (an EventBridge "Scheduled Event"); the handler reads its "id" only.
+EXAMPLE_EVENT = {
+    "version": "0",
+    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-11-29T12:00:00Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/config-notifier-schedule"],
+    "detail": {},
+}
+
+
+class InvalidEventError(TypeError):
+    """The invocation's event is not a JSON object."""
+
+
+def scheduled_event(event: object) -> dict[str, Any]:
+    """The event if it is a JSON object (the schedule's, or {} from a manual invocation); else an
+    error that says what was expected, before any of the run's logging or metrics start."""
+    if isinstance(event, dict):
+        return event
+    shown = json.dumps(event, default=str)
+    raise InvalidEventError(
+        "The event must be a JSON object, as the EventBridge schedule sends, for example "
+        f"{json.dumps(EXAMPLE_EVENT)}; this one is {_json_kind(event)}: "
+        + (shown if len(shown) <= 200 else shown[:200] + "...")
+    )
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):  # before int: a bool is an int too
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"
+
+
+def _objects_only(
+    handler: Callable[[dict[str, Any], LambdaContext], dict[str, Any]],
+) -> Callable[..., dict[str, Any]]:
+    """The handler, refusing an event that is not a JSON object before it starts logging and
+    metrics (whose flush would warn, in plain text, that no metric was added)."""
+
+    @functools.wraps(handler)
+    def checked(event: object, context: LambdaContext) -> dict[str, Any]:
+        return handler(scheduled_event(event), context)
+
+    return checked
+
+
+@_objects_only
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

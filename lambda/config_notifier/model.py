@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -168,25 +168,6 @@ class SourceFailure:
     source: str
     reason: str
     admin_account: str = ""  # the delegated administrator whose source it is; "" for this account
-
-
-@dataclass(slots=True)
-class RunStats:
-    """Counts a run reports as metrics and in its summary; filled in from one thread."""
-
-    api_calls: dict[str, int] = field(default_factory=dict)
-    transitions: dict[str, int] = field(default_factory=dict)
-    messages_published: int = 0
-    messages_failed: int = 0
-    records_written: int = 0
-    records_deleted: int = 0
-    write_conflicts: int = 0
-    muted: int = 0  # transitions and stalls committed without a message
-    events_put: int = 0
-    events_failed: int = 0  # kept in the outbox, put again next run
-    events_dropped: int = 0  # lost: logged as errors
-    baselined: list[str] = field(default_factory=list)  # regions whose summary went out
-    failures: list[SourceFailure] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

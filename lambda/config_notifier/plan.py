@@ -1,4 +1,4 @@
-"""Which organization rules and packs need their member accounts read this run. Pure: no I/O.
+"""Planning: which organization rules and packs need their member accounts read. Pure: no I/O.
 
 Reading members is the expensive part of a run (a page per 100 accounts per rule or pack), so a run
 reads them only where something can have changed: the organization-level state moved since the
@@ -8,9 +8,12 @@ full reconcile is due.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from config_notifier.model import Record, Status
+from config_notifier.model import Kind, Observation, Record, Status
+from config_notifier.stored import outbox_subject
+from config_notifier.survey import Region
 
 # A rule or pack announced while its members could not be read: they are reported, not baselined,
 # when they are read. (No detail_synced at all means they are baselined quietly.)
@@ -40,3 +43,27 @@ def reconcile_due(record: Record, now: datetime, reconcile_every: timedelta) -> 
     if record.detail_read_at is None:
         return True
     return now - datetime.fromisoformat(record.detail_read_at) >= reconcile_every
+
+
+def plan(
+    regions: Iterable[Region], now: datetime, reconcile_every: timedelta
+) -> list[tuple[Region, Observation]]:
+    """The rules and packs to reconcile this run: those whose members need reading, and those an
+    earlier run published about and could not commit (their outbox waits). Deployments that
+    moved or are unsettled come first; routine reconciles last."""
+    work = [
+        (region, observation)
+        for region in regions
+        if region.snapshot is not None
+        for kind in (Kind.ORG_RULE, Kind.ORG_PACK)
+        for observation in region.current.get(kind, [])
+        if outbox_subject(observation.entity) in region.snapshot.outbox
+        or needs_detail(
+            observation.status,
+            region.snapshot.records.get(observation.entity),
+            now,
+            reconcile_every,
+        )
+    ]
+    work.sort(key=lambda item: item[1].status.is_settled_ok)
+    return work

@@ -1,8 +1,8 @@
-"""Step 4b, publish: hand rendered messages to SNS and say which ones it accepted.
+"""The SNS adapter: hand rendered messages to SNS and say which ones it accepted.
 
-Only an accepted message lets its transitions into the snapshot (DESIGN rule 2), so every failure
-here is reported per message and never raised: the caller commits what was delivered and the rest
-is published again next run.
+Only an accepted message lets its transitions into the snapshot (docs/design.md rule 2), so a
+refusal is answered per message, as a PublishRefused that says whether SNS may have taken it all
+the same, and never raised: delivery commits what SNS took and the rest goes again next run.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError
 from botocore.exceptions import EndpointConnectionError as CouldNotConnect
 
+from config_notifier.errors import PublishRefused
 from config_notifier.model import Message
 
 if TYPE_CHECKING:
@@ -22,24 +23,6 @@ if TYPE_CHECKING:
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024  # the whole PublishBatch request, not each entry
-
-
-class Refusal(str):
-    """Why SNS did not take a message. `certain` when no attempt can have delivered it: every
-    request was refused with a 4xx answer (throttled, invalid, denied) or never reached SNS.
-    Otherwise (a 5xx answer, a connection lost after sending) SNS may have taken it."""
-
-    certain: bool
-
-    def __new__(cls, reason: str, *, certain: bool = False) -> Refusal:
-        refusal = super().__new__(cls, reason)
-        refusal.certain = certain
-        return refusal
-
-
-def certainly_refused(error: str | None) -> bool:
-    """True for a publish SNS certainly did not deliver (see Refusal)."""
-    return isinstance(error, Refusal) and error.certain
 
 
 class Publisher:
@@ -54,11 +37,11 @@ class Publisher:
         self._watching = False
         self._lock = threading.Lock()
 
-    def publish(self, messages: Sequence[Message]) -> list[str | None]:
-        """Publish every message; returns, in order, None where SNS accepted one, else why not
-        (a Refusal, which says whether SNS may have taken it all the same)."""
+    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
+        """Publish every message; returns, in order, None where SNS accepted one, else its
+        refusal."""
         self._watch_attempts()
-        outcome: list[str | None] = ["not published"] * len(messages)
+        outcome: list[PublishRefused | None] = [PublishRefused("not published")] * len(messages)
         for batch in _batches(messages):
             if len(batch) == 1:
                 index, message = batch[0]
@@ -68,15 +51,17 @@ class Publisher:
                     outcome[index] = error
         return outcome
 
-    def _publish_one(self, message: Message) -> str | None:
+    def _publish_one(self, message: Message) -> PublishRefused | None:
         self._attempts.outcomes = []
         try:
             self._client.publish(TopicArn=self._topic_arn, **_entry(message))
         except (ClientError, BotoCoreError) as exc:
-            return Refusal(str(exc), certain=all(self._attempts.outcomes))
+            return _refused(str(exc), exc, certain=all(self._attempts.outcomes))
         return None
 
-    def _publish_batch(self, batch: list[tuple[int, Message]]) -> Iterator[tuple[int, str | None]]:
+    def _publish_batch(
+        self, batch: list[tuple[int, Message]]
+    ) -> Iterator[tuple[int, PublishRefused | None]]:
         entries = [{"Id": f"m{index}", **_entry(message)} for index, message in batch]
         self._attempts.outcomes = []
         try:
@@ -87,7 +72,7 @@ class Publisher:
         except (ClientError, BotoCoreError) as exc:
             certain = all(self._attempts.outcomes)
             for index, _ in batch:
-                yield index, Refusal(f"PublishBatch failed: {exc}", certain=certain)
+                yield index, _refused(f"PublishBatch failed: {exc}", exc, certain=certain)
             return
         # An entry the answer lists as failed was not published by this attempt; an earlier
         # attempt may have published the whole batch unless each of them was refused.
@@ -102,9 +87,9 @@ class Publisher:
             if entry_id in succeeded:
                 yield index, None
             elif entry_id in failed:
-                yield index, Refusal(failed[entry_id], certain=certain)
+                yield index, PublishRefused(failed[entry_id], certain=certain)
             else:
-                yield index, Refusal("SNS did not report this entry")
+                yield index, PublishRefused("SNS did not report this entry")
 
     def _watch_attempts(self) -> None:
         # On the first publish: the client is made when first used, and most runs publish
@@ -131,6 +116,13 @@ class Publisher:
         if outcomes is not None:
             outcomes.append(refused)
         # None: this hook never asks botocore to retry; its retry handler decides.
+
+
+def _refused(reason: str, cause: Exception, *, certain: bool) -> PublishRefused:
+    """A refusal that keeps the botocore error it came from, as `raise ... from` would."""
+    refusal = PublishRefused(reason, certain=certain)
+    refusal.__cause__ = cause
+    return refusal
 
 
 def _entry(message: Message) -> dict[str, Any]:

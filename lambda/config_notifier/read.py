@@ -1,6 +1,6 @@
-"""Step 1, read: the deployment statuses AWS Config reports, one source at a time, all pages.
+"""The Config adapter: the deployment statuses AWS Config reports, one source at a time, all pages.
 
-A source either reads completely or raises SourceReadError: a half-read source would make the diff
+A source either reads completely or raises SourceUnreadable: a half-read source would make the diff
 report entities on the missing pages as deleted.
 """
 
@@ -10,6 +10,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
+from config_notifier.errors import SourceUnreadable
 from config_notifier.model import EntityId, Kind, Observation, Status
 
 if TYPE_CHECKING:
@@ -60,14 +62,6 @@ def utc_timestamp(value: str | float) -> datetime:
     return parse_timestamp(value).astimezone(UTC)
 
 
-class SourceReadError(Exception):
-    """A source could not be read completely; `reason` says why in words a person can act on."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class CallCounter:
     """Counts API calls by operation, from every reader thread."""
 
@@ -89,37 +83,38 @@ def read_org_rules(
 ) -> list[Observation]:
     """Every organization Config rule's organization-level status in `region`, as deployed by
     the account `client` calls as (`admin`: a delegated administrator's, "" this account's)."""
-    items = _all_items(
-        client.describe_organization_config_rule_statuses,
-        "OrganizationConfigRuleStatuses",
-        ORG_PAGE_LIMIT,
-        calls,
-    )
-    return [
-        Observation(
-            EntityId(region, Kind.ORG_RULE, item["OrganizationConfigRuleName"], "", admin),
-            _status(item, "OrganizationRuleStatus"),
-        )
-        for item in items
-    ]
+    return _organization_statuses(client, EntityId(region, Kind.ORG_RULE, "", "", admin), calls)
 
 
 def read_org_packs(
     client: ConfigServiceClient, region: str, calls: CallCounter, admin: str = ""
 ) -> list[Observation]:
     """Every organization conformance pack's organization-level status in `region`."""
-    items = _all_items(
-        client.describe_organization_conformance_pack_statuses,
-        "OrganizationConformancePackStatuses",
-        ORG_PAGE_LIMIT,
-        calls,
-    )
+    return _organization_statuses(client, EntityId(region, Kind.ORG_PACK, "", "", admin), calls)
+
+
+# Per kind: the Describe*Statuses operation, and its list, name and status fields.
+_LISTINGS = {
+    Kind.ORG_RULE: (
+        "describe_organization_config_rule_statuses",
+        ("OrganizationConfigRuleStatuses", "OrganizationConfigRuleName", "OrganizationRuleStatus"),
+    ),
+    Kind.ORG_PACK: (
+        "describe_organization_conformance_pack_statuses",
+        ("OrganizationConformancePackStatuses", "OrganizationConformancePackName", "Status"),
+    ),
+}
+
+
+def _organization_statuses(
+    client: ConfigServiceClient, like: EntityId, calls: CallCounter
+) -> list[Observation]:
+    """Every page of the listing of `like`'s kind; each entity is `like` with its name."""
+    operation, (result_key, name_key, status_key) = _LISTINGS[like.kind]
+    call = getattr(client, operation)
     return [
-        Observation(
-            EntityId(region, Kind.ORG_PACK, item["OrganizationConformancePackName"], "", admin),
-            _status(item, "Status"),
-        )
-        for item in items
+        Observation(replace(like, name=item[name_key]), _status(item, status_key))
+        for item in _all_items(call, result_key, ORG_PAGE_LIMIT, calls)
     ]
 
 
@@ -139,9 +134,7 @@ def read_account_packs(
             Status(
                 status=item.get("ConformancePackState") or "STATUS_NOT_REPORTED",
                 error_message=item.get("ConformancePackStatusReason"),
-                updated_at=_iso(
-                    item.get("LastUpdateCompletedTime") or item.get("LastUpdateRequestedTime")
-                ),
+                updated_at=_iso(_last_update(item)),
             ),
         )
         for item in items
@@ -192,20 +185,20 @@ def _all_items(
             calls.add(operation)
             response = call(**request)
         except ClientError as exc:
-            raise SourceReadError(_describe(operation, exc)) from exc
+            raise SourceUnreadable(_describe(operation, exc)) from exc
         except BotoCoreError as exc:
-            raise SourceReadError(f"{operation} failed: {exc}") from exc
+            raise SourceUnreadable(f"{operation} failed: {exc}") from exc
         yield from response.get(result_key) or []
         token = response.get("NextToken")
         if not token:
             return
         if token in seen_tokens:
-            raise SourceReadError(
+            raise SourceUnreadable(
                 f"{operation} returned a NextToken it had already returned: the listing "
                 "would never end, so this source is treated as unread"
             )
         seen_tokens.add(token)
-    raise SourceReadError(f"{operation} returned more than {MAX_PAGES} pages; stopped reading")
+    raise SourceUnreadable(f"{operation} returned more than {MAX_PAGES} pages; stopped reading")
 
 
 def _describe(operation: str, exc: ClientError) -> str:
@@ -219,12 +212,24 @@ def _describe(operation: str, exc: ClientError) -> str:
 def _status(item: Mapping[str, Any], status_key: str) -> Status:
     code = item.get("ErrorCode")
     return Status(
-        # A status the API model does not list is passed on as it is (DESIGN rule 5).
+        # A status the API model does not list is passed on as it is (docs/design.md rule 5).
         status=sys.intern(item.get(status_key) or "STATUS_NOT_REPORTED"),
         error_code=sys.intern(code) if code else None,
         error_message=item.get("ErrorMessage") or None,
         updated_at=_iso(item.get("LastUpdateTime")),
     )
+
+
+def _last_update(item: Mapping[str, Any]) -> datetime | None:
+    """An account pack's last update: the later of its last request and its last completion.
+
+    LastUpdateCompletedTime is the last *successful* update, so while a later one is in progress
+    (or after it failed) it is older than that state; the request says when the state began
+    (docs/design.md, "AWS facts it relies on").
+    """
+    requested, completed = item.get("LastUpdateRequestedTime"), item.get("LastUpdateCompletedTime")
+    times = [t for t in (requested, completed) if t is not None]
+    return max(times) if times else None
 
 
 def _iso(value: datetime | None) -> str | None:

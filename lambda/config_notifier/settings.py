@@ -6,11 +6,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from config_notifier.mute import EXAMPLE, Mute, parse_mutes
-
-T = TypeVar("T")
 
 # 0 turns stuck detection off; at most 30 days.
 STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
@@ -83,68 +81,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from `environ`, or raise SettingsError naming every bad variable."""
         problems: list[str] = []
-
-        def take(
-            name: str, parse: Callable[[str], T], example: str, default: T | None = None
-        ) -> Any:
-            raw = environ.get(name, "").strip()
-            if not raw:
-                if default is not None:
-                    return default
-                problems.append(f"{name} is missing; for example {name}={example}")
-                return None
-            try:
-                return parse(raw)
-            except ValueError as exc:
-                problems.append(f"{name}={raw!r} is invalid: {exc}; for example {name}={example}")
-                return None
-
-        values = {
-            "snapshot_table_name": take(
-                "SNAPSHOT_TABLE_NAME",
-                _matching(_TABLE, "a DynamoDB table name"),
-                "config-notifier-snapshot",
-            ),
-            "topic_arn": take(
-                "TOPIC_ARN",
-                _matching(_TOPIC_ARN, "an SNS topic ARN"),
-                "arn:aws:sns:us-east-1:123456789012:config-deployments",
-            ),
-            "regions": take("REGIONS", _regions, "us-east-1,eu-west-1"),
-            "baseline_mode": take(
-                "BASELINE_MODE", _choice(BaselineMode), "silent", default=BaselineMode.SILENT
-            ),
-            "max_concurrency": take("MAX_CONCURRENCY", _int_between(1, 64), "8", default=8),
-            "max_attempts": take("MAX_ATTEMPTS", _int_between(1, 20), "8", default=8),
-            "full_reconcile_hours": take(
-                "FULL_RECONCILE_HOURS", _int_between(1, 24 * 30), "24", default=24
-            ),
-            "time_budget_seconds": take(
-                "TIME_BUDGET_SECONDS", _int_between(0, 900), "0", default=0
-            ),
-            "stuck_after_minutes": take(
-                "STUCK_AFTER_MINUTES",
-                _int_between(*STUCK_AFTER_MINUTES_RANGE),
-                "120",
-                default=120,
-            ),
-            "account_names_refresh_hours": take(
-                "ACCOUNT_NAMES_REFRESH_HOURS",
-                _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE),
-                "24",
-                default=24,
-            ),
-            "mutes": take("MUTES", parse_mutes, EXAMPLE, default=NO_MUTES),
-            "event_bus_name": take(
-                "EVENT_BUS_NAME",
-                _matching(EVENT_BUS_NAME, "an EventBridge event bus name"),
-                "default",
-                default="default",
-            ),
-            "delegated_admin_role_arns": take(
-                "DELEGATED_ADMIN_ROLE_ARNS", parse_role_arns, ROLE_ARNS_EXAMPLE, default=NO_ROLES
-            ),
-        }
+        values = {v.name.lower(): v.take(environ, problems) for v in _VARIABLES}
         own = _TOPIC_ARN_ACCOUNT.match(values["topic_arn"] or "")
         if own and own.group(1) in {
             role_account(arn) for arn in values["delegated_admin_role_arns"] or ()
@@ -224,3 +161,62 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+@dataclass(frozen=True, slots=True)
+class _Variable:
+    """One environment variable: how it is parsed, a valid example, and its default (None:
+    required)."""
+
+    name: str
+    parse: Callable[[str], Any]
+    example: str
+    default: Any = None
+
+    def take(self, environ: Mapping[str, str], problems: list[str]) -> Any:
+        """Its value, or None with the problem added to `problems`."""
+        name, example = self.name, self.example
+        raw = environ.get(name, "").strip()
+        if not raw:
+            if self.default is not None:
+                return self.default
+            problems.append(f"{name} is missing; for example {name}={example}")
+            return None
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{name}={raw!r} is invalid: {exc}; for example {name}={example}")
+            return None
+
+
+# Every variable the function reads; each is a field of Settings, named in lower case.
+_VARIABLES = (
+    _Variable(
+        "SNAPSHOT_TABLE_NAME",
+        _matching(_TABLE, "a DynamoDB table name"),
+        "config-notifier-snapshot",
+    ),
+    _Variable(
+        "TOPIC_ARN",
+        _matching(_TOPIC_ARN, "an SNS topic ARN"),
+        "arn:aws:sns:us-east-1:123456789012:config-deployments",
+    ),
+    _Variable("REGIONS", _regions, "us-east-1,eu-west-1"),
+    _Variable("BASELINE_MODE", _choice(BaselineMode), "silent", BaselineMode.SILENT),
+    _Variable("MAX_CONCURRENCY", _int_between(1, 64), "8", 8),
+    _Variable("MAX_ATTEMPTS", _int_between(1, 20), "8", 8),
+    _Variable("FULL_RECONCILE_HOURS", _int_between(1, 24 * 30), "24", 24),
+    _Variable("TIME_BUDGET_SECONDS", _int_between(0, 900), "0", 0),
+    _Variable("STUCK_AFTER_MINUTES", _int_between(*STUCK_AFTER_MINUTES_RANGE), "120", 120),
+    _Variable(
+        "ACCOUNT_NAMES_REFRESH_HOURS", _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE), "24", 24
+    ),
+    _Variable("MUTES", parse_mutes, EXAMPLE, NO_MUTES),
+    _Variable(
+        "EVENT_BUS_NAME",
+        _matching(EVENT_BUS_NAME, "an EventBridge event bus name"),
+        "default",
+        "default",
+    ),
+    _Variable("DELEGATED_ADMIN_ROLE_ARNS", parse_role_arns, ROLE_ARNS_EXAMPLE, NO_ROLES),
+)

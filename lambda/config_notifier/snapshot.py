@@ -1,4 +1,6 @@
-"""Steps 2 and 5, load and commit: each entity as it was when its last transition was delivered.
+"""The snapshot store: the DynamoDB adapter that loads and commits what the run knows.
+
+Each entity is kept as it was when its last transition was delivered.
 
 Layout (pk / sk):
   "R#<region>"                / "records#<nnnn>"      org rules and packs, account packs
@@ -31,69 +33,55 @@ publish the same rule or pack: the second one leaves it to the next run.
 
 from __future__ import annotations
 
+import functools
 import json
-import math
-import zlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from config_notifier.model import EntityId, Kind, Record, Status
+from config_notifier.errors import OutboxTaken, SnapshotUnavailable
+from config_notifier.model import EntityId, Kind, Record
+from config_notifier.stored import (
+    BASELINE,
+    EVENTS_PENDING,
+    MEMBER_CHUNK,
+    OUTBOX,
+    OUTBOX_PART_CHARS,
+    REGION_CHUNK,
+    ChunkCommit,
+    Chunked,
+    Fields,
+    Outbox,
+    OutboxWrite,
+    RegionSnapshot,
+    bucket,
+    chunk_count,
+    dump_chunk,
+    dump_told,
+    from_fields,
+    member_pk,
+    outbox_from_items,
+    region_key,
+    region_pk,
+    to_fields,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# An error message is kept whole up to this size: enough to tell a person what the failure was.
-MAX_STORED_MESSAGE = 2 * 1024
-CHUNK_TARGET_BYTES = 128 * 1024  # what a chunk is sized for
-CHUNK_MAX_BYTES = 300 * 1024  # a chunk above this (uneven hashing) doubles the chunk count
-_BASELINE = "#baseline#"
-_REGION_CHUNK = "records#"
-_MEMBER_CHUNK = "chunk#"
-_OUTBOX = "outbox#"
-EVENTS_PENDING = "#events-pending"  # written by the event outbox (events.PENDING_MARKER)
-OUTBOX_PART_CHARS = 90_000  # at most 4 bytes a character: a part stays under the item limit
-MAX_OUTBOX_MESSAGE = 512  # a repeated message needs the status and code; the text is a courtesy
 
-Fields = list[str | None]
+def _aws_errors_unavailable[**P, R](method: Callable[P, R]) -> Callable[P, R]:
+    """The store's own error for any DynamoDB failure, raised from the botocore error."""
 
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise SnapshotUnavailable(str(exc)) from exc
 
-@dataclass(frozen=True, slots=True)
-class Chunked:
-    """Records as loaded, with the revision of each stored chunk they came from."""
-
-    records: dict[EntityId, Record]
-    chunk_revisions: dict[int, int]
-
-
-Told = Mapping[EntityId, Status | None]  # what a subscriber may have been told (None: removed)
-
-
-@dataclass(frozen=True, slots=True)
-class Outbox:
-    """One subject's outbox as stored: what it says, its generation, and every item it left."""
-
-    told: Told
-    generation: str | None  # None: only pieces of an unfinished write, no head
-    keys: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RegionSnapshot(Chunked):
-    baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
-    events_pending: bool = False  # events of this region wait in the event outbox
-    # Published but not committed, by subject (a rule or pack, or the region's single messages),
-    # and how many stored parts each takes.
-    outbox: Mapping[str, Outbox] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkCommit:
-    written: int = 0
-    deleted: int = 0
-    conflicts: int = 0
+    return wrapper
 
 
 class SnapshotStore:
@@ -103,6 +91,7 @@ class SnapshotStore:
         self._client = client
         self._table = table_name
 
+    @_aws_errors_unavailable
     def load_region(self, region: str, admin: str = "") -> RegionSnapshot:
         """Every top-level record of `region` (deployed by `admin`, "" this account) and which
         of its sources have a baseline."""
@@ -117,96 +106,93 @@ class SnapshotStore:
             if sk == EVENTS_PENDING:
                 events_pending = True
                 continue
-            if sk.startswith(_BASELINE):
-                baselined.add(sk.removeprefix(_BASELINE))
+            if sk.startswith(BASELINE):
+                baselined.add(sk.removeprefix(BASELINE))
                 continue
-            if sk.startswith(_OUTBOX):
+            if sk.startswith(OUTBOX):
                 subject = item["subject"]["S"]
                 if "generation" in item:
                     heads[subject] = item
                 else:
                     pieces.setdefault(subject, []).append(item)
                 continue
-            revisions[int(sk.removeprefix(_REGION_CHUNK))] = int(item["rev"]["N"])
+            revisions[int(sk.removeprefix(REGION_CHUNK))] = int(item["rev"]["N"])
             for key, fields in json.loads(item["records"]["S"]).items():
                 kind, _, name = key.partition("#")
                 entity = EntityId(region, Kind(kind), name, "", admin)
-                records[entity] = _record(entity, fields)
+                records[entity] = from_fields(entity, fields)
         outbox = {
-            subject: _outbox(region, admin, heads.get(subject), pieces.get(subject, []))
+            subject: outbox_from_items(region, admin, heads.get(subject), pieces.get(subject, []))
             for subject in heads.keys() | pieces.keys()
         }
         return RegionSnapshot(records, revisions, frozenset(baselined), events_pending, outbox)
 
+    @_aws_errors_unavailable
     def save_region(
         self, region: str, before: Chunked, after: Mapping[EntityId, Record], admin: str = ""
     ) -> ChunkCommit:
         """Store `after` as the region's rules and packs, rewriting only the chunks that changed."""
         return self._save(
             region_pk(region, admin),
-            _REGION_CHUNK,
-            {_region_key(e): _fields(r) for e, r in before.records.items()},
+            REGION_CHUNK,
+            {region_key(e): to_fields(r) for e, r in before.records.items()},
             before.chunk_revisions,
-            {_region_key(e): _fields(r) for e, r in after.items()},
+            {region_key(e): to_fields(r) for e, r in after.items()},
         )
 
+    @_aws_errors_unavailable
     def load_members(self, parent: EntityId) -> Chunked:
         """The member-account records of one organization rule or pack."""
         records: dict[EntityId, Record] = {}
         revisions: dict[int, int] = {}
         member_kind = parent.kind.member_kind
-        for item in self._query(_member_pk(parent)):
-            revisions[int(item["sk"]["S"].removeprefix(_MEMBER_CHUNK))] = int(item["rev"]["N"])
+        for item in self._query(member_pk(parent)):
+            revisions[int(item["sk"]["S"].removeprefix(MEMBER_CHUNK))] = int(item["rev"]["N"])
             for account, fields in json.loads(item["records"]["S"]).items():
                 entity = EntityId(
                     parent.region, member_kind, parent.name, account, parent.admin_account
                 )
-                records[entity] = _record(entity, fields)
+                records[entity] = from_fields(entity, fields)
         return Chunked(records, revisions)
 
+    @_aws_errors_unavailable
     def save_members(
         self, parent: EntityId, before: Chunked, after: Mapping[EntityId, Record]
     ) -> ChunkCommit:
         """Store `after` as the members of `parent`, rewriting only the chunks that changed."""
         return self._save(
-            _member_pk(parent),
-            _MEMBER_CHUNK,
-            {e.account_id: _fields(r) for e, r in before.records.items()},
+            member_pk(parent),
+            MEMBER_CHUNK,
+            {e.account_id: to_fields(r) for e, r in before.records.items()},
             before.chunk_revisions,
-            {e.account_id: _fields(r) for e, r in after.items()},
+            {e.account_id: to_fields(r) for e, r in after.items()},
         )
 
+    @_aws_errors_unavailable
     def mark_baselined(self, region: str, source: str, at: str, admin: str = "") -> None:
         """Record that `source` in `region` (of `admin`) has had its silent first run."""
         self._client.put_item(
             TableName=self._table,
             Item={
                 "pk": {"S": region_pk(region, admin)},
-                "sk": {"S": _BASELINE + source},
+                "sk": {"S": BASELINE + source},
                 "at": {"S": at},
             },
         )
 
-    def put_outbox(
-        self,
-        region: str,
-        subject: str,
-        told: Told,
-        generation: str,
-        replaces: Outbox | None,
-        *,
-        admin: str = "",
-    ) -> tuple[str, ...] | None:
-        """Write `told` as `subject`'s outbox, in place of `replaces` (what the run loaded).
+    @_aws_errors_unavailable
+    def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
+        """Write `write.told` as its subject's outbox, in place of `write.replaces`.
 
-        Returns the keys written, or None when another run wrote it since: that run is publishing
-        this subject now. The pieces of a large outbox go first and the head last, so a write that
-        fails halfway leaves the previous head, and what it says, as it was.
+        Returns the keys written; raises OutboxTaken when another run wrote it since: that run is
+        publishing this subject now. The pieces of a large outbox go first and the head last, so
+        a write that fails halfway leaves the previous head, and what it says, as it was.
         """
-        text = _dump_told(told)
+        subject, generation = write.subject, write.generation
+        text = dump_told(write.told)
         chunks = [text[i : i + OUTBOX_PART_CHARS] for i in range(0, len(text), OUTBOX_PART_CHARS)]
-        keys = [f"{_OUTBOX}{subject}"] + [
-            f"{_OUTBOX}{subject}#{generation}#{i:04d}" for i in range(1, len(chunks))
+        keys = [f"{OUTBOX}{subject}"] + [
+            f"{OUTBOX}{subject}#{generation}#{i:04d}" for i in range(1, len(chunks))
         ]
         for key, chunk in list(zip(keys, chunks, strict=True))[1:]:
             self._client.put_item(
@@ -227,7 +213,7 @@ class SnapshotStore:
             "parts": {"N": str(len(chunks))},
             "told": {"S": chunks[0]},
         }
-        previous = replaces.generation if replaces is not None else None
+        previous = write.replaces.generation if write.replaces is not None else None
         if previous is None:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
         else:
@@ -238,13 +224,14 @@ class SnapshotStore:
         if not self._conditional(
             self._client.put_item, TableName=self._table, Item=head, **condition
         ):
-            return None
+            raise OutboxTaken(f"another run is publishing {subject} in {region_pk(region, admin)}")
         return tuple(keys)
 
+    @_aws_errors_unavailable
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
         """Remove an outbox: the snapshot now holds what it said. The head goes only if it is
         still this generation, so a newer run's outbox stays."""
-        head = f"{_OUTBOX}{subject}"
+        head = f"{OUTBOX}{subject}"
         for key in outbox.keys:
             request: dict[str, Any] = {
                 "TableName": self._table,
@@ -264,10 +251,10 @@ class SnapshotStore:
         after: dict[str, Fields],
     ) -> ChunkCommit:
         old_count = len(revisions)
-        count = _chunk_count(after, old_count)
-        new_chunks = _bucket(after, count)
+        count = chunk_count(after, old_count)
+        new_chunks = bucket(after, count)
         if count == old_count:
-            old_chunks = _bucket(before, count)
+            old_chunks = bucket(before, count)
             changed = [i for i in range(count) if new_chunks[i] != old_chunks[i]]
         else:
             changed = list(range(count))
@@ -296,7 +283,7 @@ class SnapshotStore:
         item = {
             "pk": {"S": pk},
             "sk": {"S": sk},
-            "records": {"S": _dump(records)},
+            "records": {"S": dump_chunk(records)},
             "count": {"N": str(len(records))},
             "rev": {"N": str((previous or 0) + 1)},
         }
@@ -347,137 +334,3 @@ class SnapshotStore:
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def region_pk(region: str, admin: str = "") -> str:
-    """The partition of a region's rules and packs: the management account's, or an admin's."""
-    return f"R#{region}@{admin}" if admin else f"R#{region}"
-
-
-def outbox_subject(entity: EntityId) -> str:
-    """The outbox of an organization rule's or pack's messages."""
-    return _region_key(entity)
-
-
-SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
-
-
-def _outbox(
-    region: str, admin: str, head: dict[str, Any] | None, pieces: list[dict[str, Any]]
-) -> Outbox:
-    """An outbox from its stored items; the pieces of other generations are left-overs."""
-    keys = tuple(p["sk"]["S"] for p in pieces)
-    if head is None:
-        return Outbox({}, None, keys)
-    generation = head["generation"]["S"]
-    mine = sorted(
-        (p["sk"]["S"], p["told"]["S"]) for p in pieces if p["piece_of"]["S"] == generation
-    )
-    if len(mine) != int(head["parts"]["N"]) - 1:
-        # Cannot happen (pieces are written before their head, and removed after it); should
-        # it, an unreadable outbox must not stop the region: it is cleared with the next commit.
-        return Outbox({}, generation, (head["sk"]["S"], *keys))
-    text = head["told"]["S"] + "".join(chunk for _, chunk in mine)
-    return Outbox(_load_told(region, admin, text), generation, (head["sk"]["S"], *keys))
-
-
-def _dump_told(told: Told) -> str:
-    rows = [[e.kind.value, e.name, e.account_id, _status(status)] for e, status in told.items()]
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
-
-
-def _load_told(region: str, admin: str, text: str) -> Told:
-    return {
-        EntityId(region, Kind(kind), name, account, admin): _unstatus(status)
-        for kind, name, account, status in json.loads(text)
-    }
-
-
-def _status(status: Status | None) -> Fields | None:
-    if status is None:
-        return None
-    message = status.error_message
-    if message and len(message) > MAX_OUTBOX_MESSAGE:
-        message = message[:MAX_OUTBOX_MESSAGE] + " [cut]"
-    return [status.status, status.error_code, message, status.updated_at]
-
-
-def _unstatus(fields: Fields | None) -> Status | None:
-    if fields is None:
-        return None
-    status, code, message, updated = fields
-    return Status(status or "STATUS_NOT_REPORTED", code, message, updated)
-
-
-def _member_pk(parent: EntityId) -> str:
-    scope = f"{parent.region}@{parent.admin_account}" if parent.admin_account else parent.region
-    return f"M#{scope}#{parent.kind.value}#{parent.name}"
-
-
-def _region_key(entity: EntityId) -> str:
-    return f"{entity.kind.value}#{entity.name}"
-
-
-def _fields(record: Record) -> Fields:
-    """A record as a compact list; trailing empty fields are left out."""
-    status = record.status
-    message = status.error_message
-    if message and len(message) > MAX_STORED_MESSAGE:
-        message = message[:MAX_STORED_MESSAGE] + " [cut]"
-    fields: Fields = [
-        status.status,
-        status.error_code,
-        message,
-        status.updated_at,
-        record.first_seen,
-        record.last_changed,
-        record.detail_synced,
-        record.detail_read_at,
-        record.stuck_reported,
-    ]
-    while fields and fields[-1] is None:
-        fields.pop()
-    return fields
-
-
-def _record(entity: EntityId, fields: Fields) -> Record:
-    status, code, message, updated, first_seen, last_changed, synced, read_at, stuck = (
-        fields + [None] * 9
-    )[:9]
-    return Record(
-        entity,
-        Status(status or "STATUS_NOT_REPORTED", code, message, updated),
-        first_seen=first_seen or "",
-        last_changed=last_changed or "",
-        detail_synced=synced,
-        detail_read_at=read_at,
-        stuck_reported=stuck,
-    )
-
-
-def _dump(records: dict[str, Fields]) -> str:
-    return json.dumps(records, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-
-
-def _bucket(records: dict[str, Fields], count: int) -> list[dict[str, Fields]]:
-    chunks: list[dict[str, Fields]] = [{} for _ in range(count)]
-    for key, fields in records.items():
-        # crc32 is stable across processes (unlike hash()), so a key stays in its chunk.
-        chunks[zlib.crc32(key.encode()) % count][key] = fields
-    return chunks
-
-
-def _chunk_count(records: dict[str, Fields], current: int) -> int:
-    """A power of two that keeps every chunk under the limits; stays put while it fits."""
-    if not records:
-        return 0
-    size = len(_dump(records).encode())
-    wanted = 1 << max(math.ceil(size / CHUNK_TARGET_BYTES) - 1, 0).bit_length()
-    # Keep the current layout unless it is too small or four times too large: moving records
-    # between chunks rewrites them all.
-    count = current if current and wanted <= current < wanted * 4 else wanted
-    while count < 4096 and any(
-        len(_dump(chunk).encode()) > CHUNK_MAX_BYTES for chunk in _bucket(records, count)
-    ):
-        count *= 2
-    return count

@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from sandbox.config_sim import errors
 from sandbox.config_sim.state import (
@@ -24,8 +24,6 @@ from sandbox.config_sim.state import (
     RegionData,
 )
 from sandbox.config_sim.tokens import InvalidTokenError, TokenCodec, TokenScope
-
-T = TypeVar("T")
 
 ORGANIZATION_PAGE_MAX = 100  # CosmosPageLimit: 0..100, 0 meaning the default, 100
 ACCOUNT_PACK_PAGE_MAX = 20  # PageSizeLimit: 0..20, 0 meaning the default, 20
@@ -82,7 +80,7 @@ class _Page:
     next_token: str | None = None
 
 
-def _paginate(
+def _paginate[T](
     keyed: Sequence[tuple[str, T]],
     size: int,
     params: Mapping[str, Any],
@@ -108,7 +106,7 @@ def _paginate(
     )
 
 
-def _named(
+def _named[T](
     names: Sequence[str], table: Mapping[str, T], missing: Callable[[Sequence[str]], Exception]
 ) -> _Page:
     """Every named item in one answer (no paging), in the order asked, each once."""

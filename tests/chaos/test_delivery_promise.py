@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sandbox import ConfigSimulator
-from sandbox.lambda_process import FunctionProcess
+from sandbox.lambda_process import HandlerProcess
 from sandbox.notifier import Notifier
 from tests.chaos.conftest import REGIONS
 
@@ -257,7 +257,7 @@ def test_a_run_killed_after_publishing_is_repeated_by_the_next_run(failing, faul
     fault_proxy.add_fault("dynamodb", "PutItem", latency_ms=2_000)
     published = fault_proxy.requests("sns", "Publish")
     # When the function is killed right after its publish, before it could commit
-    function = FunctionProcess(failing.env)
+    function = HandlerProcess(failing.env)
     function.ready()
     function.go("killed")
     while fault_proxy.requests("sns", "Publish") == published:
@@ -276,7 +276,7 @@ def test_overlapping_runs_may_both_deliver_but_leave_a_consistent_snapshot(faili
     # Given a baselined organization, and a member account that fails
     config_sim.set_fault(latency_ms=20)  # long enough for the two runs to overlap
     # When two runs start together
-    functions = [FunctionProcess(failing.env) for _ in (1, 2)]
+    functions = [HandlerProcess(failing.env) for _ in (1, 2)]
     for function in functions:
         function.ready()
     for i, function in enumerate(functions, start=1):

@@ -20,6 +20,7 @@ from unittest import mock
 
 import pytest
 
+from config_notifier.errors import PublishRefused
 from config_notifier.model import Message
 from config_notifier.publish import Publisher
 from demo import scenario, show
@@ -93,7 +94,7 @@ def played() -> Played:
     handed: list[Message] = []
     original = Publisher.publish
 
-    def spy(self: Publisher, messages: Any) -> list[str | None]:
+    def spy(self: Publisher, messages: Any) -> list[PublishRefused | None]:
         handed.extend(messages)
         return original(self, messages)
 
@@ -175,7 +176,7 @@ def test_the_failure_tick_names_exactly_the_failing_accounts_and_their_errors(
         listed, names = {}, {}
         for line, following in zip(message.email, message.email[1:], strict=False):
             if match := re.fullmatch(
-                r"  FAILURE   (\S+) \((\d{12})\)  CREATE_IN_PROGRESS -> CREATE_FAILED", line
+                r"  FAILED    (\S+) \((\d{12})\)  CREATE_IN_PROGRESS -> CREATE_FAILED", line
             ):
                 listed[match.group(2)] = following.strip()
                 names[match.group(2)] = match.group(1)

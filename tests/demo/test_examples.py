@@ -1,4 +1,4 @@
-"""The README's message examples are what the renderer produces today."""
+"""The message examples in docs/messages.md are what the renderer produces today."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from demo.examples import markdown
 from infra import REPO_ROOT
 
 
-def test_the_readme_shows_every_message_kind_as_rendered() -> None:
+def test_the_message_docs_show_every_message_kind_as_rendered() -> None:
     # Given the examples rendered by the notifier's own code
     section = markdown()
-    # Then the README holds them verbatim (regenerate with `python -m demo.examples`)
-    assert section in (REPO_ROOT / "README.md").read_text()
-    # And each kind has its email text and its JSON document
-    assert section.count("```text") == section.count("```json") == 6
+    # Then docs/messages.md holds them verbatim (regenerate with `python -m demo.examples`)
+    assert section in (REPO_ROOT / "docs" / "messages.md").read_text()
+    # And each kind has its email text and its JSON document, and the first its chat card
+    assert section.count("```text") == 7
+    assert section.count("```json") == 7 + 1
+    assert "Its chat card, as AWS Chatbot receives it:" in section

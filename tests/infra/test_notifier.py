@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +14,8 @@ from aws_cdk.assertions import Capture, Match, Template
 
 from config_notifier import handler
 from config_notifier.settings import Settings
+from infra import REPO_ROOT
+from infra.constants import RUNTIME_PYTHON_VERSION
 from sandbox.deploy import Synthesized
 
 pytestmark = pytest.mark.slow
@@ -36,6 +40,10 @@ FUNCTION_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
+
+
+# Lambda's name for the processor of the machine that builds and tests the package.
+MACHINE_ARCHITECTURES = {"x86_64": "x86_64", "aarch64": "arm64"}
 
 
 def function_of(synthesis: Synthesized) -> dict[str, Any]:
@@ -64,16 +72,17 @@ def actions_of(statement: dict[str, Any]) -> list[str]:
     return [actions] if isinstance(actions, str) else list(actions)
 
 
-def test_function_runs_the_handler_on_the_newest_python_on_graviton(template: Template) -> None:
+def test_function_runs_the_handler_on_the_tests_python_with_json_logs(template: Template) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
             "Handler": "config_notifier.handler.lambda_handler",
-            "Runtime": "python3.14",
-            "Architectures": ["arm64"],
+            "Runtime": "python{}.{}".format(*sys.version_info[:2]),
+            "Architectures": [MACHINE_ARCHITECTURES[platform.machine()]],
             "MemorySize": 512,
             "ReservedConcurrentExecutions": 1,
             "TracingConfig": {"Mode": "Active"},
+            "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
         },
     )
 
@@ -85,15 +94,24 @@ def test_handler_path_is_the_code_s_entry_point() -> None:
     assert getattr(handler, name) is handler.lambda_handler
 
 
-def test_no_newer_python_runtime_is_available() -> None:
-    # Given every Python runtime this aws-cdk-lib knows
-    versions = [
+def test_the_runtime_is_the_python_the_tests_run_on() -> None:
+    # Given every Python runtime this aws-cdk-lib knows, and this interpreter's version
+    versions = {
         tuple(int(part) for part in name.removeprefix("PYTHON_").split("_"))
         for name in dir(lambda_.Runtime)
         if name.startswith("PYTHON_")
+    }
+    running = sys.version_info[:2]
+    # Then the function's runtime is this interpreter's, which Lambda offers
+    assert running in versions
+    assert "{}.{}".format(*running) == RUNTIME_PYTHON_VERSION
+    # And the Makefile builds the tests' virtualenv on that version
+    (line,) = [
+        line
+        for line in (REPO_ROOT / "Makefile").read_text().splitlines()
+        if line.startswith("RUNTIME_PYTHON :=")
     ]
-    # Then the function's runtime is the newest of them
-    assert max(versions) == (3, 14)
+    assert line.split(":=")[1].strip() == RUNTIME_PYTHON_VERSION
 
 
 def test_timeout_is_one_schedule_period(default: Synthesized, full: Synthesized) -> None:

@@ -9,8 +9,10 @@ from dataclasses import replace
 import boto3
 import pytest
 
+from config_notifier.errors import OutboxTaken
 from config_notifier.model import EntityId, Kind, Record, Status
-from config_notifier.snapshot import Chunked, SnapshotStore
+from config_notifier.snapshot import SnapshotStore
+from config_notifier.stored import Chunked, OutboxWrite
 from sandbox.resources import create_snapshot_table
 
 PACK = EntityId("us-east-1", Kind.ORG_PACK, "ops-baseline")
@@ -135,7 +137,9 @@ def told(count: int, status: str = "CREATE_FAILED") -> dict[EntityId, Status | N
 def test_an_outbox_reads_back_as_written_even_when_it_spans_several_items(store) -> None:
     # Given an outbox far larger than one item can hold
     written = told(3_000)
-    keys = store.put_outbox(OUTBOX_REGION, "organization-pack#ops-baseline", written, "g1", None)
+    keys = store.put_outbox(
+        OUTBOX_REGION, OutboxWrite("organization-pack#ops-baseline", written, "g1", None)
+    )
     # When the region is loaded
     loaded = store.load_region(OUTBOX_REGION).outbox["organization-pack#ops-baseline"]
     # Then it says what was written, in several items
@@ -148,21 +152,23 @@ def test_an_outbox_reads_back_as_written_even_when_it_spans_several_items(store)
 def test_a_second_run_cannot_take_over_an_outbox_it_did_not_load(store) -> None:
     # Given two runs that loaded the region before either wrote an outbox
     subject = "organization-pack#ops-baseline"
-    first = store.put_outbox(OUTBOX_REGION, subject, told(2), "run-a", None)
+    first = store.put_outbox(OUTBOX_REGION, OutboxWrite(subject, told(2), "run-a", None))
+    assert first
     # When the second writes its own
-    second = store.put_outbox(OUTBOX_REGION, subject, told(2, "CREATE_SUCCESSFUL"), "run-b", None)
     # Then it is refused (the first is publishing), and the first's stays
-    assert first is not None
-    assert second is None
+    with pytest.raises(OutboxTaken, match="another run is publishing"):
+        store.put_outbox(
+            OUTBOX_REGION, OutboxWrite(subject, told(2, "CREATE_SUCCESSFUL"), "run-b", None)
+        )
     assert store.load_region(OUTBOX_REGION).outbox[subject].generation == "run-a"
 
 
 def test_a_run_replaces_the_outbox_it_loaded_and_a_stale_delete_keeps_the_newer(store) -> None:
     # Given an outbox left by a killed run, loaded by the next one, which replaces it
     subject = "organization-pack#ops-baseline"
-    store.put_outbox(OUTBOX_REGION, subject, told(1), "killed", None)
+    store.put_outbox(OUTBOX_REGION, OutboxWrite(subject, told(1), "killed", None))
     left = store.load_region(OUTBOX_REGION).outbox[subject]
-    assert store.put_outbox(OUTBOX_REGION, subject, told(1), "next", left) is not None
+    assert store.put_outbox(OUTBOX_REGION, OutboxWrite(subject, told(1), "next", left))
     # When the stale generation is deleted
     store.delete_outbox(OUTBOX_REGION, subject, left)
     # Then the newer head is still there

@@ -24,8 +24,8 @@ def test_cloudwatch_metrics_and_alarms_dominate_a_small_organization() -> None:
 
 def test_the_reconcile_scales_with_accounts() -> None:
     small, large = monthly_cost(MEASURED, 1_000), monthly_cost(MEASURED, 10_000)
-    steady_lambda = 0.15 * 8_640 * 0.5 * 0.0000133334 + 8_640 * 0.2e-6
-    reconcile_lambda = 100.0 * 2 * 30 * 0.5 * 0.0000133334
+    steady_lambda = 0.15 * 8_640 * 0.5 * 0.0000166667 + 8_640 * 0.2e-6
+    reconcile_lambda = 100.0 * 2 * 30 * 0.5 * 0.0000166667
     assert large["Lambda"] == pytest.approx(steady_lambda + reconcile_lambda)
     assert small["Lambda"] == pytest.approx(steady_lambda + reconcile_lambda / 10)
     assert large["DynamoDB"] > small["DynamoDB"]

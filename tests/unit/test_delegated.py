@@ -13,6 +13,7 @@ from botocore.credentials import DeferredRefreshableCredentials
 from botocore.exceptions import ClientError
 
 from config_notifier.delegated import DelegatedAdmin
+from config_notifier.errors import AdminUnreachable
 
 ROLE = "arn:aws:iam::111122223333:role/config-notifier-read"
 
@@ -59,8 +60,8 @@ def test_fresh_credentials_are_reused_and_expiring_ones_renewed() -> None:
     sts = FakeSts(timedelta(hours=1))
     reader = admin(sts)
     # When two runs check the account, then the role was assumed once, as the notifier
-    assert reader.check() is None
-    assert reader.check() is None
+    reader.check()
+    reader.check()
     assert [c["RoleArn"] for c in sts.calls] == [ROLE]
     assert sts.calls[0]["RoleSessionName"] == "config-deployment-notifier"
     # Given credentials that expire within botocore's mandatory refresh window (10 minutes)
@@ -69,7 +70,7 @@ def test_fresh_credentials_are_reused_and_expiring_ones_renewed() -> None:
     expiring.check()
     calls = len(sts.calls)
     # When a later run checks again, then they are renewed, not used until they fail
-    assert expiring.check() is None
+    expiring.check()
     assert len(sts.calls) == calls + 1
 
 
@@ -78,14 +79,15 @@ def test_a_denied_role_is_a_reason_to_act_on_and_is_tried_again() -> None:
     sts = FakeSts(timedelta(hours=1), denied=True)
     reader = admin(sts)
     # When a run checks, then the reason names the role, the code and what to do
-    reason = reader.check()
-    assert reason is not None
+    with pytest.raises(AdminUnreachable) as raised:
+        reader.check()
+    reason = raised.value.reason
     assert ROLE in reason
     assert "AccessDenied" in reason
     assert "trust the notifier" in reason
-    # When the role works again, the next check assumes it
+    # When the role works again, the next check assumes it without an error
     sts.denied = False
-    assert reader.check() is None
+    reader.check()
     assert len(sts.calls) == 2
 
 
@@ -95,11 +97,13 @@ def test_a_denied_role_is_reported_once_without_botocores_stack_trace(
     # Given a role that cannot be assumed
     reader = admin(FakeSts(timedelta(hours=1), denied=True))
     # When a run checks the account
-    with caplog.at_level(logging.DEBUG, logger="botocore.credentials"):
-        reason = reader.check()
+    with (
+        caplog.at_level(logging.DEBUG, logger="botocore.credentials"),
+        pytest.raises(AdminUnreachable) as raised,
+    ):
+        reader.check()
     # Then the run has its reason, and botocore logged no stack trace of the same failure
-    assert reason is not None
-    assert "AccessDenied" in reason
+    assert "AccessDenied" in raised.value.reason
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
 
 

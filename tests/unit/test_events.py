@@ -18,7 +18,7 @@ from config_notifier.events import (
     event_entries,
 )
 from config_notifier.model import EntityId, Group, Kind, Status, Stuck
-from config_notifier.render import Context
+from config_notifier.wording import Context
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 STAMP = NOW.isoformat()

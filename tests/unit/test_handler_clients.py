@@ -10,6 +10,8 @@ import boto3
 import pytest
 
 from config_notifier import handler
+from config_notifier.events import EventPublisher
+from config_notifier.publish import Publisher
 from sandbox.lambda_runtime import forget_environment
 
 ENV = {
@@ -47,7 +49,7 @@ def test_set_up_builds_the_clients_of_a_steady_run_only(created: list[str]) -> N
     # Then Config (per region) and DynamoDB exist; SNS, Organizations and EventBridge do not yet
     assert sorted(created) == ["config", "config", "dynamodb"]
     # When a run first puts an event
-    assert deps.events is not None
+    assert isinstance(deps.events, EventPublisher)
     assert deps.events._client.meta.region_name == "us-east-1"
     # Then the EventBridge client is made then, once
     assert sorted(created) == ["config", "config", "dynamodb", "events"]
@@ -59,6 +61,7 @@ def test_the_sns_client_is_made_when_a_run_first_publishes(created: list[str]) -
     # Given a set-up function
     deps = handler.dependencies()
     assert "sns" not in created
+    assert isinstance(deps.publisher, Publisher)
     # When a run first reaches its publisher's client
     assert deps.publisher._client.meta.service_model.service_name == "sns"
     deps.publisher._client.meta  # noqa: B018 - a second use

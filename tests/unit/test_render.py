@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -18,13 +20,15 @@ from config_notifier.model import (
     SourceFailure,
     Status,
 )
-from config_notifier.render import (
+from config_notifier.render import render
+from config_notifier.summary import render_baseline_summary
+from config_notifier.wording import (
+    CHAT_DESCRIPTION_CHARS,
+    MAX_MESSAGE_BYTES,
     MAX_SUBJECT,
     SCHEMA,
     Context,
     console_url,
-    render,
-    render_baseline_summary,
 )
 
 CONTEXT = Context(run_id="run-1", sent_at="2026-11-21T10:00:00+00:00")
@@ -69,7 +73,7 @@ def test_an_email_names_the_failing_accounts_and_why_worst_first() -> None:
     message = render(group, CONTEXT)
     email = message.bodies["email"]
     # Then the email says what failed, where, why and what to look at next
-    assert 'organization conformance pack "ops-baseline" in eu-west-1' in email
+    assert email.startswith("[FAILED] ops-baseline (org pack) in eu-west-1: 3 accounts failing\n")
     assert "CREATE_SUCCESSFUL -> UPDATE_FAILED" in email
     for account in ("000000000000", "000000000001", "000000000002"):
         assert account in email
@@ -124,11 +128,11 @@ def test_the_slack_card_is_an_aws_chatbot_custom_notification() -> None:
     content = card["content"]
     assert content["textType"] == "client-markdown"
     assert content["title"].startswith(":red_circle: [FAILED]")
-    assert "`000000000001` CREATE_SUCCESSFUL -> CREATE_FAILED" in content["description"]
+    assert "`000000000001` CREATE_SUCCESSFUL → CREATE_FAILED" in content["description"]
     assert any(
         "get-organization-conformance-pack-detailed-status" in s for s in content["nextSteps"]
     )
-    assert content["keywords"] == ["eu-west-1", "failure", "UPDATE_FAILED"]
+    assert content["keywords"] == ["eu-west-1", "FAILED", "UPDATE_FAILED"]
 
 
 def test_the_machine_document_is_versioned_and_complete() -> None:
@@ -342,3 +346,376 @@ def test_a_delegated_admins_message_names_it_everywhere_and_still_fits() -> None
     own = render(group, CONTEXT)
     assert "deployed_by" not in own.attributes
     assert json.loads(own.bodies["sqs"])["admin_account"] is None
+
+
+# What each message is called, and the chat card's text, as a subscriber reads them.
+
+
+def moved_group(
+    parent_old: str | None, parent_new: str | None, member_moves: dict[str, tuple[str, str]]
+) -> Group:
+    """A pack whose organization-level status moved (or not: equal statuses) and whose members
+    moved from one status to another."""
+    before_parent = {PACK: Record(PACK, Status(parent_old), "t0", "t0")} if parent_old else {}
+    now_parent = [Observation(PACK, Status(parent_new))] if parent_new else []
+    parent = diff(before_parent, now_parent)
+    before = {
+        m.entity: Record(m.entity, Status(old), "t0", "t0")
+        for account, (old, _) in member_moves.items()
+        for m in [member(account, old)]
+    }
+    after = [member(account, new) for account, (_, new) in member_moves.items()]
+    return Group(
+        "eu-west-1",
+        Kind.ORG_PACK,
+        "ops-baseline",
+        parent[0] if parent else None,
+        Status(parent_new) if parent_new else None,
+        members=tuple(diff(before, after)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("group", "subject"),
+    [
+        (
+            moved_group(
+                "CREATE_IN_PROGRESS",
+                "CREATE_SUCCESSFUL",
+                {"1": ("CREATE_IN_PROGRESS", "CREATE_SUCCESSFUL")},
+            ),
+            "[DEPLOYED] ops-baseline (org pack) in eu-west-1: 1 account deployed",
+        ),
+        (
+            moved_group("CREATE_SUCCESSFUL", "UPDATE_SUCCESSFUL", {}),
+            "[UPDATED] ops-baseline (org pack) in eu-west-1",
+        ),
+        (
+            moved_group("UPDATE_SUCCESSFUL", "UPDATE_IN_PROGRESS", {}),
+            "[UPDATING] ops-baseline (org pack) in eu-west-1",
+        ),
+        (
+            moved_group("CREATE_SUCCESSFUL", "DELETE_SUCCESSFUL", {}),
+            "[DELETED] ops-baseline (org pack) in eu-west-1",
+        ),
+        (
+            moved_group(
+                "CREATE_IN_PROGRESS",
+                "CREATE_IN_PROGRESS",
+                {"1": ("CREATE_IN_PROGRESS", "CREATE_SUCCESSFUL")},
+            ),
+            "[DEPLOYING] ops-baseline (org pack) in eu-west-1: 1 account deployed",
+        ),
+        (
+            moved_group(
+                "UPDATE_IN_PROGRESS",
+                "UPDATE_IN_PROGRESS",
+                {
+                    "1": ("UPDATE_IN_PROGRESS", "UPDATE_SUCCESSFUL"),
+                    "2": ("UPDATE_SUCCESSFUL", "UPDATE_IN_PROGRESS"),
+                },
+            ),
+            "[UPDATING] ops-baseline (org pack) in eu-west-1: 2 accounts changed",
+        ),
+        (
+            moved_group(None, "CREATE_SUCCESSFUL", {}),
+            "[NEW] ops-baseline (org pack) in eu-west-1",
+        ),
+        (
+            moved_group("CREATE_SUCCESSFUL", "UPDATE_ROLLBACK_COMPLETE", {}),
+            "[CHANGED] ops-baseline (org pack) in eu-west-1",
+        ),
+    ],
+)
+def test_a_success_says_what_succeeded_and_never_progress(group: Group, subject: str) -> None:
+    # Given a deployment that moved without failing or recovering
+    # When it is rendered
+    message = render(group, CONTEXT)
+    # Then its subject names what happened: deployed, updated, deleted, under way, new; a status
+    # the code does not know (rule 5) is only "changed", though it ends in _COMPLETE
+    assert message.subject == subject
+    assert "PROGRESS" not in message.subject.replace("_IN_PROGRESS", "")
+    # And neither the email nor the chat card labels anything PROGRESS
+    card = json.loads(message.bodies["https"])["content"]
+    for text in (message.bodies["email"], card["title"], card["description"], *card["keywords"]):
+        assert "PROGRESS" not in text.replace("_IN_PROGRESS", "").upper()
+
+
+def test_each_member_line_says_what_happened_in_that_account() -> None:
+    # Given a rollout in which accounts failed, deployed, recovered and are still going
+    group = moved_group(
+        "CREATE_IN_PROGRESS",
+        "CREATE_FAILED",
+        {
+            "1": ("CREATE_IN_PROGRESS", "CREATE_FAILED"),
+            "2": ("CREATE_IN_PROGRESS", "CREATE_SUCCESSFUL"),
+            "3": ("CREATE_FAILED", "UPDATE_SUCCESSFUL"),
+            "4": ("CREATE_SUCCESSFUL", "UPDATE_IN_PROGRESS"),
+        },
+    )
+    # When it is rendered
+    email = render(group, CONTEXT).bodies["email"]
+    # Then each account's line starts with its own word, worst first
+    lines = [
+        line.split()[:2] for line in email.splitlines() if line.startswith("  ") and "->" in line
+    ]
+    assert lines == [["FAILED", "1"], ["RECOVERED", "3"], ["DEPLOYED", "2"], ["UPDATING", "4"]]
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        rollout_group(3, 2),
+        moved_group(
+            "CREATE_IN_PROGRESS",
+            "CREATE_SUCCESSFUL",
+            {"1": ("CREATE_IN_PROGRESS", "CREATE_SUCCESSFUL")},
+        ),
+        moved_group(None, "CREATE_IN_PROGRESS", {}),
+        moved_group("CREATE_SUCCESSFUL", None, {}),
+        moved_group(
+            "CREATE_FAILED", "CREATE_SUCCESSFUL", {"1": ("CREATE_FAILED", "CREATE_SUCCESSFUL")}
+        ),
+    ],
+    ids=["failed", "deployed", "new", "removed", "recovered"],
+)
+def test_the_email_and_the_chat_card_open_with_the_subject(group: Group) -> None:
+    # Given any message
+    message = render(group, CONTEXT)
+    # Then the email's first line is its subject, and the chat card's title says the same
+    assert message.bodies["email"].splitlines()[0] == message.subject
+    title = json.loads(message.bodies["https"])["content"]["title"]
+    assert title.split(" ", 1)[1] == message.subject
+
+
+def test_the_next_step_filters_by_the_status_the_accounts_are_in() -> None:
+    # Given a pack that failed in accounts with two different failing statuses
+    group = moved_group(
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_FAILED",
+        {
+            "1": ("UPDATE_IN_PROGRESS", "UPDATE_FAILED"),
+            "2": ("CREATE_IN_PROGRESS", "CREATE_FAILED"),
+            "3": ("UPDATE_IN_PROGRESS", "UPDATE_FAILED"),
+        },
+    )
+    # When it is rendered
+    message = render(group, CONTEXT)
+    # Then the command to list them is given once per failing status, with the real status
+    command = (
+        "aws configservice get-organization-conformance-pack-detailed-status --region eu-west-1 "
+        "--organization-conformance-pack-name ops-baseline --filters Status="
+    )
+    steps = json.loads(message.bodies["https"])["content"]["nextSteps"]
+    assert steps[:2] == [f"{command}UPDATE_FAILED", f"{command}CREATE_FAILED"]
+    assert f"  - {command}UPDATE_FAILED\n" in message.bodies["email"]
+    # And no placeholder is left anywhere
+    assert all("<STATUS>" not in body for body in message.bodies.values())
+
+
+def test_a_failed_rule_whose_members_were_not_read_filters_by_its_own_status() -> None:
+    # Given an organization rule whose organization-level status failed, members unread
+    rule = EntityId("eu-west-1", Kind.ORG_RULE, "s3-encryption")
+    [failed] = diff(
+        {rule: Record(rule, Status("CREATE_IN_PROGRESS"), "t0", "t0")},
+        [Observation(rule, Status("CREATE_FAILED"))],
+    )
+    group = Group(
+        "eu-west-1", Kind.ORG_RULE, "s3-encryption", failed, failed.new, detail_read=False
+    )
+    # Then the command filters the rule's member accounts by that status
+    assert (
+        "aws configservice get-organization-config-rule-detailed-status --region eu-west-1 "
+        "--organization-config-rule-name s3-encryption --filters MemberAccountRuleStatus=CREATE_FAILED"
+    ) in render(group, CONTEXT).bodies["email"]
+
+
+HOSTILE_ERROR = "Denied <!channel> & see <https://evil.example|the fix> for a > b"
+
+
+def card_texts(message_body: str) -> list[str]:
+    content = json.loads(message_body)["content"]
+    return [
+        content["title"],
+        content["description"],
+        *content.get("nextSteps", []),
+        *content["keywords"],
+    ]
+
+
+def assert_slack_safe(texts: list[str]) -> None:
+    """No `<` or `>` left, and every `&` starts one of the three entities Slack decodes."""
+    for text in texts:
+        assert "<" not in text
+        assert ">" not in text
+        assert re.sub(r"&(amp|lt|gt);", "", text).count("&") == 0
+
+
+def test_chat_text_is_escaped_for_slack_markup_everywhere_in_the_card() -> None:
+    # Given a delegated administrator's pack whose errors, account names and admin name carry
+    # Slack's control characters
+    admin = "111122223333"
+    context = Context(
+        "run-1",
+        "2026-11-21T10:00:00+00:00",
+        {"000000000001": "R&D <sandbox>", admin: "Sec & Ops"},
+    )
+    group = replace(rollout_group(failing=3, fine=1, message=HOSTILE_ERROR), admin_account=admin)
+    # When it is rendered
+    message = render(group, context)
+    # Then nothing in the card can become a mention, a link or a quote in Slack
+    texts = card_texts(message.bodies["https"])
+    assert_slack_safe(texts)
+    # And the text is all there, escaped as Slack's documentation says
+    description = texts[1]
+    assert "`R&amp;D &lt;sandbox&gt; (000000000001)`" in description
+    assert (
+        "Denied &lt;!channel&gt; &amp; see &lt;https://evil.example|the fix&gt; for a &gt; b"
+        in description
+    )
+    assert "Sec &amp; Ops (111122223333)" in description
+    # And the email, plain text, keeps the words as they were
+    assert HOSTILE_ERROR in message.bodies["email"]
+    assert "R&D <sandbox> (000000000001)" in message.bodies["email"]
+
+
+def test_a_long_chat_description_is_cut_between_lines_never_inside_an_escape() -> None:
+    # Given 10 accounts whose errors are long runs of ampersands
+    group = rollout_group(failing=10, fine=0, message="&" * 400)
+    # When the card is rendered
+    description = json.loads(render(group, CONTEXT).bodies["https"])["content"]["description"]
+    # Then it stays within the card's size, says it was cut, and every & is a whole entity
+    assert len(description) <= CHAT_DESCRIPTION_CHARS
+    assert description.endswith("…(cut; see the email)")
+    assert_slack_safe([description])
+
+
+def test_the_baseline_summary_card_is_escaped_too() -> None:
+    # Given a first run that finds a rule failing with an error full of control characters
+    rule = EntityId("us-east-1", Kind.ORG_RULE, "rule-a&b")
+    failing = Observation(rule, Status("CREATE_FAILED", "Bad<Code>", HOSTILE_ERROR))
+    # When its summary is rendered
+    message = render_baseline_summary("us-east-1", {Kind.ORG_RULE: [failing]}, {}, [], CONTEXT)
+    # Then the card holds no raw control character, and the rule is named, escaped
+    texts = card_texts(message.bodies["https"])
+    assert_slack_safe(texts)
+    assert '"rule-a&amp;b": CREATE_FAILED (Bad&lt;Code&gt;)' in texts[1]
+
+
+# The first run's summary: what is stuck right now, and a size that always fits SNS.
+
+
+def test_the_baseline_summary_lists_what_is_stuck_by_aws_clock() -> None:
+    # Given a first run at 10:00 that finds one pack in progress since 07:30 by AWS's clock,
+    # another since 09:30, and a 2-hour threshold
+    stuck_pack = Observation(
+        EntityId("us-east-1", Kind.ORG_PACK, "pack-stuck"),
+        Status("CREATE_IN_PROGRESS", updated_at="2026-11-21T07:30:00+00:00"),
+    )
+    recent = Observation(
+        EntityId("us-east-1", Kind.ORG_PACK, "pack-recent"),
+        Status("UPDATE_IN_PROGRESS", updated_at="2026-11-21T09:30:00+00:00"),
+    )
+    # When its summary is rendered
+    message = render_baseline_summary(
+        "us-east-1",
+        {Kind.ORG_PACK: [stuck_pack, recent]},
+        {},
+        [],
+        CONTEXT,
+        stuck_after=timedelta(hours=2),
+    )
+    # Then the email, the card and the document name the stuck pack, since when and for how long
+    text = message.bodies["email"]
+    assert (
+        'organization conformance pack "pack-stuck": CREATE_IN_PROGRESS since '
+        "2026-11-21T07:30:00+00:00 (for 2 h 30 min)"
+    ) in text
+    assert "pack-recent" not in text
+    assert (
+        message.subject
+        == "[WATCHING] Config deployments in us-east-1: 0 failing, 1 stuck, 2 org packs"
+    )
+    assert text.splitlines()[0] == message.subject
+    assert "pack-stuck" in json.loads(message.bodies["https"])["content"]["description"]
+    doc = json.loads(message.bodies["sqs"])
+    assert [(s["name"], s["since"], s["minutes"]) for s in doc["stuck"]] == [
+        ("pack-stuck", "2026-11-21T07:30:00+00:00", 150)
+    ]
+    # And a stuck summary gets through a filter that lets stuck reports through
+    assert message.attributes["severity"] == "stuck"
+
+
+def test_a_summary_of_240_failing_rules_with_long_errors_fits_sns_and_says_and_n_more() -> None:
+    # Given a first run that finds 240 organization rules failing, each with a 4,000-character error
+    rules = [
+        Observation(
+            EntityId("us-east-1", Kind.ORG_RULE, f"rule-{i:03d}"),
+            Status("CREATE_FAILED", "OrganizationAccessDeniedException", "E" * 4_000),
+        )
+        for i in range(240)
+    ]
+    # When its summary is rendered
+    message = render_baseline_summary("us-east-1", {Kind.ORG_RULE: rules}, {}, [], CONTEXT)
+    # Then the whole publish fits SNS's 262,144 bytes, within the notifier's own margin
+    assert message.size <= MAX_MESSAGE_BYTES < SNS_LIMIT
+    # And every body says how much it left out, rather than dropping it silently
+    text = message.bodies["email"]
+    listed = text.count(": CREATE_FAILED (OrganizationAccessDeniedException)")
+    assert 0 < listed < 240
+    assert f"... and {240 - listed} more" in text
+    doc = json.loads(message.bodies["sqs"])
+    assert len(doc["failing"]) + doc["omitted_failing"] == 240
+    assert doc["omitted_failing"] > 0
+    card = json.loads(message.bodies["https"])["content"]["description"]
+    assert f"and {240 - card.count('CREATE_FAILED')} more" in card
+
+
+def test_this_accounts_pack_is_not_called_organization_level() -> None:
+    # Given this account's own conformance pack that failed
+    pack = EntityId("eu-west-1", Kind.ACCOUNT_PACK, "local-guardrails")
+    [failed] = diff(
+        {pack: Record(pack, Status("CREATE_IN_PROGRESS"), "t0", "t0")},
+        [Observation(pack, Status("CREATE_FAILED"))],
+    )
+    # When it is rendered
+    message = render(Group("eu-west-1", Kind.ACCOUNT_PACK, pack.name, failed, failed.new), CONTEXT)
+    # Then its status is its own, in the email and in the chat card
+    assert "\nStatus: CREATE_IN_PROGRESS -> CREATE_FAILED\n" in message.bodies["email"]
+    card = json.loads(message.bodies["https"])["content"]["description"]
+    assert card.startswith("*Status:* CREATE_IN_PROGRESS → CREATE_FAILED")
+    assert "rganization" not in message.bodies["email"] + card
+
+
+def test_a_long_summary_subject_drops_whole_counts_never_half_a_word() -> None:
+    # Given a delegated administrator's first run in a long-named region with every kind watched,
+    # something failing and something stuck
+    region = "eu-central-1"
+    watched = {
+        kind: [
+            Observation(
+                EntityId(region, kind, f"{kind.value}-{status}"),
+                Status(status, updated_at="2026-11-21T06:00:00+00:00"),
+            )
+            for status in ("CREATE_FAILED", "CREATE_IN_PROGRESS")
+        ]
+        for kind in (Kind.ORG_RULE, Kind.ORG_PACK, Kind.ACCOUNT_PACK)
+    }
+    # When its summary is rendered
+    message = render_baseline_summary(
+        region,
+        watched,
+        {},
+        [],
+        CONTEXT,
+        admin_account="111122223333",
+        stuck_after=timedelta(hours=2),
+    )
+    # Then the subject fits SNS and is the email's first line up to a whole count
+    first_line = message.bodies["email"].splitlines()[0]
+    assert len(message.subject) <= MAX_SUBJECT
+    assert first_line.startswith(message.subject)
+    assert first_line[len(message.subject) :].startswith(", ")
+    assert message.subject.startswith(
+        "[WATCHING] 111122223333 deployments in eu-central-1: 3 failing, 3 stuck, "
+    )

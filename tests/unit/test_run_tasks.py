@@ -12,9 +12,10 @@ from unittest import mock
 import pytest
 
 from config_notifier import run as run_module
+from config_notifier import survey
 from config_notifier.model import Kind
 from config_notifier.settings import Settings
-from config_notifier.snapshot import RegionSnapshot
+from config_notifier.stored import RegionSnapshot
 
 SETTINGS = Settings.from_env(
     {
@@ -56,7 +57,7 @@ def test_a_run_that_fails_still_waits_for_the_tasks_it_started() -> None:
         )
         # When the run fails while the account packs still page
         with (
-            mock.patch.dict(run_module.SOURCES, sources),
+            mock.patch.dict(survey.SOURCES, sources),
             pytest.raises(RuntimeError, match="an unexpected failure"),
         ):
             run_module.run(
@@ -69,7 +70,7 @@ def test_a_run_that_fails_still_waits_for_the_tasks_it_started() -> None:
 def test_tasks_return_their_results() -> None:
     # Given a run's tasks on a kept executor
     with ThreadPoolExecutor(max_workers=2) as kept:
-        tasks = run_module._Tasks(kept)
+        tasks = survey.Tasks(kept)
         # When a task is submitted with arguments
         future = tasks.submit(pow, 2, 10)
         # Then its future holds the function's result

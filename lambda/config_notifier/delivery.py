@@ -1,0 +1,207 @@
+"""Delivery: the one routine every message goes through (docs/design.md rules 2 and 6).
+
+1. Record in the subject's outbox what the messages tell, before they are published: a run
+   killed in between, or whose commit fails, tells the next run what subscribers may have heard.
+2. Publish them to SNS.
+3. Put the events of the messages SNS took on the event bus, before any commit.
+4. Take back from the outbox what SNS surely did not deliver. Kept, it would tell the next run
+   that subscribers may have heard statuses they never did, and a deployment whose update started
+   and ended on either side of the refusal would be reported as moving back to where
+   subscribers already have it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from config_notifier import SERVICE
+from config_notifier.accounts import Names
+from config_notifier.errors import (
+    EventsUnavailable,
+    OutboxTaken,
+    PublishRefused,
+    SnapshotUnavailable,
+)
+from config_notifier.events import PutResult, event_entries
+from config_notifier.model import EntityId, Group, Message
+from config_notifier.ports import EventPort, NamesPort, PublisherPort, SnapshotPort
+from config_notifier.stored import Outbox, OutboxWrite, Told
+from config_notifier.wording import Context
+
+logger = Logger(service=SERVICE, child=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """One message to deliver, with what it tells.
+
+    `group` is None for a message that tells no transition (a baseline summary). `answers_for`
+    are the outbox entries to take back should SNS surely refuse it."""
+
+    message: Message
+    group: Group | None = None
+    answers_for: frozenset[EntityId] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    accepted: list[Letter]
+    refused: list[tuple[Letter, PublishRefused]]
+    outbox: Outbox | None  # the subject's outbox as it now stands
+    events: PutResult | None
+
+    @property
+    def unconfirmed(self) -> bool:
+        """SNS may have taken a refused message that tells transitions: its outbox must stay."""
+        return any(not refusal.certain for letter, refusal in self.refused if letter.answers_for)
+
+
+class Courier:
+    """Delivers messages for one run: its outbox generation and its time stamp."""
+
+    def __init__(
+        self,
+        store: SnapshotPort,
+        publisher: PublisherPort,
+        events: EventPort | None,
+        *,
+        stamp: str,
+        generation: str,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._events = events
+        self._stamp = stamp
+        self._generation = generation
+
+    def deliver(
+        self,
+        where: tuple[str, str],
+        subject: str,
+        letters: Sequence[Letter],
+        *,
+        told: Told,
+        loaded: Outbox | None,
+        context: Context,
+    ) -> Delivered:
+        """Deliver `letters` about `subject` in region `where` (region, admin).
+
+        `told` is recorded in the outbox first, in place of `loaded` (nothing is recorded when it
+        is empty). Raises SnapshotUnavailable or OutboxTaken when it cannot be: then nothing is
+        published, and the next run finds the same changes again.
+        """
+        name, admin = where
+        outbox = loaded
+        if told:
+            write = OutboxWrite(subject, told, self._generation, loaded)
+            keys = self._store.put_outbox(name, write, admin)
+            outbox = Outbox(
+                told, self._generation, tuple(sorted({*(loaded.keys if loaded else ()), *keys}))
+            )
+        results = self._publisher.publish([letter.message for letter in letters]) if letters else []
+        accepted = [letter for letter, r in zip(letters, results, strict=True) if r is None]
+        refused = [(letter, r) for letter, r in zip(letters, results, strict=True) if r is not None]
+        events = self._put_events(
+            [a.group for a in accepted if a.group is not None], context, where
+        )
+        surely = {e for letter, r in refused if r.certain for e in letter.answers_for}
+        if told and surely and outbox is not None:
+            outbox = self._take_back(where, subject, outbox, loaded, surely)
+        return Delivered(accepted, refused, outbox, events)
+
+    def _put_events(
+        self, groups: Sequence[Group], context: Context, where: tuple[str, str]
+    ) -> PutResult | None:
+        """The delivered groups' transitions and stuck reports, on the event bus."""
+        if self._events is None or not groups:
+            return None
+        entries = [e for g in groups for e in event_entries(g, context)]
+        if not entries:
+            return None
+        return self._events.put(entries, self._stamp, *where)
+
+    def _take_back(
+        self,
+        where: tuple[str, str],
+        subject: str,
+        written: Outbox,
+        loaded: Outbox | None,
+        refused: set[EntityId],
+    ) -> Outbox | None:
+        """`subject`'s outbox once what SNS surely did not deliver is put back as the run found
+        it; None when nothing is left of it."""
+        name, admin = where
+        before = loaded.told if loaded is not None else {}
+        told = {e: s for e, s in written.told.items() if e not in refused}
+        told.update((e, before[e]) for e in refused if e in before)
+        try:
+            if not told:
+                self._store.delete_outbox(name, subject, written, admin)
+                return None
+            write = OutboxWrite(subject, told, self._generation, written)
+            keys = self._store.put_outbox(name, write, admin)
+        except SnapshotUnavailable as exc:
+            # Left as written: the next run may repeat a transition, never lose one.
+            logger.warning(
+                "outbox not put back after a certain refusal",
+                extra={"subject": subject, "error": exc.reason},
+            )
+            return written
+        except OutboxTaken:
+            return written  # another run wrote it since: left to that run and the next
+        return Outbox(told, self._generation, tuple(sorted({*written.keys, *keys})))
+
+
+class MessageContext:
+    """What every message of a run carries, with account names loaded at most once per run and
+    only by a run whose messages name member accounts."""
+
+    def __init__(self, context: Context, names: NamesPort | None, now: datetime) -> None:
+        self.base = context
+        self._source = names
+        self._now = now
+        self._lock = threading.Lock()
+        self.names: Names | None = None  # None: no message needed them
+
+    def for_group(self, group: Group) -> Context:
+        """The run's context, with account names when the message names member accounts."""
+        if (
+            not group.admin_account
+            and not any(t.entity.account_id for t in group.members)
+            and not any(s.entity.account_id for s in group.stuck)
+        ):
+            return self.base
+        return self.with_names()
+
+    def with_names(self) -> Context:
+        with self._lock:
+            if self.names is None:
+                self.names = self._source.load(self._now) if self._source else Names({})
+                if self.names.error is not None:
+                    logger.warning(
+                        "account names unavailable; messages show account ids alone",
+                        extra={"reason": self.names.error},
+                    )
+        return replace(self.base, account_names=self.names.names)
+
+
+def retry_events(
+    events: EventPort | None, waiting: Sequence[tuple[str, str]], now: datetime
+) -> PutResult | None:
+    """Put the events earlier runs delivered by SNS but could not put on the bus, if any wait in
+    `waiting` (region, admin) pairs, as the regions' snapshots say."""
+    if events is None or not waiting:
+        return None
+    result = events.retry_pending(now)
+    if result.cleared:
+        try:
+            events.clear_markers(waiting)
+        except EventsUnavailable as exc:
+            # Left: the next run reads an empty event outbox, and tries again.
+            logger.warning("event outbox markers not cleared", extra={"error": exc.reason})
+    return result

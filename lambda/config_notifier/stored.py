@@ -1,0 +1,211 @@
+"""What the snapshot holds, as plain data and as the DynamoDB items it is stored in. Pure: no I/O.
+
+The layout is described in docs/design.md ("The snapshot"); the store (snapshot.py) reads and
+writes these items.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from config_notifier.model import EntityId, Kind, Record, Status
+
+# An error message is kept whole up to this size: enough to tell a person what the failure was.
+MAX_STORED_MESSAGE = 2 * 1024
+CHUNK_TARGET_BYTES = 128 * 1024  # what a chunk is sized for
+CHUNK_MAX_BYTES = 300 * 1024  # a chunk above this (uneven hashing) doubles the chunk count
+BASELINE = "#baseline#"
+REGION_CHUNK = "records#"
+MEMBER_CHUNK = "chunk#"
+OUTBOX = "outbox#"
+EVENTS_PENDING = "#events-pending"  # written by the event outbox (events.PENDING_MARKER)
+OUTBOX_PART_CHARS = 90_000  # at most 4 bytes a character: a part stays under the item limit
+MAX_OUTBOX_MESSAGE = 512  # a repeated message needs the status and code; the text is a courtesy
+
+Fields = list[str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunked:
+    """Records as loaded, with the revision of each stored chunk they came from."""
+
+    records: dict[EntityId, Record]
+    chunk_revisions: dict[int, int]
+
+
+Told = Mapping[EntityId, Status | None]  # what a subscriber may have been told (None: removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """One subject's outbox as stored: what it says, its generation, and every item it left."""
+
+    told: Told
+    generation: str | None  # None: only pieces of an unfinished write, no head
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxWrite:
+    """A subject's outbox as a run writes it: what it tells, the run's generation, and the
+    outbox it replaces (what the run loaded; None: there was none)."""
+
+    subject: str
+    told: Told
+    generation: str
+    replaces: Outbox | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionSnapshot(Chunked):
+    baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
+    events_pending: bool = False  # events of this region wait in the event outbox
+    # Published but not committed, by subject (a rule or pack, or the region's single messages),
+    # and how many stored parts each takes.
+    outbox: Mapping[str, Outbox] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkCommit:
+    written: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+
+
+def region_pk(region: str, admin: str = "") -> str:
+    """The partition of a region's rules and packs: the management account's, or an admin's."""
+    return f"R#{region}@{admin}" if admin else f"R#{region}"
+
+
+def outbox_subject(entity: EntityId) -> str:
+    """The outbox of an organization rule's or pack's messages."""
+    return region_key(entity)
+
+
+SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
+
+
+def outbox_from_items(
+    region: str, admin: str, head: dict[str, Any] | None, pieces: list[dict[str, Any]]
+) -> Outbox:
+    """An outbox from its stored items; the pieces of other generations are left-overs."""
+    keys = tuple(p["sk"]["S"] for p in pieces)
+    if head is None:
+        return Outbox({}, None, keys)
+    generation = head["generation"]["S"]
+    mine = sorted(
+        (p["sk"]["S"], p["told"]["S"]) for p in pieces if p["piece_of"]["S"] == generation
+    )
+    if len(mine) != int(head["parts"]["N"]) - 1:
+        # Cannot happen (pieces are written before their head, and removed after it); should
+        # it, an unreadable outbox must not stop the region: it is cleared with the next commit.
+        return Outbox({}, generation, (head["sk"]["S"], *keys))
+    text = head["told"]["S"] + "".join(chunk for _, chunk in mine)
+    return Outbox(load_told(region, admin, text), generation, (head["sk"]["S"], *keys))
+
+
+def dump_told(told: Told) -> str:
+    rows = [[e.kind.value, e.name, e.account_id, _status(status)] for e, status in told.items()]
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_told(region: str, admin: str, text: str) -> Told:
+    return {
+        EntityId(region, Kind(kind), name, account, admin): _unstatus(status)
+        for kind, name, account, status in json.loads(text)
+    }
+
+
+def _status(status: Status | None) -> Fields | None:
+    if status is None:
+        return None
+    message = status.error_message
+    if message and len(message) > MAX_OUTBOX_MESSAGE:
+        message = message[:MAX_OUTBOX_MESSAGE] + " [cut]"
+    return [status.status, status.error_code, message, status.updated_at]
+
+
+def _unstatus(fields: Fields | None) -> Status | None:
+    if fields is None:
+        return None
+    status, code, message, updated = fields
+    return Status(status or "STATUS_NOT_REPORTED", code, message, updated)
+
+
+def member_pk(parent: EntityId) -> str:
+    scope = f"{parent.region}@{parent.admin_account}" if parent.admin_account else parent.region
+    return f"M#{scope}#{parent.kind.value}#{parent.name}"
+
+
+def region_key(entity: EntityId) -> str:
+    return f"{entity.kind.value}#{entity.name}"
+
+
+def to_fields(record: Record) -> Fields:
+    """A record as a compact list; trailing empty fields are left out."""
+    status = record.status
+    message = status.error_message
+    if message and len(message) > MAX_STORED_MESSAGE:
+        message = message[:MAX_STORED_MESSAGE] + " [cut]"
+    fields: Fields = [
+        status.status,
+        status.error_code,
+        message,
+        status.updated_at,
+        record.first_seen,
+        record.last_changed,
+        record.detail_synced,
+        record.detail_read_at,
+        record.stuck_reported,
+    ]
+    while fields and fields[-1] is None:
+        fields.pop()
+    return fields
+
+
+def from_fields(entity: EntityId, fields: Fields) -> Record:
+    status, code, message, updated, first_seen, last_changed, synced, read_at, stuck = (
+        fields + [None] * 9
+    )[:9]
+    return Record(
+        entity,
+        Status(status or "STATUS_NOT_REPORTED", code, message, updated),
+        first_seen=first_seen or "",
+        last_changed=last_changed or "",
+        detail_synced=synced,
+        detail_read_at=read_at,
+        stuck_reported=stuck,
+    )
+
+
+def dump_chunk(records: dict[str, Fields]) -> str:
+    return json.dumps(records, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def bucket(records: dict[str, Fields], count: int) -> list[dict[str, Fields]]:
+    chunks: list[dict[str, Fields]] = [{} for _ in range(count)]
+    for key, fields in records.items():
+        # crc32 is stable across processes (unlike hash()), so a key stays in its chunk.
+        chunks[zlib.crc32(key.encode()) % count][key] = fields
+    return chunks
+
+
+def chunk_count(records: dict[str, Fields], current: int) -> int:
+    """A power of two that keeps every chunk under the limits; stays put while it fits."""
+    if not records:
+        return 0
+    size = len(dump_chunk(records).encode())
+    wanted = 1 << max(math.ceil(size / CHUNK_TARGET_BYTES) - 1, 0).bit_length()
+    # Keep the current layout unless it is too small or four times too large: moving records
+    # between chunks rewrites them all.
+    count = current if current and wanted <= current < wanted * 4 else wanted
+    while count < 4096 and any(
+        len(dump_chunk(chunk).encode()) > CHUNK_MAX_BYTES for chunk in bucket(records, count)
+    ):
+        count *= 2
+    return count
