@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from unittest import mock
 
@@ -52,9 +52,20 @@ class FakeContext:
         return self.remaining_ms
 
 
-def scheduled_event(run_id: str) -> dict[str, Any]:
-    """What the EventBridge schedule sends; the handler takes its id as the run's id."""
-    return {"id": run_id, "detail-type": "Scheduled Event"}
+def scheduled_event(run_id: str, region: str = "us-east-1") -> dict[str, Any]:
+    """What an EventBridge schedule rule delivers to its target; the handler takes its id as the
+    run's id."""
+    return {
+        "version": "0",
+        "id": run_id,
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:123456789012:rule/notifier-schedule"],
+        "detail": {},
+    }
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,14 @@ import pytest
 
 from config_notifier.settings import Settings
 from sandbox import Sandbox
-from sandbox.deploy import Deployment, deploy, synthesize
+from sandbox.deploy import Deployment
 from sandbox.lambda_runtime import invoke
 from sandbox.resources import new_subscriber_queue, received
-from tests.infra.support import CDK_JSON_CONTEXT
+from tests.infra.support import FAILING_ACCOUNT, PACK, REGION, deploy_stack, failing_pack
 
 pytestmark = pytest.mark.slow
 
-REGION = "us-east-1"
-ACCOUNTS = ["111111111111", "222222222222", "333333333333"]
-FAILING_ACCOUNT = "222222222222"
-PACK = "ops-baseline"
+ACCOUNTS = ["111111111111", FAILING_ACCOUNT, "333333333333"]
 
 
 @dataclass(frozen=True)
@@ -56,23 +53,14 @@ def deployment(
         service: sandbox_boto3_session.client(service, region_name=REGION, endpoint_url=endpoint)
         for service in ("sns", "sqs", "dynamodb")
     }
-    stack_name = f"NotifierSandbox-{uuid.uuid4().hex[:8]}"
-    # A bus of its own: moto hands a custom event on the default bus to the stack's own schedule
-    # rule, which AWS never does (the rule has no event pattern), and fails on its Lambda target.
-    bus = f"config-deployments-{uuid.uuid4().hex[:8]}"
-    sandbox_boto3_session.client(
-        "events", region_name=REGION, endpoint_url=endpoint
-    ).create_event_bus(Name=bus)
-    context = {
-        **CDK_JSON_CONTEXT,
-        "stackName": stack_name,
-        "baselineMode": "failures",
-        "eventBusName": bus,
-    }
-    synthesized = synthesize(context, tmp_path_factory.mktemp("cdk-sandbox"), lambda_bundle)
-    # Not deleted afterwards: the retained table keeps deletion protection on, as in AWS; the
-    # sandbox and everything in it go away with the session.
-    return Deployed(deploy(synthesized, sandbox_boto3_session, endpoint, REGION), clients)
+    stack = deploy_stack(
+        sandbox_boto3_session,
+        endpoint,
+        lambda_bundle,
+        tmp_path_factory.mktemp("cdk-sandbox"),
+        "NotifierSandbox",
+    )
+    return Deployed(stack, clients)
 
 
 def test_stack_deploys_and_its_function_reads_exactly_its_settings(
@@ -103,16 +91,7 @@ def test_a_failing_pack_reaches_a_subscriber_of_the_deployed_topic(
     config_sim: Any,
 ) -> None:
     # Given an organization whose pack failed in one member account, and a queue on the topic
-    config_sim.add_accounts(ACCOUNTS)
-    config_sim.region(REGION).put_org_pack(PACK, status="CREATE_SUCCESSFUL")
-    config_sim.region(REGION).set_member_status(
-        "pack",
-        PACK,
-        FAILING_ACCOUNT,
-        "CREATE_FAILED",
-        error_code="ConformancePackCreationFailed",
-        error_message="AccessDenied on s3:PutBucketPolicy",
-    )
+    failing_pack(config_sim, ACCOUNTS)
     # (moto skips the template's own subscriptions)
     queue_url = new_subscriber_queue(
         deployment.client("sns"),
