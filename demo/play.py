@@ -376,7 +376,8 @@ class _Demo:
         self.screen.text(f"In the organization: {change}")
         regions = [arg for region in REGIONS for arg in ("--region", region)]
         result.status_exit, result.status_output = self._cli(["status", *regions])
-        check = ["check", "--dry-run", "--table", deployment.table_name, *regions]
+        check = ["check", "--dry-run", "--stack", deployment.synthesized.stack_name]
+        check += ["--region", REGIONS[0]]
         result.check_exit, result.check_output = self._cli(check)
         result.dry_run_deliveries = sum(len(_drain(sqs, s.queue_url)) for s in result.subscribers)
         self.screen.text(
