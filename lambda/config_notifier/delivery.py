@@ -41,11 +41,17 @@ class Letter:
     """One message to deliver, with what it tells.
 
     `group` is None for a message that tells no transition (a baseline summary). `answers_for`
-    are the outbox entries to take back should SNS surely refuse it."""
+    are the outbox entries to take back should SNS surely refuse it. `routed` are the copies of
+    the message for routes (audiences.py): SNS took the letter when it took every copy."""
 
     message: Message
     group: Group | None = None
     answers_for: frozenset[EntityId] = frozenset()
+    routed: tuple[Message, ...] = ()
+
+    @property
+    def copies(self) -> tuple[Message, ...]:
+        return (self.message, *self.routed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +109,7 @@ class Courier:
             outbox = Outbox(
                 told, self._generation, tuple(sorted({*(loaded.keys if loaded else ()), *keys}))
             )
-        results = self._publisher.publish([letter.message for letter in letters]) if letters else []
+        results = self._publisher.publish([letter.copies for letter in letters]) if letters else []
         accepted = [letter for letter, r in zip(letters, results, strict=True) if r is None]
         refused = [(letter, r) for letter, r in zip(letters, results, strict=True) if r is not None]
         events = self._put_events(

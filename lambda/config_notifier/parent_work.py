@@ -15,6 +15,7 @@ from enum import StrEnum
 from aws_lambda_powertools import Logger
 
 from config_notifier import SERVICE
+from config_notifier.audiences import letter_for
 from config_notifier.changes import (
     Muting,
     ParentView,
@@ -24,11 +25,9 @@ from config_notifier.changes import (
     parent_stalls,
 )
 from config_notifier.commit import parent_record
-from config_notifier.delivery import Letter
 from config_notifier.errors import OutboxTaken, SnapshotUnavailable, SourceUnreadable
 from config_notifier.model import EntityId, Observation, Record, SourceFailure, Stuck, Transition
 from config_notifier.read import CallCounter, read_members
-from config_notifier.render import render
 from config_notifier.scope import Scope
 from config_notifier.stored import ChunkCommit, Outbox, Told, outbox_subject
 from config_notifier.survey import ConfigFor, Region
@@ -163,7 +162,7 @@ class ParentWork:
             delivered = scope.courier.deliver(
                 (entity.region, entity.admin_account),
                 outbox_subject(entity),
-                [Letter(render(group, context), group, answers)],
+                [letter_for(group, context, scope.settings.routes, answers)],
                 told=told,
                 loaded=view.loaded,
                 context=context,

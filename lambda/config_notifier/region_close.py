@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from aws_lambda_powertools import Logger
 
 from config_notifier import SERVICE
+from config_notifier.audiences import letter_for
 from config_notifier.changes import (
     account_pack_stalls,
     apply_mutes,
@@ -23,7 +24,6 @@ from config_notifier.delivery import Delivered, Letter
 from config_notifier.errors import NotifierError, OutboxTaken, SnapshotUnavailable
 from config_notifier.model import EntityId, Stuck, Transition
 from config_notifier.parent_work import ParentOutcome, log_muted
-from config_notifier.render import render
 from config_notifier.scope import Scope
 from config_notifier.stored import SINGLES, Outbox, Told, outbox_subject
 from config_notifier.summary import render_baseline_summary
@@ -83,13 +83,13 @@ class RegionClose:
         what SNS took, the stalls it took, and the outbox (None: it must stay)."""
         scope = self._scope
         assert region.snapshot is not None  # noqa: S101 (the caller checked)
-        context = scope.messages.base
+        context, routes = scope.messages.base, scope.settings.routes
         transitions = [single_group(t) for t in singles]
         letters = [
-            Letter(render(g, context), g, frozenset(t.entity for t in g.transitions))
+            letter_for(g, context, routes, frozenset(t.entity for t in g.transitions))
             for g in transitions
         ]
-        stalls = [Letter(render(g, context), g) for g in map(stuck_group, stuck)]
+        stalls = [letter_for(g, context, routes) for g in map(stuck_group, stuck)]
         told = {**unresolved, **{t.entity: t.new for t in singles}} if singles else {}
         try:
             sent = scope.courier.deliver(

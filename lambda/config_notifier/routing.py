@@ -1,0 +1,192 @@
+"""Routes: the part of each message a team's destinations receive. Pure: no I/O.
+
+A route is an audience with a name and what it matches: rule and pack names (shell-style globs),
+member account ids, severities and regions. Every criterion a route sets must match, and any one
+value of a criterion may. The stack's own subscribers (audience `all`) get every message whole; a
+route's destinations get, for each message, a copy of the items it matches and nothing else, or
+no copy when it matches none (docs/messages.md, "Routes").
+
+`restrict` works on one Group: a message that tells several groups restricts each.
+
+The ROUTES environment variable (and the `match` of each route in the `routes` CDK context key)
+is a JSON list, for example `[{"name": "payments", "match": {"deployments": ["payments-*"],
+"severities": ["failure", "stuck"]}}]`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+from typing import Any
+
+from config_notifier.model import EVERYONE, Group, Severity, Stuck, Transition
+
+EXAMPLE = (
+    '[{"name": "payments", "match": {"deployments": ["payments-*"], '
+    '"severities": ["failure", "stuck"]}}]'
+)
+# A route's name is its `audience` attribute, and part of the names of its chat configurations:
+# short, lower case, no spaces.
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+ACCOUNT = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")  # as settings.py reads REGIONS
+CRITERIA = ("deployments", "accounts", "severities", "regions")
+ROUTE_KEYS = ("name", "match")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route; an empty criterion matches anything, and at least one is set."""
+
+    name: str
+    deployments: tuple[str, ...] = ()  # globs: *, ?, [seq]; case-sensitive, like the names
+    accounts: tuple[str, ...] = ()  # member account ids
+    severities: tuple[Severity, ...] = ()
+    regions: tuple[str, ...] = ()
+
+    def takes(self, group: Group) -> bool:
+        """Whether the rule or pack of `group` is one this route can match any item of."""
+        return (not self.regions or group.region in self.regions) and (
+            not self.deployments or any(fnmatchcase(group.name, g) for g in self.deployments)
+        )
+
+    def matches(self, account_id: str, severity: Severity) -> bool:
+        """Whether an item about `account_id` ("" for a rule or pack itself) of `severity` is
+        this route's, once `takes` said its rule or pack is."""
+        return (not self.accounts or account_id in self.accounts) and (
+            not self.severities or severity in self.severities
+        )
+
+
+def restrict(group: Group, route: Route) -> Group | None:
+    """The part of `group` that `route` matches, or None when it matches nothing of it.
+
+    A rule's or pack's own transition has no member account: a route that names accounts gets
+    only the member accounts it names. The group's current status stays, as context.
+    """
+    if not route.takes(group):
+        return None
+    parent = _kept(group.parent, route)
+    members = tuple(t for t in group.members if _kept(t, route))
+    stuck = tuple(s for s in group.stuck if _stuck_kept(s, route))
+    if parent is None and not members and not stuck:
+        return None
+    if (parent, members, stuck) == (group.parent, group.members, group.stuck):
+        return group
+    return replace(group, parent=parent, members=members, stuck=stuck)
+
+
+def _kept(transition: Transition | None, route: Route) -> Transition | None:
+    if transition is None or not route.matches(transition.entity.account_id, transition.severity):
+        return None
+    return transition
+
+
+def _stuck_kept(stuck: Stuck, route: Route) -> bool:
+    return route.matches(stuck.entity.account_id, Severity.STUCK)
+
+
+def parse_routes(raw: Any) -> tuple[Route, ...]:
+    """Routes from their JSON text or already-parsed list; ValueError says what is wrong, naming
+    the route."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(raw, list):
+        raise ValueError("not a JSON list of routes")
+    routes = [parse_route(item, index) for index, item in enumerate(raw)]
+    names = [r.name for r in routes]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"route names must differ; more than one route is named {twice[0]!r}")
+    return tuple(routes)
+
+
+def parse_route(item: Any, index: int, keys: Sequence[str] = ROUTE_KEYS) -> Route:
+    """One route's name and match; `keys` are the keys it may have (the CDK context's routes
+    have destinations too)."""
+    where = route_label(item, index)
+    if not isinstance(item, dict):
+        raise ValueError(f"{where} is {json.dumps(item)}, not an object")
+    unknown = sorted(set(item) - set(keys))
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {unknown}; it takes {', '.join(keys)}")
+    name = item.get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValueError(
+            f"{where}: name {json.dumps(name)} is not a route name (1-40 lower-case letters, "
+            "digits and hyphens, starting with a letter or digit)"
+        )
+    if name == EVERYONE:
+        raise ValueError(f'{where}: "{EVERYONE}" is the audience of the stack\'s own subscribers')
+    match = item.get("match")
+    if not isinstance(match, dict):
+        raise ValueError(f"{where}: match must be an object with {', '.join(CRITERIA)}")
+    unknown = sorted(set(match) - set(CRITERIA))
+    if unknown:
+        raise ValueError(
+            f"{where}: match has unknown keys {unknown}; it takes {', '.join(CRITERIA)}"
+        )
+    values = {
+        key: _strings(match[key], f"{where}: match.{key}") for key in CRITERIA if key in match
+    }
+    if not any(values.values()):
+        raise ValueError(
+            f"{where} matches everything, like the stack's own subscribers: give it deployments, "
+            "accounts, severities or regions"
+        )
+    _check(values.get("accounts", ()), ACCOUNT, f"{where}: match.accounts", "a 12-digit account id")
+    _check(values.get("regions", ()), REGION, f"{where}: match.regions", "a region name")
+    severities = []
+    for value in values.get("severities", ()):
+        try:
+            severities.append(Severity(value))
+        except ValueError:
+            choices = ", ".join(s.value for s in Severity)
+            raise ValueError(
+                f"{where}: match.severities: {value!r} is not one of {choices}"
+            ) from None
+    return Route(
+        name=name,
+        deployments=values.get("deployments", ()),
+        accounts=values.get("accounts", ()),
+        severities=tuple(severities),
+        regions=values.get("regions", ()),
+    )
+
+
+def route_label(item: Any, index: int) -> str:
+    """How an error names a route: by its name when it has one."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return f'route "{name}"' if isinstance(name, str) and name else f"route #{index + 1}"
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"{where} must be a list of non-empty strings, got {json.dumps(value)}")
+    return tuple(dict.fromkeys(value))
+
+
+def _check(values: Sequence[str], pattern: re.Pattern[str], where: str, what: str) -> None:
+    bad = [v for v in values if not pattern.match(v)]
+    if bad:
+        raise ValueError(f"{where}: {bad[0]!r} is not {what}")
+
+
+def to_json(routes: Sequence[Route]) -> str:
+    """The compact JSON text `parse_routes` reads back: what the stack puts in ROUTES."""
+    items = []
+    for route in routes:
+        match = {
+            "deployments": list(route.deployments),
+            "accounts": list(route.accounts),
+            "severities": [s.value for s in route.severities],
+            "regions": list(route.regions),
+        }
+        items.append({"name": route.name, "match": {k: v for k, v in match.items() if v}})
+    return json.dumps(items, separators=(",", ":"))
