@@ -421,7 +421,7 @@ def cold_start(repeats: int) -> Report:
         tracing=False,  # shown on its own row
         variables={
             "SNAPSHOT_TABLE_NAME": "bench-table",
-            "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench",
+            "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:bench-",
             "REGIONS": "us-east-1,eu-west-1",
         },
     )
