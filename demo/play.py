@@ -32,10 +32,13 @@ import boto3
 
 from config_notifier import cli
 from config_notifier.events import SOURCE as EVENT_SOURCE
+from config_notifier.model import AUDIENCE_ATTRIBUTE, EVERYONE, Rendering
+from config_notifier.settings import Settings
 from demo import scenario, show
 from demo.scenario import REGIONS, Organization, Tick
 from demo.tap import Published, PublishTap
 from infra import REPO_ROOT
+from infra.filters import subscription_filter
 from sandbox import ConfigSimulator, Sandbox
 from sandbox.lambda_runtime import ExecutionEnvironment
 from sandbox.local_aws import ISOLATION
@@ -71,10 +74,12 @@ class Options:
 
 @dataclass(frozen=True)
 class Subscriber:
-    """A queue on the deployed topic: the SQS subscriber, or a stand-in for an email one."""
+    """A queue on a deployed topic: the SQS subscriber (the JSON document), or a stand-in for an
+    email one (the text), each with the filter policy of the template's subscription."""
 
     label: str
     queue_url: str
+    rendering: Rendering = Rendering.JSON
 
 
 @dataclass(frozen=True)
@@ -230,11 +235,13 @@ class _Demo:
             variables = ", ".join(sorted(deployment.function_environment))
             for line in (
                 "moto does not create the template's subscriptions, so the demo subscribes SQS "
-                "queues to the deployed topic: one SQS subscriber, and one stand-in per email "
-                "subscriber with the template's filter policy.",
-                "SNS gives each protocol its own body, so the email text and the Slack card shown "
-                "are the ones the handler's SNS client published (recorded on that client), each "
-                "matched by MessageId to the copy the SQS subscriber received.",
+                "queues to the deployed topics: one SQS subscriber of the JSON topic, and one "
+                "stand-in per email subscriber on the text topic, each with the template's filter "
+                "policy.",
+                "Each rendering of a message goes to a topic of its own (text, chat card, JSON "
+                "document), so the email text and the Slack card shown are the ones the handler's "
+                "SNS client published (recorded on that client), each matched by MessageId to the "
+                "copy a subscriber received.",
                 "Each tick runs config_notifier.handler.lambda_handler in this process with the "
                 f"deployed function's environment ({variables}); in AWS, EventBridge would invoke "
                 "it every 5 minutes. The handler's clock moves 5 minutes per tick (more where the "
@@ -288,7 +295,8 @@ class _Demo:
         )
         with self.tap.installed(), function:
             summary = function.invoke(f"tick-{number}", now=now).summary_or_raise()
-        published = [p for p in self.tap.take() if p.topic_arn == deployment.topic_arn]
+        topics = Settings.from_env(deployment.function_environment).topics
+        published = [p for p in self.tap.take(topics) if p.audience == EVERYONE]
         events = len(drain(sqs, self.events_queue))
         if events != summary["events_put"]:
             result.problems.append(
@@ -304,7 +312,11 @@ class _Demo:
             if problem is not None or envelope is None:
                 result.problems.append(f"tick {number}: {problem}")
                 continue
-            others = [s.label for s in subscribers[1:] if message.message_id in received[s.label]]
+            others = [
+                s.label
+                for s in subscribers[1:]
+                if message.message_ids[s.rendering] in received[s.label]
+            ]
             shown.append(Shown(message, envelope, (subscribers[0].label, *others)))
         result.problems += [
             f"tick {number}: the SQS subscriber received {e.subject!r}, which the tap did not see"
@@ -356,14 +368,15 @@ class _Demo:
         screen.lines(["", f"  {title}"])
         screen.text(f"Delivered to: {delivered}", INDENT)
         width = screen.width
-        screen.lines(show.email(published.subject, published.body_for("email"), INDENT, width))
+        text, card = published.bodies[Rendering.TEXT], published.bodies[Rendering.CHAT]
+        screen.lines(show.email(published.subject, text, INDENT, width))
         if index == 1:
-            screen.lines(show.slack(published.body_for("https"), INDENT, width))
+            screen.lines(show.slack(card, INDENT, width))
             screen.lines(show.document(message.envelope.message, INDENT, width))
         else:  # the same shape as the first message's: one line each
             screen.lines(
                 [
-                    show.slack_line(published.body_for("https"), INDENT),
+                    show.slack_line(card, INDENT),
                     show.document_line(message.envelope.message, INDENT),
                 ]
             )
@@ -424,41 +437,51 @@ def _event_bus(stack_name: str) -> str:
 
 
 def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[Subscriber]:
-    """The SQS subscriber, then a queue in place of each email subscription of the template."""
+    """The SQS subscriber of the json topic (audience all, as the stack's own subscribers), then
+    a queue on the text topic in place of each email subscription of the template, with its
+    filter policy."""
     suffix = deployment.function_name[-8:].lower()  # moto is process-wide: names must not clash
-    wanted: list[tuple[str, dict[str, list[str]] | None]] = [("SQS subscriber", None)]
-    topic = deployment.synthesized.template["Outputs"]["TopicArn"]["Value"]
+    outputs = deployment.synthesized.template["Outputs"]
+    wanted = [("SQS subscriber", Rendering.JSON, subscription_filter(EVERYONE))]
     for resource in deployment.synthesized.resources("AWS::SNS::Subscription").values():
         properties = resource["Properties"]
-        if properties["Protocol"] == "email" and properties["TopicArn"] == topic:
-            policy = properties.get("FilterPolicy")
+        if properties["Protocol"] == "email" and (
+            properties["TopicArn"] == outputs["TextTopicArn"]["Value"]
+        ):
+            policy = properties["FilterPolicy"]
             label = f"email {properties['Endpoint']}"
-            wanted.append((f"{label} [{_describe(policy)}]" if policy else label, policy))
+            wanted.append((f"{label}{_describe(policy)}", Rendering.TEXT, policy))
+    topics = {Rendering.JSON: deployment.topic_arn, Rendering.TEXT: deployment.text_topic_arn}
     return [
         Subscriber(
             label,
             new_subscriber_queue(
                 sns,
                 sqs,
-                deployment.topic_arn,
+                topics[rendering],
                 f"demo-subscriber-{index}-{suffix}",
-                {"FilterPolicy": json.dumps(policy)} if policy else None,
+                {"FilterPolicy": json.dumps(policy)},
             ),
+            rendering,
         )
-        for index, (label, policy) in enumerate(wanted)
+        for index, (label, rendering, policy) in enumerate(wanted)
     ]
 
 
 def _describe(policy: dict[str, list[str]]) -> str:
-    return "; ".join(f"{name}: {' or '.join(values)}" for name, values in policy.items())
+    """What a filter policy selects besides everyone's copies ("" when nothing)."""
+    said = {name: values for name, values in policy.items() if name != AUDIENCE_ATTRIBUTE}
+    if not said:
+        return ""
+    return " [" + "; ".join(f"{name}: {' or '.join(values)}" for name, values in said.items()) + "]"
 
 
 def _compare(message: Published, envelope: Delivery | None) -> str | None:
     """Why the SQS copy is not the published message, or None if it is, byte for byte."""
     if envelope is None:
         return f"{message.subject!r} was published but the SQS subscriber did not receive it"
-    if envelope.message != message.body_for("sqs"):
-        return f"{message.subject!r}: the SQS copy differs from the published sqs body"
+    if envelope.message != message.bodies[Rendering.JSON]:
+        return f"{message.subject!r}: the SQS copy differs from the published JSON document"
     if envelope.subject != message.subject or envelope.attributes != message.attributes:
         return f"{message.subject!r}: the SQS copy's subject or attributes differ"
     return None

@@ -57,7 +57,7 @@ STUCK_TICK, JOIN_TICK = 7, 10
 class Played:
     result: DemoResult
     output: str
-    handed_to_sns: list[Message]  # what the notifier gave its publisher, every tick
+    handed_to_sns: list[Message]  # what the notifier gave its publisher, every tick, every copy
     new_threads: list[str]
 
     def tick(self, number: int) -> str:
@@ -95,7 +95,7 @@ def played() -> Played:
     original = Publisher.publish
 
     def spy(self: Publisher, messages: Any) -> list[PublishRefused | None]:
-        handed.extend(messages)
+        handed.extend(copy for copies in messages for copy in copies)
         return original(self, messages)
 
     out = io.StringIO()
@@ -230,7 +230,7 @@ def test_the_printed_bodies_are_the_published_ones(played: Played) -> None:
             # And the SQS subscriber received that message's JSON document, byte for byte
             assert shown.envelope.message == rendered.bodies["sqs"]
             assert shown.envelope.subject == rendered.subject
-            assert shown.envelope.attributes == rendered.attributes
+            assert shown.envelope.attributes == rendered.sns_attributes
 
 
 def test_the_summary_counts_what_the_subscribers_received(played: Played) -> None:
