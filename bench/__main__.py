@@ -153,8 +153,9 @@ def common_rows(
         f"{counts['dynamodb_puts']} puts, {counts['dynamodb_deletes']} deletes, "
         f"{counts['dynamodb_wcu']:.0f} WCU",
     )
+    # Each message is published once per rendering topic (and per route's copy).
     report.row(
-        "SNS messages", f"{counts['sns_messages']} in {counts['sns_publish_requests']} requests"
+        "SNS publishes", f"{counts['sns_messages']} in {counts['sns_publish_requests']} requests"
     )
     report.row(
         "wall time",

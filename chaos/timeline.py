@@ -108,7 +108,9 @@ FAULT_KINDS: dict[str, FaultKind] = {
     # took: the notifier keeps the message in its outbox, so a later run may repeat it.
     "sns-publish-error": FaultKind(repeats=True, needs="changes"),
     "sns-batch-error": FaultKind(repeats=True, needs="batch"),
-    "sns-batch-partial": FaultKind(needs="batch"),
+    # A message is one publish per topic: SNS may take its text and refuse its JSON document,
+    # and then the whole message goes again, so the topics that took it carry it twice.
+    "sns-batch-partial": FaultKind(repeats=True, needs="batch"),
     "sns-publish-lost-answer": FaultKind(repeats=True, needs="changes"),
     "dynamodb-read-error": FaultKind(),
     "dynamodb-write-error": FaultKind(repeats=True, needs="flap"),

@@ -6,9 +6,11 @@ happen."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
+from config_notifier.model import Rendering
 from sandbox import ConfigSimulator
 from sandbox.lambda_process import HandlerProcess
 from sandbox.notifier import Notifier
@@ -168,8 +170,10 @@ def test_account_packs_sns_took_despite_an_error_are_followed_by_their_recovery(
 
 def test_an_answer_lost_after_sns_accepted_is_a_duplicate_in_the_same_run(failing, fault_proxy):
     # Given a baselined organization, and a member account that fails
-    # When SNS accepts the publish but its answer is lost (botocore retries it)
-    fault_proxy.add_fault("sns", "Publish", "InternalError", count=1, applied=True)
+    # When SNS accepts the publish to the subscriber's topic but its answer is lost (botocore
+    # retries it)
+    topic = quote(failing.topic_arn, safe="")  # as the form-encoded request names it
+    fault_proxy.add_fault("sns", "Publish", "InternalError", count=1, applied=True, contains=topic)
     # Then the subscriber gets the failure twice: at least once, never lost
     assert told(failing, "lost-answer").count(MEMBER_FAILED) == 2
     # And the next run has nothing to repeat
@@ -256,11 +260,12 @@ def test_a_run_killed_after_publishing_is_repeated_by_the_next_run(failing, faul
     # Given a baselined organization, a member account that fails, and slow snapshot writes
     fault_proxy.add_fault("dynamodb", "PutItem", latency_ms=2_000)
     published = fault_proxy.requests("sns", "Publish")
-    # When the function is killed right after its publish, before it could commit
+    # When the function is killed right after its publishes (the message to each rendering's
+    # topic), before it could commit
     function = HandlerProcess(failing.env)
     function.ready()
     function.go("killed")
-    while fault_proxy.requests("sns", "Publish") == published:
+    while fault_proxy.requests("sns", "Publish") < published + len(Rendering):
         assert function.running(), function.finish()
     function.kill()
     assert function.finish().killed
