@@ -184,8 +184,8 @@ def markdown() -> str:
         "## Examples of every message",
         "",
         "Rendered by the notifier's own code (`python -m demo.examples` prints this section; a "
-        "test keeps it current). Every message also carries the chat card (`https`, shown for "
-        "the first) and the SNS message attributes above.",
+        "test keeps it current). Every message also carries the chat card (the chat topic's, "
+        "shown for the first) and the SNS message attributes above.",
     ]
     for number, (title, make) in enumerate(KINDS):
         message = make()

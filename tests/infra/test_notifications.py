@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from config_notifier.model import Severity
-from infra.notifications import subscription_filter
+from infra.filters import subscription_filter
 from sandbox.deploy import Synthesized
 from tests.infra.support import PAYMENTS_FUNCTION, PAYMENTS_QUEUE
 
