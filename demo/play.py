@@ -63,6 +63,13 @@ EMAILS = [
     {"address": "oncall@example.com", "filter": "failures"},
     {"address": "platform@example.com", "filter": "all"},
 ]
+# The security team's channel: their packs' part of each message, and nothing else.
+ROUTE_NAME, ROUTE_GLOB = "security", "security-*"
+ROUTE = {
+    "name": ROUTE_NAME,
+    "match": {"deployments": [ROUTE_GLOB]},
+    "destinations": {"emails": ["security-team@example.com"]},
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ class Subscriber:
     label: str
     queue_url: str
     rendering: Rendering = Rendering.JSON
+    audience: str = EVERYONE  # whose copies it selects: everyone's, or a route's
 
 
 @dataclass(frozen=True)
@@ -212,7 +220,8 @@ class _Demo:
         self.screen.step(
             f"Synthesized stack {synthesized.stack_name}: "
             f"{len(synthesized.template['Resources'])} resources; regions {', '.join(REGIONS)}; "
-            f"{len(EMAILS)} email subscribers; a Slack channel through AWS Chatbot."
+            f"{len(EMAILS)} email subscribers; a Slack channel through AWS Chatbot; a route "
+            f"sending the {ROUTE_NAME} team's packs ({ROUTE_GLOB}) to their own email."
         )
         session = boto3.session.Session()
         # The stack's transition log is a rule on the configured bus: the bus comes first, as in
@@ -296,7 +305,9 @@ class _Demo:
         with self.tap.installed(), function:
             summary = function.invoke(f"tick-{number}", now=now).summary_or_raise()
         topics = Settings.from_env(deployment.function_environment).topics
-        published = [p for p in self.tap.take(topics) if p.audience == EVERYONE]
+        taken = self.tap.take(topics)
+        published = [p for p in taken if p.audience == EVERYONE]
+        routed = {(p.audience, _about_key(p)): p for p in taken if p.audience != EVERYONE}
         events = len(drain(sqs, self.events_queue))
         if events != summary["events_put"]:
             result.problems.append(
@@ -312,12 +323,22 @@ class _Demo:
             if problem is not None or envelope is None:
                 result.problems.append(f"tick {number}: {problem}")
                 continue
-            others = [
-                s.label
-                for s in subscribers[1:]
-                if message.message_ids[s.rendering] in received[s.label]
-            ]
+            others = []
+            for s in subscribers[1:]:
+                # A route's stand-in gets the route's copy of the message, if it has one.
+                copy = (
+                    message
+                    if s.audience == EVERYONE
+                    else routed.pop((s.audience, _about_key(message)), None)
+                )
+                if copy is not None and copy.message_ids[s.rendering] in received[s.label]:
+                    others.append(s.label)
             shown.append(Shown(message, envelope, (subscribers[0].label, *others)))
+        result.problems += [
+            f"tick {number}: SNS took a copy of {p.subject!r} for route {audience} that "
+            "no stand-in of the route received"
+            for (audience, _), p in routed.items()
+        ]
         result.problems += [
             f"tick {number}: the SQS subscriber received {e.subject!r}, which the tap did not see"
             for e in copies.values()
@@ -427,6 +448,7 @@ def _stack_context(stack_name: str) -> dict[str, Any]:
         "slackWorkspaceId": "T0123ABCD",
         "slackChannelId": "C0123ABCD",
         "eventBusName": _event_bus(stack_name),
+        "routes": [ROUTE],
     }
 
 
@@ -463,17 +485,29 @@ def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[S
                 {"FilterPolicy": json.dumps(policy)},
             ),
             rendering,
+            policy[AUDIENCE_ATTRIBUTE][0],
         )
         for index, (label, rendering, policy) in enumerate(wanted)
     ]
 
 
 def _describe(policy: dict[str, list[str]]) -> str:
-    """What a filter policy selects besides everyone's copies ("" when nothing)."""
-    said = {name: values for name, values in policy.items() if name != AUDIENCE_ATTRIBUTE}
-    if not said:
-        return ""
-    return " [" + "; ".join(f"{name}: {' or '.join(values)}" for name, values in said.items()) + "]"
+    """What a filter policy selects: a route's copies, or of everyone's only some ("" when it
+    takes all of everyone's)."""
+    [audience] = policy[AUDIENCE_ATTRIBUTE]
+    said = [f"route {audience}"] if audience != EVERYONE else []
+    said += [
+        f"{name}: {' or '.join(values)}"
+        for name, values in policy.items()
+        if name != AUDIENCE_ATTRIBUTE
+    ]
+    return f" [{'; '.join(said)}]" if said else ""
+
+
+def _about_key(published: Published) -> tuple[str, ...]:
+    """What the copies of one message share: what it is about."""
+    attributes = published.attributes
+    return tuple(attributes.get(k, "") for k in ("event_type", "kind", "region", "name"))
 
 
 def _compare(message: Published, envelope: Delivery | None) -> str | None:

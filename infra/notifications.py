@@ -66,7 +66,7 @@ class Notifications(Construct):
             self._email(email, EVERYONE)
         self.operations_topic = self._operations_topic(config.alarm_email)
         # Chatbot delivers everything its topics carry: the stack's own channels get the
-        # chat topic of audience `all`, and each route's channels a chat topic of their own.
+        # chat topic of audience `all`, and each route's channels the route's own chat topic.
         self.route_chat_topics: dict[str, sns.Topic] = {}
         self._chat_channels: list[str] = []  # their ARNs, for the key policy
         self._chat_role: iam.Role | None = None
@@ -157,8 +157,8 @@ class Notifications(Construct):
             self.json_topic.add_subscription(
                 subscriptions.LambdaSubscription(function, filter_policy=only_the_route)
             )
-        if not route.has_chat:
-            return
+        # Every route has its chat topic, with or without chat channels: the function knows the
+        # topics by name alone, and a channel can be added to it later.
         topic = self._topic(
             f"Route-{name}-ChatTopic", Rendering.CHAT, f"Config deployments ({name})", name
         )

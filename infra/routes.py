@@ -72,10 +72,6 @@ class RouteConfig:
     def name(self) -> str:
         return self.route.name
 
-    @property
-    def has_chat(self) -> bool:
-        """Whether it has chat channels, and so a chat topic of its own."""
-        return self.slack is not None or self.teams is not None
 
 
 def parse(raw: Any) -> tuple[RouteConfig, ...]:

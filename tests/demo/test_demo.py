@@ -21,7 +21,7 @@ from unittest import mock
 import pytest
 
 from config_notifier.errors import PublishRefused
-from config_notifier.model import Message
+from config_notifier.model import EVERYONE, Message
 from config_notifier.publish import Publisher
 from demo import scenario, show
 from demo.play import (
@@ -72,11 +72,14 @@ class Played:
         return " ".join(self.output.split())
 
     def rendered(self, tick: int, subject: str) -> Message:
-        """The message with this subject the notifier handed to its publisher in this tick."""
+        """The message with this subject the notifier handed to its publisher in this tick (the
+        copy for everyone; a route's copy may have the same subject)."""
         (message,) = [
             m
             for m in self.handed_to_sns
-            if m.subject == subject and json.loads(m.bodies["sqs"])["run_id"] == f"tick-{tick}"
+            if m.subject == subject
+            and m.audience == EVERYONE
+            and json.loads(m.bodies["sqs"])["run_id"] == f"tick-{tick}"
         ]
         return message
 
@@ -260,6 +263,19 @@ def test_the_summary_counts_what_the_subscribers_received(played: Played) -> Non
         f"email oncall@example.com [severity: failure or stuck] stand-in received "
         f"{total['failure'] + total['stuck']} of them" in " ".join(summary.split())
     )
+
+
+def test_the_routed_team_channel_gets_its_packs_and_nothing_else(played: Played) -> None:
+    # Given the security team's route (security-*) and its email stand-in
+    [team] = [s.label for s in played.result.subscribers if "[route security]" in s.label]
+    messages = [m for t in played.result.ticks for m in t.messages]
+    # Then it received a copy of every message about the team's pack, and of no other
+    got = {m.envelope.attributes["name"] for m in messages if team in m.received_by}
+    assert got == {scenario.NEW_PACK}
+    about_the_pack = [m for m in messages if m.envelope.attributes["name"] == scenario.NEW_PACK]
+    assert all(team in m.received_by for m in about_the_pack)
+    # And the summary counts them
+    assert f"{team} stand-in received {len(about_the_pack)} of them" in played.text
 
 
 def test_a_joining_account_appears_in_every_rule_and_pack(played: Played) -> None:

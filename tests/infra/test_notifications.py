@@ -59,16 +59,17 @@ def emails(synthesis: Synthesized, topic: str) -> dict[str, list[dict[str, Any]]
 def test_every_topic_is_named_for_its_rendering_and_encrypted_with_the_rotating_key(
     full: Synthesized, full_template: Template
 ) -> None:
-    # Given the stack with a route that has chat channels
+    # Given the stack with a route that has chat channels and one that has none
     key = Capture()
     full_template.resource_count_is("AWS::KMS::Key", 1)
     full_template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
-    # Then there is a topic per rendering, the route's chat topic and the operations topic
+    # Then there is a topic per rendering, each route's chat topic and the operations topic
     assert set(topic_ids(full)) == {
         f"{FULL_STACK}-text",
         f"{FULL_STACK}-json",
         f"{FULL_STACK}-chat",
         f"{FULL_STACK}-chat-payments",
+        f"{FULL_STACK}-chat-eu",
         "Config notifier alarms",
     }
     # And each is encrypted with the one key; the email sender's name is the text topic's
@@ -77,7 +78,7 @@ def test_every_topic_is_named_for_its_rendering_and_encrypted_with_the_rotating_
         {"TopicName": f"{FULL_STACK}-text", "DisplayName": "Config deployments"},
     )
     full_template.resource_properties_count_is(
-        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}}, 5
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}}, 6
     )
     assert full.template["Resources"][key.as_string()]["Type"] == "AWS::KMS::Key"
 
@@ -112,10 +113,11 @@ def test_the_function_may_publish_to_every_topic_it_publishes_to(full: Synthesiz
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "sns:Publish"
     ]
-    # Then it names the rendering topics and the route's chat topic, and not the alarms' topic
+    # Then it names the rendering topics and the routes' chat topics, and not the alarms' topic
     ids = topic_ids(full)
     assert sorted(r["Ref"] for r in publish["Resource"]) == sorted(
-        ids[f"{FULL_STACK}-{suffix}"] for suffix in ("text", "json", "chat", "chat-payments")
+        ids[f"{FULL_STACK}-{suffix}"]
+        for suffix in ("text", "json", "chat", "chat-payments", "chat-eu")
     )
 
 

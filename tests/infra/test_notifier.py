@@ -404,10 +404,11 @@ def test_publish_is_scoped_to_the_topics_the_function_names(
     # Given the topics the function's settings name (their ARNs: its prefix and their suffixes)
     synthesis = synthesized(variant)
     variables = function_of(synthesis)["Environment"]["Variables"]
+    prefix = "arn:aws:sns:us-east-1:123456789012:Stack-"
     topics = Settings.from_env(
-        {**variables, "SNAPSHOT_TABLE_NAME": "t", "TOPIC_ARN_PREFIX": "arn:aws:sns:r:1:p-"}
+        {**variables, "SNAPSHOT_TABLE_NAME": "snapshot", "TOPIC_ARN_PREFIX": prefix}
     ).topics
-    named = sorted(arn.removeprefix("arn:aws:sns:r:1:p-") for arn in topics.arns)
+    named = sorted(arn.removeprefix(prefix) for arn in topics.arns)
     # Then the role may publish to exactly the stack's topics of those names
     (statement,) = [s for s in role_statements(synthesis) if actions_of(s) == ["sns:Publish"]]
     resources = synthesis.template["Resources"]
