@@ -73,7 +73,6 @@ class RouteConfig:
         return self.route.name
 
 
-
 def parse(raw: Any) -> tuple[RouteConfig, ...]:
     """The routes of the CDK context, or ValueProblems listing every problem of every route."""
     problems: list[str] = []
