@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
+from config_notifier.jsonlist import json_list
 from config_notifier.model import EVERYONE, Group, Severity, Stuck, Transition
 
 EXAMPLE = (
@@ -92,14 +93,7 @@ def _stuck_kept(stuck: Stuck, route: Route) -> bool:
 def parse_routes(raw: Any) -> tuple[Route, ...]:
     """Routes from their JSON text or already-parsed list; ValueError says what is wrong, naming
     the route."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else []
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON ({exc.msg})") from None
-    if not isinstance(raw, list):
-        raise ValueError("not a JSON list of routes")
-    routes = [parse_route(item, index) for index, item in enumerate(raw)]
+    routes = [parse_route(item, index) for index, item in enumerate(json_list(raw, "routes"))]
     names = [r.name for r in routes]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
