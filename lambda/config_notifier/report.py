@@ -66,13 +66,16 @@ class RunReport:
             return [f for f in self.failures if (f.region, f.admin_account) == (region, admin)]
 
     def published(self, groups: Iterable[Group | None]) -> None:
-        """Messages SNS took, with the transitions and stalls they carried (None: a message
-        that carries none, such as a baseline summary)."""
+        """Messages SNS took, one per group (None: a message that carries no transition, such
+        as a baseline summary)."""
+        for group in groups:
+            self.delivered([group] if group is not None else [])
+
+    def delivered(self, groups: Sequence[Group]) -> None:
+        """One message SNS took, carrying the transitions and stalls of `groups`."""
         with self._lock:
+            self.messages_published += 1
             for group in groups:
-                self.messages_published += 1
-                if group is None:
-                    continue
                 for t in group.transitions:
                     self._add_transitions(t.severity.value, 1)
                 if group.stuck:

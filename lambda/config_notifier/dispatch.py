@@ -1,0 +1,140 @@
+"""Dispatch: the run's messages, grouped by cause and delivered together (docs/design.md rules 2
+and 9).
+
+Each rule or pack with something to tell, and each region's single messages, hand in a piece:
+what its outbox records and the groups that tell it. Then, for the whole run:
+
+1. every piece's outbox is recorded (rule 2); a piece that cannot be recorded tells no transition
+   this run (its stall reports, which need no outbox, go all the same unless another run holds
+   the outbox: that run tells them);
+2. the recorded groups are regrouped by cause (grouping.py) and each notice rendered as one
+   message;
+3. the messages are published, and the events of those SNS took put on the bus;
+4. each piece hears what became of its groups: a group is delivered only when every message
+   carrying a part of it was taken; its outbox entries are taken back only when every such
+   message was surely refused, since a subscriber who may have heard must be told if it moves
+   back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger
+
+from config_notifier import SERVICE
+from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
+from config_notifier.grouping import Notice, notices
+from config_notifier.model import EntityId, Group
+from config_notifier.render_notice import render_notice
+from config_notifier.scope import Scope
+from config_notifier.stored import Outbox, Told
+
+logger = Logger(service=SERVICE, child=True)
+
+type LetterKey = tuple[int, int]  # (piece, group): one group of one piece
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One subject's share of the run's messages: the outbox entries recorded before anything is
+    published, and its groups, each with the entries to take back should SNS surely refuse it."""
+
+    where: tuple[str, str]  # (region, admin)
+    subject: str
+    told: Told
+    loaded: Outbox | None
+    groups: tuple[Group, ...]
+    answers: tuple[frozenset[EntityId], ...]  # per group
+
+
+@dataclass(slots=True)
+class Sent:
+    """What became of one piece."""
+
+    accepted: list[Group] = field(default_factory=list)  # every message with a part of it taken
+    refused: list[tuple[Group, PublishRefused]] = field(default_factory=list)
+    outbox: Outbox | None = None  # the subject's outbox as it now stands
+    not_recorded: SnapshotUnavailable | OutboxTaken | None = None  # then no transition went out
+    unconfirmed: bool = False  # SNS may have taken a refused message: the outbox must stay
+
+
+class Dispatch:
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    def send(self, pieces: Sequence[Piece]) -> list[Sent]:
+        """Deliver every piece's groups, regrouped by cause; what became of each, in order."""
+        sent = [Sent(outbox=piece.loaded) for piece in pieces]
+        live: list[tuple[LetterKey, Group]] = []
+        for index, piece in enumerate(pieces):
+            keep = self._record(piece, sent[index])
+            live += [((index, j), piece.groups[j]) for j in keep]
+        found = notices(live)
+        outcomes = self._publish(found)
+        heard: dict[LetterKey, list[PublishRefused | None]] = defaultdict(list)
+        for notice, outcome in zip(found, outcomes, strict=True):
+            for key, _ in notice.parts:
+                heard[key].append(outcome)
+        surely: dict[int, set[EntityId]] = defaultdict(set)
+        for (index, j), results in heard.items():
+            group, answers = pieces[index].groups[j], pieces[index].answers[j]
+            refusals = [r for r in results if r is not None]
+            if not refusals:
+                sent[index].accepted.append(group)
+                continue
+            sent[index].refused.append((group, refusals[0]))
+            if len(refusals) == len(results) and all(r.certain for r in refusals):
+                surely[index] |= answers
+            elif answers:
+                sent[index].unconfirmed = True
+        for index, entities in surely.items():
+            self._take_back(pieces[index], sent[index], entities)
+        return sent
+
+    def _record(self, piece: Piece, sent: Sent) -> list[int]:
+        """Record the piece's outbox; the groups that may go out."""
+        everything = list(range(len(piece.groups)))
+        try:
+            sent.outbox = self._scope.courier.record(
+                piece.where, piece.subject, piece.told, piece.loaded
+            )
+        except OutboxTaken as exc:
+            logger.info(
+                "another run is publishing this; left to it and the next run",
+                extra={"region": piece.where[0], "subject": piece.subject},
+            )
+            sent.not_recorded = exc
+            return []
+        except SnapshotUnavailable as exc:
+            sent.not_recorded = exc  # not recorded, so not published: found again next run
+            # A stall report tells no transition and needs no outbox: it goes all the same.
+            return [j for j in everything if not piece.groups[j].transitions]
+        return everything
+
+    def _publish(self, found: Sequence[Notice[LetterKey]]) -> list[PublishRefused | None]:
+        scope = self._scope
+        contexts = [scope.messages.for_groups(n.groups) for n in found]
+        messages = [render_notice(n, c) for n, c in zip(found, contexts, strict=True)]
+        outcomes = scope.courier.publish(messages)
+        for notice, context, message, outcome in zip(
+            found, contexts, messages, outcomes, strict=True
+        ):
+            if outcome is not None:
+                scope.report.publish_failed(message.group_key, outcome)
+                continue
+            scope.report.delivered(notice.groups)
+            by_region: dict[tuple[str, str], list[Group]] = defaultdict(list)
+            for group in notice.groups:
+                by_region[(group.region, group.admin_account)].append(group)
+            for where, groups in by_region.items():
+                scope.report.events(scope.courier.put_events(groups, context, where))
+        return outcomes
+
+    def _take_back(self, piece: Piece, sent: Sent, entities: set[EntityId]) -> None:
+        if piece.told and sent.outbox is not None and sent.not_recorded is None:
+            sent.outbox = self._scope.courier.take_back(
+                piece.where, piece.subject, sent.outbox, piece.loaded, entities
+            )
