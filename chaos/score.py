@@ -92,17 +92,18 @@ class Score:
 
 
 def deliveries(tick: int, message: int, document: Mapping[str, Any]) -> list[Delivered]:
-    """The transitions of one SQS document (schema config-deployment-notifier.transitions)."""
-    region = document["region"]
+    """The transitions of one SQS document: about one rule or pack in one region (schema
+    config-deployment-notifier.transitions), or a notice listing several (its `groups`)."""
     return [
         Delivered(
             tick,
             message,
-            (region, t["kind"], t["name"], t["account_id"] or ""),
+            (group["region"], t["kind"], t["name"], t["account_id"] or ""),
             _state(t["old"]),
             _state(t["new"]),
         )
-        for t in document["transitions"]
+        for group in document.get("groups", [document])
+        for t in group["transitions"]
     ]
 
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from aws_lambda_powertools import Logger
 
 from config_notifier import SERVICE
+from config_notifier.delivery import Courier, MessageContext
 from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
 from config_notifier.grouping import Notice, notices
 from config_notifier.model import EntityId, Group
 from config_notifier.render_notice import render_notice
-from config_notifier.scope import Scope
+from config_notifier.report import RunReport
 from config_notifier.stored import Outbox, Told
 
 logger = Logger(service=SERVICE, child=True)
@@ -62,8 +63,10 @@ class Sent:
 
 
 class Dispatch:
-    def __init__(self, scope: Scope) -> None:
-        self._scope = scope
+    def __init__(self, courier: Courier, messages: MessageContext, report: RunReport) -> None:
+        self._courier = courier
+        self._messages = messages
+        self._report = report
 
     def send(self, pieces: Sequence[Piece]) -> list[Sent]:
         """Deliver every piece's groups, regrouped by cause; what became of each, in order."""
@@ -98,9 +101,7 @@ class Dispatch:
         """Record the piece's outbox; the groups that may go out."""
         everything = list(range(len(piece.groups)))
         try:
-            sent.outbox = self._scope.courier.record(
-                piece.where, piece.subject, piece.told, piece.loaded
-            )
+            sent.outbox = self._courier.record(piece.where, piece.subject, piece.told, piece.loaded)
         except OutboxTaken as exc:
             logger.info(
                 "another run is publishing this; left to it and the next run",
@@ -115,26 +116,26 @@ class Dispatch:
         return everything
 
     def _publish(self, found: Sequence[Notice[LetterKey]]) -> list[PublishRefused | None]:
-        scope = self._scope
-        contexts = [scope.messages.for_groups(n.groups) for n in found]
+        report = self._report
+        contexts = [self._messages.for_groups(n.groups) for n in found]
         messages = [render_notice(n, c) for n, c in zip(found, contexts, strict=True)]
-        outcomes = scope.courier.publish(messages)
+        outcomes = self._courier.publish(messages)
         for notice, context, message, outcome in zip(
             found, contexts, messages, outcomes, strict=True
         ):
             if outcome is not None:
-                scope.report.publish_failed(message.group_key, outcome)
+                report.publish_failed(message.group_key, outcome)
                 continue
-            scope.report.delivered(notice.groups)
+            report.delivered(notice.groups)
             by_region: dict[tuple[str, str], list[Group]] = defaultdict(list)
             for group in notice.groups:
                 by_region[(group.region, group.admin_account)].append(group)
             for where, groups in by_region.items():
-                scope.report.events(scope.courier.put_events(groups, context, where))
+                report.events(self._courier.put_events(groups, context, where))
         return outcomes
 
     def _take_back(self, piece: Piece, sent: Sent, entities: set[EntityId]) -> None:
         if piece.told and sent.outbox is not None and sent.not_recorded is None:
-            sent.outbox = self._scope.courier.take_back(
+            sent.outbox = self._courier.take_back(
                 piece.where, piece.subject, sent.outbox, piece.loaded, entities
             )

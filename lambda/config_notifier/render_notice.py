@@ -35,6 +35,7 @@ from config_notifier.wording import (
     fit_subject,
     fitted,
     for_how_long,
+    headline_status,
     next_steps,
     status_doc,
     thread,
@@ -318,6 +319,7 @@ def _attributes(notice: Notice[Any], items: Sequence[_Item]) -> dict[str, str]:
     """Like a group's message attributes; `region`, `kind` and `name` only when the notice has
     one of each, so a filter on them never matches a message about something else too."""
     kinds = {g.kind.value for g in notice.groups}
+    statuses = {headline_status(g) for g in notice.groups}
     names = {g.name for g in notice.groups}
     admins = {g.admin_account for g in notice.groups}
     return {
@@ -327,6 +329,7 @@ def _attributes(notice: Notice[Any], items: Sequence[_Item]) -> dict[str, str]:
         **({"region": notice.regions[0]} if len(notice.regions) == 1 else {}),
         **({"kind": kinds.pop()} if len(kinds) == 1 else {}),
         **({"name": names.pop()} if len(names) == 1 else {}),
+        **({"status": statuses.pop()} if len(statuses) == 1 else {}),
         **({"deployed_by": a} if len(admins) == 1 and (a := admins.pop()) else {}),
     }
 

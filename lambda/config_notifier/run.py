@@ -154,7 +154,9 @@ def _tell_and_commit(
         for key, region in regions.items()
         if (single := singles[key]) and (piece := single.piece(region))
     }
-    sent = Dispatch(scope).send([p.piece for p in pending] + list(told.values()))
+    sent = Dispatch(scope.courier, scope.messages, scope.report).send(
+        [p.piece for p in pending] + list(told.values())
+    )
     region_sent = dict(zip(told, sent[len(pending) :], strict=True))
     parent_sent = iter(sent[: len(pending)])
     futures = [
