@@ -151,14 +151,17 @@ def _headline(notice: Notice[Any], items: Sequence[_Item], context: Context) -> 
     return "".join(_headline_parts(notice, items, context))
 
 
-def _where(item: _Item, context: Context) -> str:
-    """`ops-baseline (org pack) us-east-1 prod (111111111111)`; the organization level when the
-    item is the rule's or pack's own status."""
+def _where(item: _Item, cause: Cause, context: Context) -> str:
+    """Where the item is: `eu-west-1 payments-prod (111122223333)` in a deployment's notice,
+    `payments-prod (111122223333) required-tags (org rule) eu-west-1` in an accounts' one; the
+    organization level when the item is the rule's or pack's own status."""
     group = item.group
-    what = SHORT.get(group.kind, group.kind.value)
     account = context.account(item.account_id) if item.account_id else "organization level"
+    if cause is Cause.DEPLOYMENT:
+        return f"{group.region} {account}"
+    what = SHORT.get(group.kind, group.kind.value)
     admin = f", {context.deployer(group.admin_account)}" if group.admin_account else ""
-    return f"{group.name} ({what}{admin}) {group.region} {account}"
+    return f"{account} {group.name} ({what}{admin}) {group.region}"
 
 
 def _line(item: _Item, context: Context, to: str = "->") -> tuple[str, str | None]:
@@ -194,7 +197,7 @@ def _text(
         lines += ["", "Failing, stuck and recovered, worst first:"]
         for item in listed[:limit]:
             what, error = _line(item, context)
-            lines.append(f"  {_word(item):9} {_where(item, context)}  {what}")
+            lines.append(f"  {_word(item):9} {_where(item, notice.cause, context)}  {what}")
             if error:
                 lines.append(f"            {error}")
         if len(listed) > limit:
@@ -244,7 +247,7 @@ def _chatbot(
     lines = [f"*{line}*" for line in _scope_lines(notice, context)]
     for item in listed[:limit]:
         what, error = _line(item, context, CHAT_ARROW)
-        lines.append(f"• {_word(item)} `{_where(item, context)}` {what}")
+        lines.append(f"• {_word(item)} `{_where(item, notice.cause, context)}` {what}")
         if error:
             lines.append(f"    _{error[:200]}_")
     if len(listed) > limit:

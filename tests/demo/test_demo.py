@@ -176,8 +176,7 @@ def test_the_failure_tick_names_exactly_the_failing_accounts_and_their_errors(
     listed, names = {}, {}
     for line, following in zip(message.email, message.email[1:], strict=False):
         if match := re.fullmatch(
-            rf"  FAILED    {re.escape(scenario.NEW_PACK)} \(org pack\) (\S+) (\S+) \((\d{{12}})\)"
-            "  CREATE_IN_PROGRESS -> CREATE_FAILED",
+            r"  FAILED    (\S+) (\S+) \((\d{12})\)  CREATE_IN_PROGRESS -> CREATE_FAILED",
             line,
         ):
             listed[(match.group(1), match.group(3))] = following.strip()

@@ -98,9 +98,7 @@ def test_a_pack_failing_in_two_regions_is_one_notice_listing_every_failure() -> 
     email = message.bodies["email"]
     for region in REGIONS:
         for account in failing:
-            assert f"team-a (org pack) {region} {account}  CREATE_IN_PROGRESS -> CREATE_FAILED" in (
-                email
-            )
+            assert f"FAILED    {region} {account}  CREATE_IN_PROGRESS -> CREATE_FAILED" in email
     assert "Progress: 74 DEPLOYED." in email
     assert "region" not in message.attributes
     assert message.attributes["name"] == "team-a"
