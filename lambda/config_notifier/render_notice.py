@@ -67,8 +67,9 @@ class _Item:
 
     @property
     def account_id(self) -> str:
-        entity = self.transition.entity if self.transition else self.stuck.entity  # type: ignore[union-attr]
-        return entity.account_id
+        if self.transition is not None:
+            return self.transition.entity.account_id
+        return self.stuck.entity.account_id if self.stuck is not None else ""
 
 
 def _items(notice: Notice[Any]) -> list[_Item]:
