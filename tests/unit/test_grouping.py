@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from config_notifier.diff import transition
 from config_notifier.grouping import Cause, notices
@@ -26,7 +27,7 @@ def member_group(
     region: str,
     kind: Kind,
     name: str,
-    accounts: dict[str, tuple[str | None, str]],
+    accounts: Mapping[str, tuple[str | None, str]],
     *,
     parent: tuple[str, str] | None = None,
 ) -> Group:
