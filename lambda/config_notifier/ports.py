@@ -47,6 +47,12 @@ class SnapshotPort(Protocol):
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None: ...
 
+    def last_reminder(self) -> str | None:
+        """When the last reminder digest went out; None: never."""
+        ...
+
+    def reminder_sent(self, at: str) -> None: ...
+
 
 class PublisherPort(Protocol):
     """The topic people subscribe to."""

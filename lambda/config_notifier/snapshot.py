@@ -8,6 +8,7 @@ Layout (pk / sk):
   "R#<region>"                / "outbox#<subject>"     statuses published, not yet committed
   "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
+  "ORG#reminders"             / "last"                when the last reminder digest went out
 
 What a delegated administrator account deployed lives in partitions of its own,
 "R#<region>@<account>" and "M#<region>@<account>#<kind>#<name>", with the same items: its rules
@@ -44,6 +45,8 @@ from config_notifier.errors import OutboxTaken, SnapshotUnavailable
 from config_notifier.model import EntityId, Kind, Record
 from config_notifier.stored import (
     BASELINE,
+    REMINDERS_PK,
+    REMINDERS_SK,
     EVENTS_PENDING,
     MEMBER_CHUNK,
     OUTBOX,
@@ -178,6 +181,22 @@ class SnapshotStore:
                 "sk": {"S": BASELINE + source},
                 "at": {"S": at},
             },
+        )
+
+    @_aws_errors_unavailable
+    def last_reminder(self) -> str | None:
+        """When the last reminder digest went out (ISO 8601 UTC); None: never."""
+        for item in self._query(REMINDERS_PK):
+            if item["sk"]["S"] == REMINDERS_SK:
+                return item["at"]["S"]
+        return None
+
+    @_aws_errors_unavailable
+    def reminder_sent(self, at: str) -> None:
+        """Record that SNS accepted a reminder digest at `at`."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={"pk": {"S": REMINDERS_PK}, "sk": {"S": REMINDERS_SK}, "at": {"S": at}},
         )
 
     @_aws_errors_unavailable

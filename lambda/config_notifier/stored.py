@@ -87,6 +87,10 @@ def outbox_subject(entity: EntityId) -> str:
     return region_key(entity)
 
 
+# When the last reminder digest went out (docs/design.md, "Reminders"): one item for the account.
+REMINDERS_PK = "ORG#reminders"
+REMINDERS_SK = "last"
+
 SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
 
 

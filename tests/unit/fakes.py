@@ -32,6 +32,7 @@ class MemorySnapshot:
         self.baselined: set[tuple[str, str, str]] = set()
         self.unavailable = False  # every call raises SnapshotUnavailable, as on an outage
         self.calls: list[str] = []
+        self.reminded: str | None = None
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -83,6 +84,14 @@ class MemorySnapshot:
         current = self.outboxes.get(key)
         if current is not None and current.generation == outbox.generation:
             del self.outboxes[key]
+
+    def last_reminder(self) -> str | None:
+        self._call("last_reminder")
+        return self.reminded
+
+    def reminder_sent(self, at: str) -> None:
+        self._call("reminder_sent")
+        self.reminded = at
 
     def another_writer_moves(self, parent: EntityId, record: Record) -> None:
         """Another run commits `record` among `parent`'s members since this run loaded them."""
