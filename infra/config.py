@@ -22,8 +22,8 @@ maxConcurrency      8                           concurrent AWS requests per run 
 fullReconcileHours  24                          member accounts are re-read at least this often
 stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
 accountNamesRefreshHours 24                     account names are listed again this often (0: off)
-reminderHours       24                          what is still failing or stuck is reminded this often
-                                                in one digest (0: off)
+reminderHours       24                          one digest of what is still failing or stuck, this
+                                                often at most (0: off)
 eventBusName        "default"                   the EventBridge bus published transitions go to
                                                 (a named bus must exist before the deploy)
 mutes               []                          transitions never published: [{"account": ...,

@@ -123,8 +123,11 @@ class _Digest:
             f"{_hours(self.interval)}; a fixed deployment drops out):",
         ]
         for r in self.reminders[:listed]:
-            lines += ["", f"{SHORT.get(r.deployment.kind, r.deployment.kind.value)} "
-                      f'"{r.deployment.name}" in {_where(r)}']
+            lines += [
+                "",
+                f"{SHORT.get(r.deployment.kind, r.deployment.kind.value)} "
+                f'"{r.deployment.name}" in {_where(r)}',
+            ]
             if r.deployment.admin_account:
                 lines.append(f"  Deployed by {context.deployer(r.deployment.admin_account)}")
             if r.own is not None:
@@ -134,10 +137,15 @@ class _Digest:
             if r.members:
                 lines.append(f"  {count(len(r.members), 'member account')}:")
                 lines += [f"    {line}" for line in self._accounts(r, accounts)]
-            lines.append(f"  {console_url(r.deployment.region, r.deployment.kind, r.deployment.name)}")
+            lines.append(
+                f"  {console_url(r.deployment.region, r.deployment.kind, r.deployment.name)}"
+            )
         if len(self.reminders) > listed:
-            lines += ["", f"... and {len(self.reminders) - listed} more deployments "
-                      "(the JSON document on the topic lists them)"]
+            lines += [
+                "",
+                f"... and {len(self.reminders) - listed} more deployments "
+                "(the JSON document on the topic lists them)",
+            ]
         lines += [
             "",
             f"Sent by config-deployment-notifier at {context.sent_at} (run {context.run_id}).",
@@ -147,15 +155,17 @@ class _Digest:
     def chatbot(self, limits: Limits) -> dict[str, Any]:
         lines: list[str] = []
         for r in self.reminders[: limits.chat]:
-            lines.append(
-                f"*{r.deployment.name}* ({SHORT.get(r.deployment.kind, '')}, {_where(r)})"
-            )
+            lines.append(f"*{r.deployment.name}* ({SHORT.get(r.deployment.kind, '')}, {_where(r)})")
             if r.own is not None:
                 lines.append(f"    {self._own(r.own)}")
-            lines += [f"• `{line}`" if not line.startswith("...") else line
-                      for line in self._accounts(r, min(limits.chat, DIGEST_ACCOUNTS))]
+            lines += [
+                f"• `{line}`" if not line.startswith("...") else line
+                for line in self._accounts(r, min(limits.chat, DIGEST_ACCOUNTS))
+            ]
         if len(self.reminders) > limits.chat:
-            lines.append(f"…and {len(self.reminders) - limits.chat} more deployments (see the email)")
+            lines.append(
+                f"…and {len(self.reminders) - limits.chat} more deployments (see the email)"
+            )
         return {
             "version": "1.0",
             "source": "custom",
@@ -192,9 +202,11 @@ class _Digest:
                     "minutes": minutes_since(r.since, context),
                     "status": _broken_doc(r.own, context) if r.own else None,
                     "accounts": [
-                        _broken_doc(b, context) | {"account_id": b.entity.account_id,
-                                                   "account_name": context.account_names.get(
-                                                       b.entity.account_id)}
+                        _broken_doc(b, context)
+                        | {
+                            "account_id": b.entity.account_id,
+                            "account_name": context.account_names.get(b.entity.account_id),
+                        }
                         for b in r.members[: limits.json]
                     ],
                     "omitted_accounts": max(len(r.members) - limits.json, 0),

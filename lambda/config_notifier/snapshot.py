@@ -45,13 +45,13 @@ from config_notifier.errors import OutboxTaken, SnapshotUnavailable
 from config_notifier.model import EntityId, Kind, Record
 from config_notifier.stored import (
     BASELINE,
-    REMINDERS_PK,
-    REMINDERS_SK,
     EVENTS_PENDING,
     MEMBER_CHUNK,
     OUTBOX,
     OUTBOX_PART_CHARS,
     REGION_CHUNK,
+    REMINDERS_PK,
+    REMINDERS_SK,
     ChunkCommit,
     Chunked,
     Fields,
@@ -188,7 +188,7 @@ class SnapshotStore:
         """When the last reminder digest went out (ISO 8601 UTC); None: never."""
         for item in self._query(REMINDERS_PK):
             if item["sk"]["S"] == REMINDERS_SK:
-                return item["at"]["S"]
+                return str(item["at"]["S"])
         return None
 
     @_aws_errors_unavailable

@@ -71,9 +71,9 @@ def test_a_pack_still_failing_a_day_later_is_reminded_once(notifier, config_sim)
 
 
 def test_a_muted_pack_is_not_reminded(notifier, config_sim) -> None:
-    # Given a pack failing since T0, muted by name
+    # Given a pack failing since T0, muted by name once people heard of it
     mutes = json.dumps([{"name": PACK}])
-    failing_since_t0(notifier, config_sim, MUTES=mutes)
+    failing_since_t0(notifier, config_sim)
     # When a run comes a day later
     summary = notifier.run(now=T0 + DAY, MUTES=mutes)
     # Then nothing is reminded
@@ -96,9 +96,7 @@ def test_a_fixed_pack_drops_out(notifier, config_sim) -> None:
     # Given a pack failing since T0 in both regions, fixed in one region before a day is over
     failing_since_t0(notifier, config_sim)
     for account in FAILING:
-        config_sim.region(REGIONS[0]).set_member_status(
-            "pack", PACK, account, "CREATE_SUCCESSFUL"
-        )
+        config_sim.region(REGIONS[0]).set_member_status("pack", PACK, account, "CREATE_SUCCESSFUL")
     notifier.run(now=T0 + timedelta(hours=12))
     notifier.received()
     # When a run comes a day later
