@@ -22,7 +22,7 @@ from config_notifier.model import (
     Status,
     Stuck,
 )
-from config_notifier.reminders import reminders
+from config_notifier.reminders import Policy
 from config_notifier.render import render
 from config_notifier.summary import render_baseline_summary
 from config_notifier.wording import Context
@@ -186,15 +186,9 @@ def reminder_digest() -> Message:
         pack: Record(pack, Status("CREATE_FAILED", updated_at=UPDATED), failed, failed),
         rule: _record(rule, "UPDATE_IN_PROGRESS", "2026-11-20T06:40:00+00:00"),
     }
-    listed = reminders(
-        records,
-        {pack: members},
-        (),
-        now=datetime.fromisoformat(SENT_AT),
-        interval=timedelta(hours=24),
-        stuck_after=timedelta(hours=2),
-    )
-    return render_digest(listed, CONTEXT, interval=timedelta(hours=24))
+    policy = Policy(timedelta(hours=24), timedelta(hours=2), (), datetime.fromisoformat(SENT_AT))
+    listed = policy.reminders(records, {pack: members})
+    return render_digest(listed, CONTEXT, interval=policy.interval)
 
 
 KINDS: list[tuple[str, Callable[[], Message]]] = [

@@ -8,7 +8,7 @@ Layout (pk / sk):
   "R#<region>"                / "outbox#<subject>"     statuses published, not yet committed
   "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
-  "ORG#reminders"             / "last"                when the last reminder digest went out
+  "R#<region>"                / "#reminded"            when a reminder digest last went out
 
 What a delegated administrator account deployed lives in partitions of its own,
 "R#<region>@<account>" and "M#<region>@<account>#<kind>#<name>", with the same items: its rules
@@ -50,14 +50,14 @@ from config_notifier.stored import (
     OUTBOX,
     OUTBOX_PART_CHARS,
     REGION_CHUNK,
-    REMINDERS_PK,
-    REMINDERS_SK,
+    REMINDED,
     ChunkCommit,
     Chunked,
     Fields,
     Outbox,
     OutboxWrite,
     RegionSnapshot,
+    Reminded,
     bucket,
     chunk_count,
     dump_chunk,
@@ -102,12 +102,17 @@ class SnapshotStore:
         revisions: dict[int, int] = {}
         baselined: set[str] = set()
         events_pending = False
+        reminded: Reminded | None = None
         heads: dict[str, dict[str, Any]] = {}
         pieces: dict[str, list[dict[str, Any]]] = {}
         for item in self._query(region_pk(region, admin)):
             sk = item["sk"]["S"]
             if sk == EVENTS_PENDING:
                 events_pending = True
+                continue
+            if sk == REMINDED:
+                sent = item.get("sent")
+                reminded = Reminded(sent["S"] if sent else None, item["checked"]["S"])
                 continue
             if sk.startswith(BASELINE):
                 baselined.add(sk.removeprefix(BASELINE))
@@ -128,7 +133,9 @@ class SnapshotStore:
             subject: outbox_from_items(region, admin, heads.get(subject), pieces.get(subject, []))
             for subject in heads.keys() | pieces.keys()
         }
-        return RegionSnapshot(records, revisions, frozenset(baselined), events_pending, outbox)
+        return RegionSnapshot(
+            records, revisions, frozenset(baselined), events_pending, outbox, reminded
+        )
 
     @_aws_errors_unavailable
     def save_region(
@@ -184,20 +191,16 @@ class SnapshotStore:
         )
 
     @_aws_errors_unavailable
-    def last_reminder(self) -> str | None:
-        """When the last reminder digest went out (ISO 8601 UTC); None: never."""
-        for item in self._query(REMINDERS_PK):
-            if item["sk"]["S"] == REMINDERS_SK:
-                return str(item["at"]["S"])
-        return None
-
-    @_aws_errors_unavailable
-    def reminder_sent(self, at: str) -> None:
-        """Record that SNS accepted a reminder digest at `at`."""
-        self._client.put_item(
-            TableName=self._table,
-            Item={"pk": {"S": REMINDERS_PK}, "sk": {"S": REMINDERS_SK}, "at": {"S": at}},
-        )
+    def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None:
+        """Keep the reminder digest's marker in the partition of `region` (of `admin`)."""
+        item = {
+            "pk": {"S": region_pk(region, admin)},
+            "sk": {"S": REMINDED},
+            "checked": {"S": reminded.checked},
+        }
+        if reminded.sent is not None:
+            item["sent"] = {"S": reminded.sent}
+        self._client.put_item(TableName=self._table, Item=item)
 
     @_aws_errors_unavailable
     def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from config_notifier.digest import render_digest
 from config_notifier.model import EntityId, Kind, Record, Severity, Status
 from config_notifier.mute import Mute
-from config_notifier.reminders import Reminder, due, reminders
+from config_notifier.reminders import Policy, Reminder, latest
+from config_notifier.stored import Reminded
 from config_notifier.wording import MAX_MESSAGE_BYTES, MAX_SUBJECT, Context
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -34,26 +35,83 @@ def member(parent: EntityId, account: str, status: str, age: timedelta) -> Recor
     return record(entity, status, age, "Failed" if status.endswith("FAILED") else None)
 
 
+def policy(mutes: tuple[Mute, ...] = (), interval: timedelta = DAY) -> Policy:
+    return Policy(interval, HOURS_2, mutes, NOW)
+
+
 def listed(
     records: list[Record],
     members: dict[EntityId, list[Record]] | None = None,
     mutes: tuple[Mute, ...] = (),
 ) -> list[Reminder]:
-    return reminders(
-        {r.entity: r for r in records},
-        members or {},
-        mutes,
-        now=NOW,
-        interval=DAY,
-        stuck_after=HOURS_2,
-    )
+    return policy(mutes).reminders({r.entity: r for r in records}, members or {})
+
+
+def sent(age: timedelta) -> Reminded:
+    """The marker of a digest SNS took `age` ago."""
+    return Reminded(at(age), at(age))
+
+
+FAILING_A_DAY = record(PACK, "CREATE_FAILED", DAY)
 
 
 def test_a_digest_is_due_once_per_interval_and_never_when_off() -> None:
-    assert due(None, NOW, DAY)
-    assert not due(NOW - timedelta(hours=23), NOW, DAY)
-    assert due(NOW - DAY, NOW, DAY)
-    assert not due(None, NOW, timedelta(0))
+    # Given a pack failing for a day
+    records = [FAILING_A_DAY]
+    # Then a digest is due when none went out, or the last one an interval ago
+    assert policy().due(None, records)
+    assert policy().due(sent(DAY), records)
+    # and not within the interval of the last one, nor when reminders are off
+    assert not policy().due(sent(timedelta(hours=23)), records)
+    assert not policy(interval=timedelta(0)).due(None, records)
+
+
+def test_no_digest_is_due_when_no_rule_or_pack_is_overdue_by_its_own_record() -> None:
+    # Given what every run loads: a settled pack, a rule updating for an hour, a pack failing
+    # for less than a day, and no digest ever sent
+    records = [
+        record(PACK, "CREATE_SUCCESSFUL", 3 * DAY),
+        record(RULE, "UPDATE_IN_PROGRESS", timedelta(hours=1)),
+        record(LOCAL, "CREATE_FAILED", DAY - timedelta(minutes=1)),
+    ]
+    # Then no digest is due: nothing more needs reading
+    assert not policy().due(None, records)
+
+
+def test_a_look_that_found_nothing_to_send_is_not_repeated_within_the_interval() -> None:
+    # Given a pack failing for two days whose failing accounts are all muted: the last look, an
+    # hour ago, read its members and sent nothing
+    old = record(PACK, "CREATE_FAILED", 2 * DAY)
+    looked = Reminded(None, at(timedelta(hours=1)))
+    # Then it is not looked at again within the interval
+    assert not policy().due(looked, [old])
+    assert policy().due(Reminded(None, at(DAY)), [old])
+    # But a rule overdue since that look is looked at now
+    newly = record(RULE, "CREATE_FAILED", DAY)
+    assert policy().due(looked, [old, newly])
+    # Unless a digest went out within the interval
+    assert not policy().due(Reminded(at(timedelta(hours=1)), at(timedelta(hours=1))), [newly])
+
+
+def test_the_newest_marker_of_the_regions_counts() -> None:
+    # Given one region's marker from a digest a day ago, another's from a look since
+    older, newer = sent(DAY), Reminded(None, at(timedelta(hours=1)))
+    # Then the digest was sent a day ago and last looked at an hour ago
+    assert latest([older, None, newer]) == Reminded(at(DAY), at(timedelta(hours=1)))
+    assert latest([None, None]) is None
+
+
+def test_an_organization_pack_unsettled_for_a_day_is_overdue_unless_muted_whole() -> None:
+    # Given an organization pack updating for a day (its member accounts may be failing)
+    updating = record(PACK, "UPDATE_IN_PROGRESS", DAY)
+    # Then it is overdue, also when one account is muted
+    assert policy().overdue(updating)
+    assert policy((Mute(account="222200000001"),)).overdue(updating)
+    # But not when its name is muted, or failures and stalls both are
+    assert not policy((Mute(name="ops-*"),)).overdue(updating)
+    both = (Mute(severity=Severity.FAILURE), Mute(name="ops-*", severity=Severity.STUCK))
+    assert not policy(both).overdue(updating)
+    assert policy((Mute(severity=Severity.FAILURE),)).overdue(updating)
 
 
 def test_a_pack_failing_for_a_day_is_listed_with_its_failing_accounts() -> None:
