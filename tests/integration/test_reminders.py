@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from config_notifier.dry_run import Deployed, dry_run
+from config_notifier.settings import Settings
 from tests.integration.test_notifier_runs import (
     FAILING,
     PACK,
@@ -59,8 +61,13 @@ def test_a_pack_still_failing_a_day_later_is_reminded_once(notifier, config_sim)
         assert deployment["name"] == PACK
         assert sorted(a["account_id"] for a in deployment["accounts"]) == FAILING
         assert all(a["since"] == T0.isoformat(timespec="seconds") for a in deployment["accounts"])
+        assert all(a["minutes"] == 24 * 60 for a in deployment["accounts"])
         assert deployment["minutes"] == 24 * 60
-    # When the next run comes an hour after that
+    # And the snapshot keeps when it went out, in each region's partition
+    marks = {i["pk"]["S"]: i for i in notifier.items() if i["sk"]["S"] == "#reminded"}
+    assert sorted(marks) == sorted(f"R#{region}" for region in REGIONS)
+    assert {m["sent"]["S"] for m in marks.values()} == {(T0 + DAY).isoformat(timespec="seconds")}
+    # When the next run, a cold start, comes an hour after that
     summary = notifier.run(now=T0 + DAY + timedelta(hours=1))
     # Then nothing is reminded
     assert summary["reminders_sent"] == 0
@@ -143,3 +150,19 @@ def test_a_refused_digest_is_sent_by_the_next_run(notifier, config_sim) -> None:
     # And the run after it sends none
     assert notifier.run(now=T0 + DAY + timedelta(minutes=10))["reminders_sent"] == 0
     assert digests(notifier) == []
+
+
+def test_the_dry_run_shows_a_due_digest_and_records_nothing(notifier, config_sim) -> None:
+    # Given a pack failing since T0
+    failing_since_t0(notifier, config_sim)
+    before = notifier.items()
+    # When the operator's dry run looks a day later
+    deployed = Deployed("stack", "us-east-1", "function", Settings.from_env(notifier.env))
+    messages, _ = dry_run(deployed, now=T0 + DAY)
+    # Then it shows the digest, and the snapshot is as it was
+    [digest] = [m for m in messages if m.attributes["event_type"] == "reminder"]
+    assert PACK in digest.subject
+    assert notifier.items() == before
+    # And the real run after it sends the digest
+    notifier.run(now=T0 + DAY + timedelta(minutes=5))
+    assert len(digests(notifier)) == 1
