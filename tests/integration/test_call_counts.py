@@ -27,10 +27,12 @@ DETAIL_OPS = (
 
 
 @pytest.fixture
-def notifier(make_notifier: Callable[..., Notifier], fault_proxy: FaultProxy) -> Notifier:
+def notifier(
+    make_notifier: Callable[..., Notifier], fault_proxy: FaultProxy, event_bus: str
+) -> Notifier:
     """A freshly deployed notifier whose DynamoDB requests pass the fault proxy, with no faults."""
     fault_proxy.clear_faults()
-    return make_notifier(fault_proxy.url)
+    return make_notifier(fault_proxy.url, EVENT_BUS_NAME=event_bus)
 
 
 def dynamodb_requests(proxy: FaultProxy, notifier: Notifier, **run: Any) -> Counter[str]:
