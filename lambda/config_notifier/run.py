@@ -7,6 +7,7 @@
 5. dispatch   the run's messages, one per cause, recorded then published    (dispatch.py)
 6. commit     each rule's or pack's members, then each region's commit      (parent_work.py,
               and clean-up                                                   region_close.py)
+7. remind     what is still failing or stuck, one digest when due           (remind.py)
 
 The rules that keep the notifier trustworthy live with the step that owns them: a source not read
 completely is unknown (survey, changes), publish then commit (delivery, commit), the first run
@@ -31,6 +32,7 @@ from config_notifier.plan import plan
 from config_notifier.ports import AdminAccess, EventPort, NamesPort, PublisherPort, SnapshotPort
 from config_notifier.read import CallCounter
 from config_notifier.region_close import RegionClose
+from config_notifier.remind import remind
 from config_notifier.report import RunReport
 from config_notifier.scope import Scope
 from config_notifier.settings import Settings
@@ -124,6 +126,7 @@ def run(
         outcomes, closing = _tell_and_commit(scope, regions, assessed, parents, pool)
     for key, region in regions.items():
         closing(region, outcomes[key])
+    remind(scope, regions.values())
     report.api_calls = calls.snapshot()
     return report.summary(
         run_id,
