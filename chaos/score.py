@@ -7,8 +7,14 @@ accounts with it, as its message says. Against the truth at each tick boundary:
 - false: a delivered transition whose new state is not the entity's state at that tick (a status
   it never had then, or "disappeared" for something that exists, e.g. one that failed to be read);
 - duplicate: a delivered transition that does not move the subscriber (it already had that state);
-  explained when a fault that can repeat a delivery (a kill, an overlapping run, a lost answer,
-  a failed commit) happened between the earlier delivery and the repeat;
+  explained only by a fault that left a delivery of that same entity unconfirmed (`Unconfirmed`:
+  an SNS answer that leaves open whether SNS took a message telling it, a failed write of the
+  snapshot item that would have confirmed it, a kill that left its outbox behind, the other of
+  two overlapping runs telling it too), from the tick of the subscriber's previous delivery for
+  the entity to the repeat. A fault on any other entity, or before that previous delivery,
+  explains nothing;
+- deliveries of one transition: how many times the subscriber was told an entity's state while it
+  already held it, the first time included (at least once allows two: the delivery and one repeat);
 - lost: a true state the entity held at the end of at least one fault-free tick that the subscriber
   never reached while it held; a state held only while faults were active may be skipped
   (collapsed: old -> new directly), which at-least-once allows;
@@ -39,17 +45,26 @@ class Delivered:
     new: State | None
 
 
+MAX_DELIVERIES = 2  # of one transition: the delivery and at most one repeat
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A fault that left the delivery of some entities' states unconfirmed during a tick: `cause`
+    names it (the fault kind that injected it, or what happened), `keys` the entities whose
+    delivery it concerns."""
+
+    cause: str
+    keys: frozenset[Key]
+
+
 @dataclass(frozen=True)
 class TickInfo:
     """What the scorer must know about a tick besides the truth."""
 
     faults: tuple[str, ...] = ()  # the fault kinds active during the tick's run
     clean: bool = True  # no fault that can delay a transition was active
-    repeaters: tuple[str, ...] = ()  # those of `faults` that can repeat a delivery
-
-    @property
-    def repeats(self) -> bool:
-        return bool(self.repeaters)
+    unconfirmed: tuple[Unconfirmed, ...] = ()  # what the faults did to deliveries, observed
 
 
 @dataclass(frozen=True)
@@ -57,9 +72,9 @@ class Finding:
     tick: int
     key: Key
     detail: str
-    # Faults that can leave a delivery uncommitted, between the subscriber's previous delivery
-    # for this entity and this finding: the explanation of a duplicate; for a lost transition,
-    # the sign of a delivered but uncommitted one that the entity then undid.
+    # Faults that left a delivery of this entity unconfirmed, between the subscriber's previous
+    # delivery for it and this finding: the explanation of a duplicate; for a lost transition,
+    # the sign of a delivered but unconfirmed one that the entity then undid.
     causes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
@@ -79,10 +94,18 @@ class Score:
     lost: list[Finding] = field(default_factory=list)
     false: list[Finding] = field(default_factory=list)
     duplicates: list[Finding] = field(default_factory=list)
+    # Duplicates with no fault that left a delivery of their entity unconfirmed.
     unexplained_duplicates: list[Finding] = field(default_factory=list)
+    most_deliveries: int = 0  # of one transition (one state told while the subscriber held it)
+    over_delivered: list[Finding] = field(default_factory=list)  # told > MAX_DELIVERIES times
     duplicate_messages: int = 0  # messages repeating at least one transition
     # Faults that explain the repeats in a duplicate message -> how many such messages.
     duplicate_message_causes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def explained_duplicates(self) -> int:
+        return len(self.duplicates) - len(self.unexplained_duplicates)
+
     stale: list[Finding] = field(default_factory=list)
     final: list[Finding] = field(default_factory=list)
 
@@ -116,7 +139,7 @@ def score(
     """Compare what the subscriber received with the truth at each tick boundary.
 
     truth[t]: every entity's state at the end of tick t (truth[0]: the baseline); ticks[t]: that
-    tick's faults. `delivered` in the order received.
+    tick's faults and what they left unconfirmed. `delivered` in the order received.
     """
     if len(truth) != len(ticks) or not truth:
         raise ValueError("one truth and one TickInfo per tick, at least the baseline")
@@ -137,20 +160,30 @@ def score(
                 )
             if d.new == seen.state(d.key):
                 since = seen.last_delivery.get(d.key, 0)
-                causes = _repeaters(ticks, since, tick)
+                causes = _unconfirming(ticks, d.key, since, tick)
+                times = seen.told.get(d.key, 1) + 1
+                seen.told[d.key] = times
                 finding = Finding(
                     tick,
                     d.key,
-                    f"{_show(d.new)} again (first at tick {since}"
-                    + (f"; {', '.join(causes)} in between)" if causes else "; no fault between)"),
+                    f"{_show(d.new)} again, delivery {times} (previous delivery at tick {since}"
+                    + (
+                        f"; left unconfirmed by {', '.join(causes)})"
+                        if causes
+                        else "; no fault left a delivery of it unconfirmed)"
+                    ),
                     causes,
                 )
                 result.duplicates.append(finding)
                 if not causes:
                     result.unexplained_duplicates.append(finding)
+                if times > MAX_DELIVERIES:
+                    result.over_delivered.append(finding)
+                result.most_deliveries = max(result.most_deliveries, times)
                 repeating[d.message].update(causes)
             else:
                 seen.move(tick, d.key, d.new)
+                result.most_deliveries = max(result.most_deliveries, 1)
             seen.last_delivery[d.key] = tick
         if ticks[tick].clean:
             result.stale += [
@@ -180,6 +213,9 @@ class _Subscriber:
         self.states: dict[Key, State] = dict(baseline)
         self.changes: dict[Key, list[tuple[int, State | None]]] = defaultdict(list)
         self.last_delivery: dict[Key, int] = {}
+        # How many times the entity's current state was told since it was taken (1 when absent:
+        # the delivery that moved it there, or the baseline or a removal that stands for one).
+        self.told: dict[Key, int] = {}
 
     def state(self, key: Key) -> State | None:
         return self.states.get(key)
@@ -203,6 +239,7 @@ class _Subscriber:
                 self._set(tick, other, None)
 
     def _set(self, tick: int, key: Key, new: State | None) -> None:
+        self.told.pop(key, None)
         if new is None:
             self.states.pop(key, None)
         else:
@@ -261,7 +298,7 @@ def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscri
             result.delayed += 1
     elif any(ticks[t].clean for t in range(start, end + 1)):
         last = max((when for when, _ in seen.changes.get(key, []) if when < start), default=0)
-        causes = _repeaters(ticks, last, start)
+        causes = _unconfirming(ticks, key, last, start)
         result.lost.append(
             Finding(
                 start,
@@ -279,8 +316,11 @@ def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscri
         result.collapsed += 1
 
 
-def _repeaters(ticks: Sequence[TickInfo], first: int, last: int) -> tuple[str, ...]:
-    return tuple(sorted({f for t in ticks[first : last + 1] for f in t.repeaters}))
+def _unconfirming(ticks: Sequence[TickInfo], key: Key, first: int, last: int) -> tuple[str, ...]:
+    """The faults of ticks first..last that left a delivery of `key` unconfirmed."""
+    return tuple(
+        sorted({u.cause for t in ticks[first : last + 1] for u in t.unconfirmed if key in u.keys})
+    )
 
 
 def _show(state: State | None) -> str:
