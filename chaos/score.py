@@ -13,8 +13,9 @@ accounts with it, as its message says. Against the truth at each tick boundary:
   two overlapping runs telling it too), from the tick of the subscriber's previous delivery for
   the entity to the repeat. A fault on any other entity, or before that previous delivery,
   explains nothing;
-- deliveries of one transition: how many times the subscriber was told an entity's state while it
-  already held it, the first time included (at least once allows two: the delivery and one repeat);
+- deliveries of one transition: the delivery that moved the subscriber to a state (or the baseline
+  that stands for one) and each repeat of it while the subscriber holds it; at least once allows
+  two, the delivery and one repeat;
 - lost: a true state the entity held at the end of at least one fault-free tick that the subscriber
   never reached while it held; a state held only while faults were active may be skipped
   (collapsed: old -> new directly), which at-least-once allows;
@@ -101,13 +102,12 @@ class Score:
     duplicate_messages: int = 0  # messages repeating at least one transition
     # Faults that explain the repeats in a duplicate message -> how many such messages.
     duplicate_message_causes: Counter[str] = field(default_factory=Counter)
+    stale: list[Finding] = field(default_factory=list)
+    final: list[Finding] = field(default_factory=list)
 
     @property
     def explained_duplicates(self) -> int:
         return len(self.duplicates) - len(self.unexplained_duplicates)
-
-    stale: list[Finding] = field(default_factory=list)
-    final: list[Finding] = field(default_factory=list)
 
     @property
     def duplicate_share(self) -> float:
