@@ -13,9 +13,10 @@ accounts with it, as its message says. Against the truth at each tick boundary:
   two overlapping runs telling it too), from the tick of the subscriber's previous delivery for
   the entity to the repeat. A fault on any other entity, or before that previous delivery,
   explains nothing;
-- deliveries of one transition: the delivery that moved the subscriber to a state (or the baseline
-  that stands for one) and each repeat of it while the subscriber holds it; at least once allows
-  two, the delivery and one repeat;
+- deliveries of one transition: how many times the subscriber was told an entity's state while the
+  entity held it, from the tick it entered that state to the tick it left it (a state that came
+  back after a hidden change is another transition); at least once allows two, the delivery and
+  one repeat;
 - lost: a true state the entity held at the end of at least one fault-free tick that the subscriber
   never reached while it held; a state held only while faults were active may be skipped
   (collapsed: old -> new directly), which at-least-once allows;
@@ -97,7 +98,7 @@ class Score:
     duplicates: list[Finding] = field(default_factory=list)
     # Duplicates with no fault that left a delivery of their entity unconfirmed.
     unexplained_duplicates: list[Finding] = field(default_factory=list)
-    most_deliveries: int = 0  # of one transition (one state told while the subscriber held it)
+    most_deliveries: int = 0  # of one transition (a state told while the entity held it)
     over_delivered: list[Finding] = field(default_factory=list)  # told > MAX_DELIVERIES times
     duplicate_messages: int = 0  # messages repeating at least one transition
     # Faults that explain the repeats in a duplicate message -> how many such messages.
@@ -148,25 +149,39 @@ def score(
     for d in delivered:
         by_tick[d.tick].append(d)
     seen = _Subscriber(truth[0])
+    told: Counter[tuple[Key, int]] = Counter()  # (entity, tick it entered the state) -> deliveries
     messages: set[int] = set()
     repeating: dict[int, set[str]] = defaultdict(set)
     for tick, now in enumerate(truth):
         for d in by_tick.get(tick, []):
             messages.add(d.message)
             result.delivered += 1
+            times = 0
             if d.new != now.get(d.key):
                 result.false.append(
                     Finding(tick, d.key, f"delivered {_show(d.new)}, was {_show(now.get(d.key))}")
                 )
+            else:
+                entered = _entered(truth, d.key, tick)
+                told[(d.key, entered)] += 1
+                times = told[(d.key, entered)]
+                result.most_deliveries = max(result.most_deliveries, times)
+                if times > MAX_DELIVERIES:
+                    result.over_delivered.append(
+                        Finding(
+                            tick,
+                            d.key,
+                            f"{_show(d.new)} delivered {times} times since it began at tick "
+                            f"{entered}",
+                        )
+                    )
             if d.new == seen.state(d.key):
                 since = seen.last_delivery.get(d.key, 0)
                 causes = _unconfirming(ticks, d.key, since, tick)
-                times = seen.told.get(d.key, 1) + 1
-                seen.told[d.key] = times
                 finding = Finding(
                     tick,
                     d.key,
-                    f"{_show(d.new)} again, delivery {times} (previous delivery at tick {since}"
+                    f"{_show(d.new)} again (previous delivery at tick {since}"
                     + (
                         f"; left unconfirmed by {', '.join(causes)})"
                         if causes
@@ -177,13 +192,9 @@ def score(
                 result.duplicates.append(finding)
                 if not causes:
                     result.unexplained_duplicates.append(finding)
-                if times > MAX_DELIVERIES:
-                    result.over_delivered.append(finding)
-                result.most_deliveries = max(result.most_deliveries, times)
                 repeating[d.message].update(causes)
             else:
                 seen.move(tick, d.key, d.new)
-                result.most_deliveries = max(result.most_deliveries, 1)
             seen.last_delivery[d.key] = tick
         if ticks[tick].clean:
             result.stale += [
@@ -213,9 +224,6 @@ class _Subscriber:
         self.states: dict[Key, State] = dict(baseline)
         self.changes: dict[Key, list[tuple[int, State | None]]] = defaultdict(list)
         self.last_delivery: dict[Key, int] = {}
-        # How many times the entity's current state was told since it was taken (1 when absent:
-        # the delivery that moved it there, or the baseline or a removal that stands for one).
-        self.told: dict[Key, int] = {}
 
     def state(self, key: Key) -> State | None:
         return self.states.get(key)
@@ -239,7 +247,6 @@ class _Subscriber:
                 self._set(tick, other, None)
 
     def _set(self, tick: int, key: Key, new: State | None) -> None:
-        self.told.pop(key, None)
         if new is None:
             self.states.pop(key, None)
         else:
@@ -314,6 +321,14 @@ def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscri
         )
     else:
         result.collapsed += 1
+
+
+def _entered(truth: Sequence[Truth], key: Key, tick: int) -> int:
+    """The tick `key` entered the state it has at `tick` (0: it had it at the baseline)."""
+    state = truth[tick].get(key)
+    while tick > 0 and truth[tick - 1].get(key) == state:
+        tick -= 1
+    return tick
 
 
 def _unconfirming(ticks: Sequence[TickInfo], key: Key, first: int, last: int) -> tuple[str, ...]:

@@ -190,7 +190,28 @@ def test_a_transition_delivered_three_times_is_over_delivered_even_with_a_fault_
     assert result.unexplained_duplicates == []
     assert result.most_deliveries == 3
     assert [f.tick for f in result.over_delivered] == [3]
-    assert "delivery 3" in result.over_delivered[0].detail
+    assert result.over_delivered[0].detail == (
+        "UPDATE_FAILED/NoAvailableConfigurationRecorderException delivered 3 times since it "
+        "began at tick 1"
+    )
+
+
+def test_a_state_told_again_after_it_came_back_unseen_is_another_transition():
+    # Given a member that twice goes in progress unseen (SNS may have taken the message) and
+    # comes back, each comeback told although the subscriber never left the first state
+    truth = member(OK, RUNNING, OK, OK, RUNNING, OK)
+    lost = unconfirmed("sns-publish-error", MEMBER)
+    ticks = [CLEAN, lost, CLEAN, CLEAN, lost, CLEAN]
+    got = [moved(2, RUNNING, OK, 0), moved(5, RUNNING, OK, 1)]
+    # When scored
+    result = score(truth, got, ticks)
+    # Then both are explained duplicates, each the one delivery of its own transition
+    assert [(f.tick, f.causes) for f in result.duplicates] == [
+        (2, ("sns-publish-error",)),
+        (5, ("sns-publish-error",)),
+    ]
+    assert result.unexplained_duplicates == result.over_delivered == []
+    assert result.most_deliveries == 1
 
 
 def test_a_state_told_again_after_the_subscriber_moved_counts_afresh():
