@@ -10,10 +10,9 @@ what its outbox records and the groups that tell it. Then, for the whole run:
 2. the recorded groups are regrouped by cause (grouping.py) and each notice rendered as one
    message;
 3. the messages are published, and the events of those SNS took put on the bus;
-4. each piece hears what became of its groups: a group is delivered only when every message
-   carrying a part of it was taken; its outbox entries are taken back only when every such
-   message was surely refused, since a subscriber who may have heard must be told if it moves
-   back.
+4. each piece hears what became of its groups, each carried whole by one message: delivered
+   when SNS took it; its outbox entries taken back only when SNS surely refused it, since a
+   subscriber who may have heard must be told if it moves back.
 """
 
 from __future__ import annotations
@@ -77,22 +76,18 @@ class Dispatch:
             live += [((index, j), piece.groups[j]) for j in keep]
         found = notices(live)
         outcomes = self._publish(found)
-        heard: dict[LetterKey, list[PublishRefused | None]] = defaultdict(list)
-        for notice, outcome in zip(found, outcomes, strict=True):
-            for key, _ in notice.parts:
-                heard[key].append(outcome)
         surely: dict[int, set[EntityId]] = defaultdict(set)
-        for (index, j), results in heard.items():
-            group, answers = pieces[index].groups[j], pieces[index].answers[j]
-            refusals = [r for r in results if r is not None]
-            if not refusals:
-                sent[index].accepted.append(group)
-                continue
-            sent[index].refused.append((group, refusals[0]))
-            if len(refusals) == len(results) and all(r.certain for r in refusals):
-                surely[index] |= answers
-            elif answers:
-                sent[index].unconfirmed = True
+        for notice, outcome in zip(found, outcomes, strict=True):
+            # Each group is in one notice whole (grouping.py): the message's answer is its own.
+            for (index, j), group in notice.parts:
+                if outcome is None:
+                    sent[index].accepted.append(group)
+                    continue
+                sent[index].refused.append((group, outcome))
+                if outcome.certain:
+                    surely[index] |= pieces[index].answers[j]
+                elif pieces[index].answers[j]:
+                    sent[index].unconfirmed = True
         for index, entities in surely.items():
             self._take_back(pieces[index], sent[index], entities)
         return sent

@@ -6,8 +6,9 @@ want one message per cause, so the run's groups are regrouped before anything is
 - A deployment's changes in every region are one notice.
 - A member account's change in a deployment is the account's, not the deployment's, when the
   account's changes this run reach more deployments than that deployment's changes reach
-  accounts (an account joining or leaving, a recorder turned off). All such changes are one
-  notice, with the organization-level moves of the deployments that moved for them alone.
+  accounts (an account joining or leaving, a recorder turned off). A deployment in a region
+  whose member changes are all the accounts' goes, with its own move, into one notice with
+  every other such deployment; one with a change of its own keeps all of its changes.
 
 Pure: no I/O. Each group comes with a key of the caller's (which outbox it belongs to), so the
 caller can tell which of its groups a notice carries.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from config_notifier.model import Group, Kind, Severity
@@ -100,22 +101,16 @@ def account_caused(groups: Sequence[Group]) -> frozenset[tuple[str, Deployment]]
 def _split(
     group: Group, caused: frozenset[tuple[str, Deployment]]
 ) -> tuple[Group | None, Group | None]:
-    """The group's own part and the part its accounts caused (None: nothing)."""
+    """The group as its deployment's (first) or as the accounts' (second). A group goes whole
+    to one message, so SNS's answer to that message is the group's (rule 2): one whose members
+    all moved for their accounts goes with the accounts, with its own move and stall; one with
+    any change of its own keeps its accounts' changes too."""
     d = deployment(group)
-    theirs = tuple(t for t in group.members if (t.entity.account_id, d) in caused)
-    theirs_stuck = tuple(s for s in group.stuck if (s.entity.account_id, d) in caused)
-    if not theirs and not theirs_stuck:
-        return group, None
-    own = tuple(t for t in group.members if t not in theirs)
-    own_stuck = tuple(s for s in group.stuck if s not in theirs_stuck)
-    parent_stuck = tuple(s for s in own_stuck if not s.entity.account_id)
-    if not own and len(own_stuck) == len(parent_stuck):
-        # It moved for the accounts alone: its own move and stall go with them.
+    members = {t.entity.account_id for t in group.members}
+    members |= {s.entity.account_id for s in group.stuck if s.entity.account_id}
+    if members and all((account, d) in caused for account in members):
         return None, group
-    return (
-        replace(group, members=own, stuck=own_stuck),
-        replace(group, parent=None, members=theirs, stuck=theirs_stuck),
-    )
+    return group, None
 
 
 def _accounts(group: Group) -> set[str]:

@@ -119,37 +119,6 @@ def test_an_uncertain_refusal_keeps_the_outboxes() -> None:
     assert all(s.unconfirmed for s in sent)
 
 
-def test_a_group_split_between_two_messages_is_delivered_only_when_both_are() -> None:
-    # Given an account failing in four packs (its own notice), one of them also failing in
-    # another account (that pack's own notice keeps it)
-    pieces = [pack_piece("us-east-1", f"p{i}", "000000000009") for i in range(4)]
-    other = pack_piece("us-east-1", "p0", "000000000001").groups[0].members
-    group = pieces[0].groups[0]
-    members = (*group.members, *other)
-    pieces[0] = Piece(
-        pieces[0].where,
-        pieces[0].subject,
-        {t.entity: FAILED for t in members},
-        None,
-        (Group(group.region, group.kind, group.name, None, FAILED, members),),
-        (frozenset(t.entity for t in members),),
-    )
-    store = MemorySnapshot()
-    publisher = ScriptedPublisher()
-    # And SNS surely refusing the first message (p0's own, the worst-named) and taking the other
-    publisher.refusals = [PublishRefused("Throttling", certain=True), None]
-    send, _, _ = dispatch(store, publisher)
-    # When dispatched
-    sent = send.send(pieces)
-    # Then p0 is not delivered, and its outbox stays: one of its messages may have been heard
-    assert sent[0].refused
-    assert not sent[0].accepted
-    assert sent[0].unconfirmed
-    assert ("us-east-1", "", "organization-pack#p0") in store.outboxes
-    # And the packs the account alone moved are delivered
-    assert all(s.accepted for s in sent[1:])
-
-
 def test_an_outbox_that_cannot_be_written_holds_back_its_transitions_not_its_stalls() -> None:
     # Given the table failing when the singles' outbox is written
     store = MemorySnapshot()

@@ -135,7 +135,7 @@ def test_the_newcomer_in_a_deployment_rolling_out_everywhere_goes_with_the_rollo
     assert len(by_cause[Cause.ACCOUNTS].groups) == 24
 
 
-def test_a_deployment_split_between_causes_keeps_its_own_move_with_its_own_accounts() -> None:
+def test_a_deployment_with_a_change_of_its_own_keeps_its_accounts_changes_whole() -> None:
     # Given two accounts joining four packs, and one of the packs also failing in account C
     both = {"a00000000000": (None, "CREATE_IN_PROGRESS"), "b00000000000": (None, "X")}
     p1 = member_group("us-east-1", Kind.ORG_PACK, "p1", both, parent=("S", "T"))
@@ -152,18 +152,14 @@ def test_a_deployment_split_between_causes_keeps_its_own_move_with_its_own_accou
     found = notices(keyed([p1, p2, p3, p4]))
     deployment = next(n for n in found if n.cause is Cause.DEPLOYMENT)
     accounts = next(n for n in found if n.cause is Cause.ACCOUNTS)
-    # Then p2's own move stays with its failing account; the joiners go with the accounts
-    [own] = deployment.groups
-    assert own.name == "p2"
-    assert own.parent is not None
-    assert [t.entity.account_id for t in own.members] == ["c00000000000"]
+    # Then p2 goes whole, with the joiners, in its own message: SNS's answer to it is p2's
+    assert deployment.groups == (p2,)
+    # And the joiners' other packs are one message, each with its own move
     assert accounts.accounts == ("a00000000000", "b00000000000")
-    p2_theirs = next(g for g in accounts.groups if g.name == "p2")
-    assert p2_theirs.parent is None
-    # And no transition is lost or told twice
-    told = [t for n in found for g in n.groups for t in g.transitions]
-    expected = [t for g in (p1, p2, p3, p4) for t in g.transitions]
-    assert sorted(map(repr, told)) == sorted(map(repr, expected))
+    assert [g.name for g in accounts.groups] == ["p1", "p3", "p4"]
+    assert accounts.groups[0].parent is not None
+    # And every group is in exactly one message
+    assert sorted(key for n in found for key, _ in n.parts) == [0, 1, 2, 3]
 
 
 def test_stalls_group_like_transitions() -> None:
