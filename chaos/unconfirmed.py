@@ -33,6 +33,7 @@ from xml.etree import ElementTree
 from chaos.score import Unconfirmed, deliveries
 from chaos.timeline import Fault
 from chaos.world import MEMBER_KIND, PARENT_KIND, Key
+from config_notifier.render_notice import NOTICE_SCHEMA
 from config_notifier.stored import MEMBER_CHUNK, OUTBOX, REGION_CHUNK, SINGLES
 from config_notifier.wording import SCHEMA
 from sandbox.fault_proxy import Exchange, successful_entries
@@ -147,8 +148,8 @@ def _taken(exchange: Exchange) -> list[dict[str, Any]]:
 
 
 def _documents(form: Mapping[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(entry Id, or "" for a Publish; transition document, the sqs protocol's body) of each
-    message of a Publish or PublishBatch form."""
+    """(entry Id, or "" for a Publish; transition or notice document, the sqs protocol's body)
+    of each message of a Publish or PublishBatch form."""
     messages = {"": form["Message"]} if "Message" in form else {}
     ids: dict[str, str] = {}
     for name, value in form.items():
@@ -160,7 +161,8 @@ def _documents(form: Mapping[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
     for number, message in messages.items():
         body = json.loads(message).get("sqs")
         document = json.loads(body) if body else None
-        if isinstance(document, dict) and document.get("schema") == SCHEMA:
+        # About one rule or pack in one region, or a notice of several (its `groups`).
+        if isinstance(document, dict) and document.get("schema") in (SCHEMA, NOTICE_SCHEMA):
             yield ids.get(number, ""), document
 
 
