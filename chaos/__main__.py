@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from chaos.runner import DUPLICATE_TARGET, TickRecord, run_chaos
+from chaos.runner import TickRecord, run_chaos
 from chaos.timeline import build
 from sandbox import Sandbox
 
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             progress=progress,
         )
     print()
-    print(report.render(DUPLICATE_TARGET))
-    return 0 if report.ok(DUPLICATE_TARGET) else 1
+    print(report.render())
+    return 0 if report.ok() else 1
 
 
 if __name__ == "__main__":

@@ -7,8 +7,16 @@ accounts with it, as its message says. Against the truth at each tick boundary:
 - false: a delivered transition whose new state is not the entity's state at that tick (a status
   it never had then, or "disappeared" for something that exists, e.g. one that failed to be read);
 - duplicate: a delivered transition that does not move the subscriber (it already had that state);
-  explained when a fault that can repeat a delivery (a kill, an overlapping run, a lost answer,
-  a failed commit) happened between the earlier delivery and the repeat;
+  explained only by a fault that left a delivery of that same entity unconfirmed (`Unconfirmed`:
+  an SNS answer that leaves open whether SNS took a message telling it, a failed write of the
+  snapshot item that would have confirmed it, a kill that left its outbox behind, the other of
+  two overlapping runs telling it too), from the tick of the subscriber's previous delivery for
+  the entity to the repeat. A fault on any other entity, or before that previous delivery,
+  explains nothing;
+- deliveries of one transition: how many times the subscriber was told an entity's state while the
+  entity held it, from the tick it entered that state to the tick it left it (a state that came
+  back after a hidden change is another transition); at least once allows two, the delivery and
+  one repeat;
 - lost: a true state the entity held at the end of at least one fault-free tick that the subscriber
   never reached while it held; a state held only while faults were active may be skipped
   (collapsed: old -> new directly), which at-least-once allows;
@@ -39,17 +47,26 @@ class Delivered:
     new: State | None
 
 
+MAX_DELIVERIES = 2  # of one transition: the delivery and at most one repeat
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A fault that left the delivery of some entities' states unconfirmed during a tick: `cause`
+    names it (the fault kind that injected it, or what happened), `keys` the entities whose
+    delivery it concerns."""
+
+    cause: str
+    keys: frozenset[Key]
+
+
 @dataclass(frozen=True)
 class TickInfo:
     """What the scorer must know about a tick besides the truth."""
 
     faults: tuple[str, ...] = ()  # the fault kinds active during the tick's run
     clean: bool = True  # no fault that can delay a transition was active
-    repeaters: tuple[str, ...] = ()  # those of `faults` that can repeat a delivery
-
-    @property
-    def repeats(self) -> bool:
-        return bool(self.repeaters)
+    unconfirmed: tuple[Unconfirmed, ...] = ()  # what the faults did to deliveries, observed
 
 
 @dataclass(frozen=True)
@@ -57,9 +74,9 @@ class Finding:
     tick: int
     key: Key
     detail: str
-    # Faults that can leave a delivery uncommitted, between the subscriber's previous delivery
-    # for this entity and this finding: the explanation of a duplicate; for a lost transition,
-    # the sign of a delivered but uncommitted one that the entity then undid.
+    # Faults that left a delivery of this entity unconfirmed, between the subscriber's previous
+    # delivery for it and this finding: the explanation of a duplicate; for a lost transition,
+    # the sign of a delivered but unconfirmed one that the entity then undid.
     causes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
@@ -79,7 +96,10 @@ class Score:
     lost: list[Finding] = field(default_factory=list)
     false: list[Finding] = field(default_factory=list)
     duplicates: list[Finding] = field(default_factory=list)
+    # Duplicates with no fault that left a delivery of their entity unconfirmed.
     unexplained_duplicates: list[Finding] = field(default_factory=list)
+    most_deliveries: int = 0  # of one transition (a state told while the entity held it)
+    over_delivered: list[Finding] = field(default_factory=list)  # told > MAX_DELIVERIES times
     duplicate_messages: int = 0  # messages repeating at least one transition
     # Faults that explain the repeats in a duplicate message -> how many such messages.
     duplicate_message_causes: Counter[str] = field(default_factory=Counter)
@@ -87,22 +107,27 @@ class Score:
     final: list[Finding] = field(default_factory=list)
 
     @property
+    def explained_duplicates(self) -> int:
+        return len(self.duplicates) - len(self.unexplained_duplicates)
+
+    @property
     def duplicate_share(self) -> float:
         return self.duplicate_messages / self.messages if self.messages else 0.0
 
 
 def deliveries(tick: int, message: int, document: Mapping[str, Any]) -> list[Delivered]:
-    """The transitions of one SQS document (schema config-deployment-notifier.transitions)."""
-    region = document["region"]
+    """The transitions of one SQS document: about one rule or pack in one region (schema
+    config-deployment-notifier.transitions), or a notice listing several (its `groups`)."""
     return [
         Delivered(
             tick,
             message,
-            (region, t["kind"], t["name"], t["account_id"] or ""),
+            (group["region"], t["kind"], t["name"], t["account_id"] or ""),
             _state(t["old"]),
             _state(t["new"]),
         )
-        for t in document["transitions"]
+        for group in document.get("groups", [document])
+        for t in group["transitions"]
     ]
 
 
@@ -116,7 +141,7 @@ def score(
     """Compare what the subscriber received with the truth at each tick boundary.
 
     truth[t]: every entity's state at the end of tick t (truth[0]: the baseline); ticks[t]: that
-    tick's faults. `delivered` in the order received.
+    tick's faults and what they left unconfirmed. `delivered` in the order received.
     """
     if len(truth) != len(ticks) or not truth:
         raise ValueError("one truth and one TickInfo per tick, at least the baseline")
@@ -125,24 +150,44 @@ def score(
     for d in delivered:
         by_tick[d.tick].append(d)
     seen = _Subscriber(truth[0])
+    told: Counter[tuple[Key, int]] = Counter()  # (entity, tick it entered the state) -> deliveries
     messages: set[int] = set()
     repeating: dict[int, set[str]] = defaultdict(set)
     for tick, now in enumerate(truth):
         for d in by_tick.get(tick, []):
             messages.add(d.message)
             result.delivered += 1
+            times = 0
             if d.new != now.get(d.key):
                 result.false.append(
                     Finding(tick, d.key, f"delivered {_show(d.new)}, was {_show(now.get(d.key))}")
                 )
+            else:
+                entered = _entered(truth, d.key, tick)
+                told[(d.key, entered)] += 1
+                times = told[(d.key, entered)]
+                result.most_deliveries = max(result.most_deliveries, times)
+                if times > MAX_DELIVERIES:
+                    result.over_delivered.append(
+                        Finding(
+                            tick,
+                            d.key,
+                            f"{_show(d.new)} delivered {times} times since it began at tick "
+                            f"{entered}",
+                        )
+                    )
             if d.new == seen.state(d.key):
                 since = seen.last_delivery.get(d.key, 0)
-                causes = _repeaters(ticks, since, tick)
+                causes = _unconfirming(ticks, d.key, since, tick)
                 finding = Finding(
                     tick,
                     d.key,
-                    f"{_show(d.new)} again (first at tick {since}"
-                    + (f"; {', '.join(causes)} in between)" if causes else "; no fault between)"),
+                    f"{_show(d.new)} again (previous delivery at tick {since}"
+                    + (
+                        f"; left unconfirmed by {', '.join(causes)})"
+                        if causes
+                        else "; no fault left a delivery of it unconfirmed)"
+                    ),
                     causes,
                 )
                 result.duplicates.append(finding)
@@ -261,7 +306,7 @@ def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscri
             result.delayed += 1
     elif any(ticks[t].clean for t in range(start, end + 1)):
         last = max((when for when, _ in seen.changes.get(key, []) if when < start), default=0)
-        causes = _repeaters(ticks, last, start)
+        causes = _unconfirming(ticks, key, last, start)
         result.lost.append(
             Finding(
                 start,
@@ -279,8 +324,19 @@ def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscri
         result.collapsed += 1
 
 
-def _repeaters(ticks: Sequence[TickInfo], first: int, last: int) -> tuple[str, ...]:
-    return tuple(sorted({f for t in ticks[first : last + 1] for f in t.repeaters}))
+def _entered(truth: Sequence[Truth], key: Key, tick: int) -> int:
+    """The tick `key` entered the state it has at `tick` (0: it had it at the baseline)."""
+    state = truth[tick].get(key)
+    while tick > 0 and truth[tick - 1].get(key) == state:
+        tick -= 1
+    return tick
+
+
+def _unconfirming(ticks: Sequence[TickInfo], key: Key, first: int, last: int) -> tuple[str, ...]:
+    """The faults of ticks first..last that left a delivery of `key` unconfirmed."""
+    return tuple(
+        sorted({u.cause for t in ticks[first : last + 1] for u in t.unconfirmed if key in u.keys})
+    )
 
 
 def _show(state: State | None) -> str:

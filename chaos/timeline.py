@@ -105,7 +105,9 @@ FAULT_KINDS: dict[str, FaultKind] = {
     "config-token-loop": FaultKind(),
     "config-empty-pages": FaultKind(clean=True),
     # An error answer from SNS (5xx, or a throttle after 5xx retries) may follow a publish SNS
-    # took: the notifier keeps the message in its outbox, so a later run may repeat it.
+    # took: the notifier keeps the message in its outbox, so a later run may repeat it. The run
+    # publishes its messages together (one per cause), so a tick's single message goes by Publish
+    # and several by PublishBatch: these faults take whichever the run makes.
     "sns-publish-error": FaultKind(repeats=True, needs="changes"),
     "sns-batch-error": FaultKind(repeats=True, needs="batch"),
     # A message is one publish per topic: SNS may take its text and refuse its JSON document,
@@ -249,7 +251,10 @@ def make_fault(
             kind, sim=(FaultRule(operation=rng.choice(LISTINGS), token_loop=True),)
         ),
         "config-empty-pages": lambda: Fault(kind, sim=(FaultRule(empty_pages=2),)),
-        "sns-publish-error": lambda: Fault(kind, proxy=(ProxyFault("sns", "Publish", sns_error),)),
+        "sns-publish-error": lambda: Fault(
+            kind,
+            proxy=tuple(ProxyFault("sns", call, sns_error) for call in ("Publish", "PublishBatch")),
+        ),
         "sns-batch-error": lambda: Fault(
             kind, proxy=(ProxyFault("sns", "PublishBatch", sns_error),)
         ),
@@ -257,7 +262,11 @@ def make_fault(
             kind, proxy=(ProxyFault("sns", "PublishBatch", "InternalError", entries=0.5),)
         ),
         "sns-publish-lost-answer": lambda: Fault(
-            kind, proxy=(ProxyFault("sns", "Publish", "InternalError", count=1, applied=True),)
+            kind,
+            proxy=tuple(
+                ProxyFault("sns", call, "InternalError", count=1, applied=True)
+                for call in ("Publish", "PublishBatch")
+            ),
         ),
         "dynamodb-read-error": lambda: Fault(
             kind, proxy=(ProxyFault("dynamodb", "Query", "InternalServerError", rate=0.5),)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from config_notifier.diff import diff
+from config_notifier.digest import render_digest
+from config_notifier.grouping import notices
 from config_notifier.model import (
     EntityId,
     Group,
@@ -20,8 +23,11 @@ from config_notifier.model import (
     Record,
     Status,
     Stuck,
+    Transition,
 )
+from config_notifier.reminders import Policy
 from config_notifier.render import render
+from config_notifier.render_notice import render_notice
 from config_notifier.summary import render_baseline_summary
 from config_notifier.wording import Context
 
@@ -148,6 +154,69 @@ def account_pack() -> Message:
     return render(Group(REGION, Kind.ACCOUNT_PACK, pack.name, moved, now), CONTEXT)
 
 
+def account_joins() -> Message:
+    """One account joining: every rule and pack deploys to it in two regions, one message."""
+    newcomer = "444455556666"
+    deploying = Status("CREATE_IN_PROGRESS", updated_at=UPDATED)
+    groups = [
+        Group(
+            region,
+            kind,
+            name,
+            None,
+            Status("CREATE_SUCCESSFUL", updated_at=UPDATED),
+            members=tuple(
+                diff(
+                    {}, [Observation(EntityId(region, kind.member_kind, name, newcomer), deploying)]
+                )
+            ),
+        )
+        for region in (REGION, "us-east-1")
+        for kind, name in (
+            (Kind.ORG_RULE, RULE),
+            (Kind.ORG_RULE, "s3-bucket-logging"),
+            (Kind.ORG_PACK, PACK),
+        )
+    ]
+    [notice] = notices(list(enumerate(groups)))
+    return render_notice(notice, CONTEXT)
+
+
+def rollout_fails() -> Message:
+    """A pack rolled out to two regions, failing in a few accounts: one message."""
+    failed = Status(
+        "CREATE_FAILED",
+        "ConformancePackCreationFailed",
+        "s3:PutBucketPolicy is denied by a service control policy",
+        UPDATED,
+    )
+    done = Status("CREATE_SUCCESSFUL", updated_at=UPDATED)
+    groups = []
+    for region, failing in ((REGION, "111122223333"), ("us-east-1", "777788889999")):
+        members = {
+            account: ("CREATE_IN_PROGRESS", "", failed if account == failing else done)
+            for account in ("111122223333", "444455556666", "777788889999")
+        }
+        group = _pack_group("CREATE_IN_PROGRESS", "CREATE_FAILED", members)
+        groups.append(group if region == REGION else _in_region(group, region))
+    [notice] = notices(list(enumerate(groups)))
+    return render_notice(notice, CONTEXT)
+
+
+def _in_region(group: Group, region: str) -> Group:
+    """The same group, about `region`."""
+
+    def moved(t: Transition) -> Transition:
+        return replace(t, entity=replace(t.entity, region=region))
+
+    return replace(
+        group,
+        region=region,
+        parent=moved(group.parent) if group.parent else None,
+        members=tuple(map(moved, group.members)),
+    )
+
+
 def baseline_summary() -> Message:
     pack = EntityId(REGION, Kind.ORG_PACK, PACK)
     failing = Status("CREATE_FAILED", "ConformancePackCreationFailed", None, UPDATED)
@@ -166,6 +235,29 @@ def baseline_summary() -> Message:
     )
 
 
+def reminder_digest() -> Message:
+    """A day on: the pack still failing in two accounts, a rule stuck since the night."""
+    pack = EntityId(REGION, Kind.ORG_PACK, PACK)
+    rule = EntityId(REGION, Kind.ORG_RULE, "s3-bucket-logging")
+    failed = "2026-11-20T09:40:00+00:00"
+    members = [
+        Record(
+            EntityId(REGION, Kind.ORG_PACK_MEMBER, PACK, account),
+            Status("CREATE_FAILED", "ConformancePackCreationFailed", "AccessDenied", UPDATED),
+            failed,
+            failed,
+        )
+        for account in ("111122223333", "777788889999")
+    ]
+    records = {
+        pack: Record(pack, Status("CREATE_FAILED", updated_at=UPDATED), failed, failed),
+        rule: _record(rule, "UPDATE_IN_PROGRESS", "2026-11-20T06:40:00+00:00"),
+    }
+    policy = Policy(timedelta(hours=24), timedelta(hours=2), (), datetime.fromisoformat(SENT_AT))
+    listed = policy.reminders(records, {pack: members})
+    return render_digest(listed, CONTEXT, interval=policy.interval)
+
+
 KINDS: list[tuple[str, Callable[[], Message]]] = [
     ("A failure in member accounts (severity `failure`)", failure),
     ("A deployment that succeeded (severity `progress`)", success),
@@ -173,7 +265,10 @@ KINDS: list[tuple[str, Callable[[], Message]]] = [
     ("A stuck deployment (severity `stuck`, event_type `stuck`)", stuck),
     ("A rule or pack removed (severity `progress`)", removed),
     ("This account's own conformance pack (kind `account-pack`)", account_pack),
+    ("One account joining many rules and packs (cause `accounts`)", account_joins),
+    ("A pack failing in two regions (cause `deployment`)", rollout_fails),
     ("The first run's summary (event_type `baseline-summary`)", baseline_summary),
+    ("The reminder digest (event_type `reminder`)", reminder_digest),
 ]
 
 

@@ -238,8 +238,8 @@ def ticks(org: Organization) -> list[Tick]:
             f"Rollout of {NEW_PACK} starts",
             f"The platform team deploys the org conformance pack {NEW_PACK} to all {n} accounts "
             f"in both regions: CREATE_IN_PROGRESS everywhere.",
-            f"One message per pack and region lists every account that moved ({n} each), "
-            f"instead of {2 * n} messages.",
+            f"One message for the pack in both regions counts every account that moved "
+            f"({n} in each), instead of {2 * n} messages.",
             _rollout_starts,
         ),
         Tick(
@@ -289,14 +289,16 @@ def ticks(org: Organization) -> list[Tick]:
             f"{OLD_PACK} deleted",
             f"The org conformance pack {OLD_PACK}, replaced by {NEW_PACK}, is deleted in both "
             "regions.",
-            "A deleted pack is reported once as removed, and leaves the snapshot.",
+            "A deleted pack is reported once as removed, in one message for both regions, and "
+            "leaves the snapshot.",
             _old_pack_deleted,
         ),
         Tick(
             "A new account joins",
             f"Account {org.newcomer} joins the organization; Config deploys the org rules and "
             f"{NEW_PACK} to it in both regions.",
-            "A new account appears in the message of every rule and pack deployed to it.",
+            "One message tells the new account's deployments in every rule and pack of both "
+            "regions, instead of one per rule, pack and region.",
             _account_joins,
         ),
     ]

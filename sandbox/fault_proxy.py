@@ -193,6 +193,16 @@ class Response:
     body: bytes = b""
 
 
+@dataclass
+class Exchange:
+    """One request kept by record(), with the answer the client got (None while in flight, or
+    when moto could not be reached) and the rule that failed it (None: moto's own answer)."""
+
+    request: Request
+    response: Response | None = None
+    injected: ProxyFault | None = None
+
+
 class FaultRules:
     """The active rules, a seeded draw and counters. Thread-safe."""
 
@@ -291,7 +301,7 @@ class FaultProxy(Lifecycle):
         self._address = (host, port)
         self._busy = threading.Condition()
         self._in_flight = 0
-        self._recorded: list[Request] | None = None
+        self._recorded: list[Exchange] | None = None
         self._server: _ProxyServer | None = None
 
     def start(self) -> str:
@@ -360,11 +370,15 @@ class FaultProxy(Lifecycle):
 
     def recorded(self, service: str | None = None, operation: str | None = None) -> list[Request]:
         """The requests kept since record(), oldest first."""
+        return [e.request for e in self.exchanges(service, operation)]
+
+    def exchanges(self, service: str | None = None, operation: str | None = None) -> list[Exchange]:
+        """The requests kept since record(), in the order they arrived, with their answers."""
         with self._busy:
             return [
-                r
-                for r in self._recorded or []
-                if service in (None, r.service) and operation in (None, r.operation)
+                e
+                for e in self._recorded or []
+                if service in (None, e.request.service) and operation in (None, e.request.operation)
             ]
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -375,18 +389,22 @@ class FaultProxy(Lifecycle):
     # The work ------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
+        exchange = Exchange(request)
         with self._busy:
             self._in_flight += 1
             if self._recorded is not None:
-                self._recorded.append(request)
+                self._recorded.append(exchange)
         try:
-            return self._handle(request)
+            response, exchange.injected = self._handle(request)
+            exchange.response = response
+            return response
         finally:
             with self._busy:
                 self._in_flight -= 1
                 self._busy.notify_all()
 
-    def _handle(self, request: Request) -> Response:
+    def _handle(self, request: Request) -> tuple[Response, ProxyFault | None]:
+        """The answer, and the rule that failed the request (None: moto answered it)."""
         conditional = request.service == "dynamodb" and b'"ConditionExpression"' in request.body
         decision = self.rules.decide(
             request.service, request.operation, conditional=conditional, body=request.body
@@ -395,12 +413,12 @@ class FaultProxy(Lifecycle):
             time.sleep(decision.latency_s)
         rule = decision.failure
         if rule is None or rule.error is None:
-            return self.forward(request)
+            return self.forward(request), None
         if rule.entries is not None:
-            return self._partial_batch(request, rule)
+            return self._partial_batch(request, rule), rule
         if rule.applied:
             self.forward(request)  # it happens; the answer is lost on the way back
-        return error_response(rule.error)
+        return error_response(rule.error), rule
 
     def forward(self, request: Request, body: bytes | None = None) -> Response:
         """The request as moto answers it."""

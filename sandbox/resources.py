@@ -120,9 +120,22 @@ class Delivery:
         return self.attributes.get("event_type") == "transition"
 
     @property
+    def groups(self) -> list[dict[str, Any]]:
+        """The rules and packs (each in one region) the message is about: a notice lists them;
+        a message about one is its own."""
+        document = self.document
+        groups: list[dict[str, Any]] = document.get("groups", [document])
+        return groups
+
+    @property
+    def transitions(self) -> list[dict[str, Any]]:
+        """Every transition the message lists, whatever its shape."""
+        return [t for group in self.groups for t in group["transitions"]]
+
+    @property
     def accounts(self) -> list[str]:
-        """The member accounts the message's transitions name."""
-        return [t["account_id"] for t in self.document["transitions"] if t["account_id"]]
+        """The member accounts the message's transitions name, each once, in order."""
+        return list(dict.fromkeys(t["account_id"] for t in self.transitions if t["account_id"]))
 
 
 def received(sqs: Any, queue_url: str) -> list[Delivery]:

@@ -95,35 +95,46 @@ class Courier:
         loaded: Outbox | None,
         context: Context,
     ) -> Delivered:
-        """Deliver `letters` about `subject` in region `where` (region, admin).
+        """Deliver `letters` about `subject` in region `where` (region, admin): the four steps
+        for one subject's messages (the run's grouped messages take them in dispatch.py).
 
         `told` is recorded in the outbox first, in place of `loaded` (nothing is recorded when it
         is empty). Raises SnapshotUnavailable or OutboxTaken when it cannot be: then nothing is
         published, and the next run finds the same changes again.
         """
-        name, admin = where
-        outbox = loaded
-        if told:
-            write = OutboxWrite(subject, told, self._generation, loaded)
-            keys = self._store.put_outbox(name, write, admin)
-            outbox = Outbox(
-                told, self._generation, tuple(sorted({*(loaded.keys if loaded else ()), *keys}))
-            )
-        results = self._publisher.publish([letter.copies for letter in letters]) if letters else []
+        outbox = self.record(where, subject, told, loaded)
+        results = self.publish([letter.copies for letter in letters])
         accepted = [letter for letter, r in zip(letters, results, strict=True) if r is None]
         refused = [(letter, r) for letter, r in zip(letters, results, strict=True) if r is not None]
-        events = self._put_events(
-            [a.group for a in accepted if a.group is not None], context, where
-        )
+        events = self.put_events([a.group for a in accepted if a.group is not None], context, where)
         surely = {e for letter, r in refused if r.certain for e in letter.answers_for}
         if told and surely and outbox is not None:
-            outbox = self._take_back(where, subject, outbox, loaded, surely)
+            outbox = self.take_back(where, subject, outbox, loaded, surely)
         return Delivered(accepted, refused, outbox, events)
 
-    def _put_events(
+    def record(
+        self, where: tuple[str, str], subject: str, told: Told, loaded: Outbox | None
+    ) -> Outbox | None:
+        """Step 1: record `told` in `subject`'s outbox in place of `loaded`; the outbox as it now
+        stands. Raises SnapshotUnavailable or OutboxTaken: then nothing of it may be published."""
+        if not told:
+            return loaded
+        name, admin = where
+        write = OutboxWrite(subject, told, self._generation, loaded)
+        keys = self._store.put_outbox(name, write, admin)
+        return Outbox(
+            told, self._generation, tuple(sorted({*(loaded.keys if loaded else ()), *keys}))
+        )
+
+    def publish(self, messages: Sequence[Sequence[Message]]) -> list[PublishRefused | None]:
+        """Step 2: each message, as its copies (one per audience), to SNS; None where every copy
+        was taken, else its refusal."""
+        return self._publisher.publish(messages) if messages else []
+
+    def put_events(
         self, groups: Sequence[Group], context: Context, where: tuple[str, str]
     ) -> PutResult | None:
-        """The delivered groups' transitions and stuck reports, on the event bus."""
+        """Step 3: the delivered groups' transitions and stuck reports, on the event bus."""
         if self._events is None or not groups:
             return None
         entries = [e for g in groups for e in event_entries(g, context)]
@@ -131,7 +142,7 @@ class Courier:
             return None
         return self._events.put(entries, self._stamp, *where)
 
-    def _take_back(
+    def take_back(
         self,
         where: tuple[str, str],
         subject: str,
@@ -139,8 +150,8 @@ class Courier:
         loaded: Outbox | None,
         refused: set[EntityId],
     ) -> Outbox | None:
-        """`subject`'s outbox once what SNS surely did not deliver is put back as the run found
-        it; None when nothing is left of it."""
+        """Step 4: `subject`'s outbox once what SNS surely did not deliver is put back as the run
+        found it; None when nothing is left of it."""
         name, admin = where
         before = loaded.told if loaded is not None else {}
         told = {e: s for e, s in written.told.items() if e not in refused}
@@ -174,12 +185,13 @@ class MessageContext:
         self._lock = threading.Lock()
         self.names: Names | None = None  # None: no message needed them
 
-    def for_group(self, group: Group) -> Context:
-        """The run's context, with account names when the message names member accounts."""
-        if (
-            not group.admin_account
-            and not any(t.entity.account_id for t in group.members)
-            and not any(s.entity.account_id for s in group.stuck)
+    def for_groups(self, groups: Sequence[Group]) -> Context:
+        """The run's context, with account names when the message names accounts."""
+        if not any(
+            group.admin_account
+            or any(t.entity.account_id for t in group.members)
+            or any(s.entity.account_id for s in group.stuck)
+            for group in groups
         ):
             return self.base
         return self.with_names()

@@ -1,8 +1,9 @@
 """Phase two: one organization rule or pack with its member accounts, from read to commit.
 
-Read its members, work out the changes, deliver one message, commit its members; its own record
-goes to the region's commit. Its members are done before the next rule's or pack's, so memory
-follows one rule or pack, and rules and packs are worked on side by side.
+Read its members and work out the changes; when it has something to tell, its piece waits for the
+run's other messages (dispatch.py groups them by cause), then its members are committed; its own
+record goes to the region's commit. One with nothing to tell is committed at once, so memory
+follows the rules and packs that moved, and rules and packs are worked on side by side.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from enum import StrEnum
 from aws_lambda_powertools import Logger
 
 from config_notifier import SERVICE
-from config_notifier.audiences import letter_for
 from config_notifier.changes import (
     Muting,
+    ParentChanges,
     ParentView,
     apply_mutes,
     parent_changes,
@@ -25,11 +26,12 @@ from config_notifier.changes import (
     parent_stalls,
 )
 from config_notifier.commit import parent_record
+from config_notifier.dispatch import Piece, Sent
 from config_notifier.errors import OutboxTaken, SnapshotUnavailable, SourceUnreadable
 from config_notifier.model import EntityId, Observation, Record, SourceFailure, Stuck, Transition
 from config_notifier.read import CallCounter, read_members
 from config_notifier.scope import Scope
-from config_notifier.stored import ChunkCommit, Outbox, Told, outbox_subject
+from config_notifier.stored import ChunkCommit, Outbox, outbox_subject
 from config_notifier.survey import ConfigFor, Region
 
 logger = Logger(service=SERVICE, child=True)
@@ -58,6 +60,46 @@ class ParentOutcome:
     failing_members: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A rule or pack with something to tell, waiting for the run's messages to go out."""
+
+    region: Region
+    view: ParentView
+    changes: ParentChanges
+    stalls: list[Stuck]
+    muting: Muting
+    failure: SourceFailure | None  # its members could not be read
+    in_baseline: bool
+
+    @property
+    def parent(self) -> EntityId:
+        return self.view.entity
+
+    @property
+    def piece(self) -> Piece:
+        """Its share of the run's messages: one group, recorded in its own outbox."""
+        entity, view, muting = self.view.entity, self.view, self.muting
+        group = parent_group(
+            entity,
+            muting.kept,
+            view.observation.status,
+            detail_read=view.members_now is not None,
+            stuck=muting.kept_stuck,
+        )
+        told = {**self.changes.unresolved, **{t.entity: t.new for t in muting.kept}}
+        # The outbox holds this rule's or pack's message alone: a refusal takes all of it back.
+        answers = frozenset({*told, *(view.loaded.told if view.loaded else {})})
+        return Piece(
+            (entity.region, entity.admin_account),
+            outbox_subject(entity),
+            told if muting.kept else {},
+            view.loaded,
+            (group,),
+            (answers,),
+        )
+
+
 class ParentWork:
     """Reconciles the rules and packs of one run, each on its own thread."""
 
@@ -75,8 +117,10 @@ class ParentWork:
         self._deadline = deadline
         self._clock = clock
 
-    def reconcile(self, region: Region, observation: Observation) -> ParentOutcome:
-        """Read, diff, deliver and commit one organization rule or pack with its members."""
+    def reconcile(self, region: Region, observation: Observation) -> ParentOutcome | Pending:
+        """Read and diff one organization rule or pack with its members. With nothing to tell,
+        its members are committed now; else its message waits for the run's others (its piece
+        goes to dispatch), and `finish` commits what was delivered."""
         scope, entity = self._scope, observation.entity
         if self._clock() >= self._deadline or region.snapshot is None:
             # Left for the next run; nothing of it is committed, so nothing is lost.
@@ -103,34 +147,57 @@ class ParentWork:
         )
         muting = apply_mutes(scope.settings.mutes, scope.now, changes.to_publish, stalls)
         log_muted(muting)
-        outbox = view.loaded
+        pending = Pending(region, view, changes, stalls, muting, failure, in_baseline)
         if muting.kept or muting.kept_stuck:
-            try:
-                outbox = self._deliver(region, view, muting, changes.unresolved)
-            except _NotDelivered as not_delivered:
-                return ParentOutcome(entity, not_delivered.left, not_delivered.failure or failure)
+            return pending
+        return self.finish(pending, None)
+
+    def finish(self, pending: Pending, sent: Sent | None) -> ParentOutcome:
+        """Commit the members of a rule or pack whose message went out (or that had none)."""
+        scope, region, view = self._scope, pending.region, pending.view
+        entity, failure = view.entity, pending.failure
+        outbox = view.loaded
+        if sent is not None:
+            if sent.not_recorded is not None:
+                return self._not_recorded(pending, sent.not_recorded)
+            if sent.refused:
+                # Its transitions go again next run (dispatch counted the failed message).
+                return ParentOutcome(entity, Left.PUBLISH_FAILED, failure)
+            outbox = sent.outbox
+        changes, stalls = pending.changes, pending.stalls
         left, commit_failure, saved = self._commit_members(
             region, view, changes.member_changes, stalls
         )
         left = left or (Left.CONFLICT if saved.conflicts else None)
         failure = commit_failure or failure
-        scope.report.held_by_mutes(len(muting.held))
+        scope.report.held_by_mutes(len(pending.muting.held))
         return ParentOutcome(
             entity,
             left,
             failure,
             parent_record(
                 view.stored,
-                observation,
+                view.observation,
                 scope.stamp,
                 reported_stuck=any(s.entity == entity for s in stalls),
-                members_in_step=members_now is not None and left is None,
-                announce_members=view.stored is None and not in_baseline,
+                members_in_step=view.members_now is not None and left is None,
+                announce_members=view.stored is None and not pending.in_baseline,
             ),
             # Its outbox goes once the region's commit holds this; not while members are unknown.
             outbox=None if changes.unresolved else outbox,
-            failing_members=sum(1 for o in members_now or [] if o.status.is_failed),
+            failing_members=sum(1 for o in view.members_now or [] if o.status.is_failed),
         )
+
+    def _not_recorded(
+        self, pending: Pending, error: SnapshotUnavailable | OutboxTaken
+    ) -> ParentOutcome:
+        entity, region = pending.view.entity, pending.region
+        if isinstance(error, OutboxTaken):
+            self._scope.report.conflict()
+            return ParentOutcome(entity, Left.BUSY, pending.failure)
+        # Not recorded, so not published: the next run finds the change again.
+        failure = region.snapshot_failure("outbox", error.reason)
+        return ParentOutcome(entity, Left.SNAPSHOT, failure)
 
     def _read_members(
         self, entity: EntityId
@@ -141,51 +208,6 @@ class ParentWork:
         except SourceUnreadable as exc:
             source = f"{entity.kind.value} {entity.name}"
             return None, SourceFailure(entity.region, source, exc.reason, entity.admin_account)
-
-    def _deliver(
-        self, region: Region, view: ParentView, muting: Muting, unresolved: Told
-    ) -> Outbox | None:
-        """One message about the rule or pack; the outbox as it stands after it."""
-        scope, entity = self._scope, view.entity
-        group = parent_group(
-            entity,
-            muting.kept,
-            view.observation.status,
-            detail_read=view.members_now is not None,
-            stuck=muting.kept_stuck,
-        )
-        context = scope.messages.for_group(group)
-        told = {**unresolved, **{t.entity: t.new for t in muting.kept}} if muting.kept else {}
-        # The outbox holds this rule's or pack's message alone: a refusal takes all of it back.
-        answers = frozenset({*told, *(view.loaded.told if view.loaded else {})})
-        try:
-            delivered = scope.courier.deliver(
-                (entity.region, entity.admin_account),
-                outbox_subject(entity),
-                [letter_for(group, context, scope.settings.routes, answers)],
-                told=told,
-                loaded=view.loaded,
-                context=context,
-            )
-        except SnapshotUnavailable as exc:
-            # Not recorded, so not published: the next run finds the change again.
-            raise _NotDelivered(
-                Left.SNAPSHOT, region.snapshot_failure("outbox", exc.reason)
-            ) from exc
-        except OutboxTaken as exc:
-            logger.info(
-                "another run is publishing this rule or pack; left to it and the next run",
-                extra={"region": entity.region, "entity": entity.name},
-            )
-            scope.report.conflict()
-            raise _NotDelivered(Left.BUSY) from exc
-        scope.report.events(delivered.events)
-        if delivered.refused:
-            # One letter: its refusal is the message's; the transitions go again next run.
-            scope.report.publish_failed(entity.name, delivered.refused[0][1])
-            raise _NotDelivered(Left.PUBLISH_FAILED)
-        scope.report.published([group])
-        return delivered.outbox
 
     def _commit_members(
         self, region: Region, view: ParentView, changes: list[Transition], stalls: list[Stuck]
@@ -198,15 +220,6 @@ class ParentWork:
         except SnapshotUnavailable as exc:
             return Left.COMMIT_FAILED, region.snapshot_failure("commit", exc.reason), ChunkCommit()
         return None, None, saved
-
-
-class _NotDelivered(Exception):
-    """Inside this module only: the message was not delivered, and why."""
-
-    def __init__(self, left: Left, failure: SourceFailure | None = None) -> None:
-        super().__init__(left.value)
-        self.left = left
-        self.failure = failure
 
 
 def log_muted(muting: Muting) -> None:

@@ -10,8 +10,8 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
@@ -112,8 +112,11 @@ def _organization_statuses(
     """Every page of the listing of `like`'s kind; each entity is `like` with its name."""
     operation, (result_key, name_key, status_key) = _LISTINGS[like.kind]
     call = getattr(client, operation)
+    region, kind, admin = like.region, like.kind, like.admin_account
+    # Built directly: dataclasses.replace costs twice as much, for every rule and pack of every
+    # run (docs/performance.md).
     return [
-        Observation(replace(like, name=item[name_key]), _status(item, status_key))
+        Observation(EntityId(region, kind, item[name_key], "", admin), _status(item, status_key))
         for item in _all_items(call, result_key, ORG_PAGE_LIMIT, calls)
     ]
 
@@ -233,6 +236,17 @@ def _last_update(item: Mapping[str, Any]) -> datetime | None:
 
 
 def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    # utc_session's times are all UTC; any other offset is formatted as it is, since equal
+    # datetimes in two offsets would share one cache entry.
+    return _utc_iso(value) if value.tzinfo is UTC else sys.intern(value.isoformat())
+
+
+@lru_cache(maxsize=4096)
+def _utc_iso(value: datetime) -> str:
     # Interned: thousands of member accounts share a handful of statuses and update times, and
-    # a 10,000-account pack is held in memory while it is diffed.
-    return sys.intern(value.isoformat()) if value is not None else None
+    # a 10,000-account pack is held in memory while it is diffed. Cached: a steady run reads the
+    # same update times as the run before it, and formatting one costs about ten times the
+    # look-up (docs/performance.md); bounded, so a large reconcile's distinct times cannot grow it.
+    return sys.intern(value.isoformat())

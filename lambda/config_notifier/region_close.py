@@ -6,12 +6,14 @@ it now holds, and, on its first run, the baseline summary (docs/design.md rule 3
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
 from config_notifier import SERVICE
-from config_notifier.audiences import letter_for
 from config_notifier.changes import (
+    Muting,
+    SingleChanges,
     account_pack_stalls,
     apply_mutes,
     single_changes,
@@ -20,12 +22,13 @@ from config_notifier.changes import (
     told_by,
     waiting_outboxes,
 )
-from config_notifier.delivery import Delivered, Letter
+from config_notifier.delivery import Letter
+from config_notifier.dispatch import Piece, Sent
 from config_notifier.errors import NotifierError, OutboxTaken, SnapshotUnavailable
 from config_notifier.model import EntityId, Stuck, Transition
 from config_notifier.parent_work import ParentOutcome, log_muted
 from config_notifier.scope import Scope
-from config_notifier.stored import SINGLES, Outbox, Told, outbox_subject
+from config_notifier.stored import SINGLES, Outbox, outbox_subject
 from config_notifier.summary import render_baseline_summary
 from config_notifier.survey import SOURCES, Region
 
@@ -34,35 +37,76 @@ logger = Logger(service=SERVICE, child=True)
 BASELINE_SUMMARY = "#baseline-summary"  # tells no transition: no outbox of its own
 
 
+@dataclass(frozen=True, slots=True)
+class Singles:
+    """A region's single messages, worked out before the run's messages go out."""
+
+    gone: dict[str, Outbox]  # outboxes of rules and packs that are gone
+    changes: SingleChanges
+    stalls: list[Stuck]
+    muting: Muting
+
+    def piece(self, region: Region) -> Piece | None:
+        """Their share of the run's messages, in the region's singles outbox; None: nothing."""
+        assert region.snapshot is not None  # noqa: S101 (only made for a loaded region)
+        kept, stuck = self.muting.kept, self.muting.kept_stuck
+        if not kept and not stuck:
+            return None
+        groups = [single_group(t) for t in kept] + [stuck_group(s) for s in stuck]
+        told = {**self.changes.unresolved, **{t.entity: t.new for t in kept}} if kept else {}
+        return Piece(
+            region.where,
+            SINGLES,
+            told,
+            region.snapshot.outbox.get(SINGLES),
+            tuple(groups),
+            tuple(frozenset(t.entity for t in g.transitions) for g in groups),
+        )
+
+
 class RegionClose:
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
 
-    def close(self, region: Region, outcomes: Sequence[ParentOutcome]) -> None:
+    def singles(self, region: Region, parents: Sequence[EntityId]) -> Singles | None:
+        """What the region tells outside its rules and packs (`parents`): account packs, and
+        rules or packs that are gone. None: its snapshot could not be loaded."""
         scope = self._scope
         if region.snapshot is None:
-            return  # its snapshot could not be loaded: the whole region waits for the next run
+            return None
         # What earlier runs published of account packs and removed rules and packs, uncommitted.
-        gone = waiting_outboxes(region, {outbox_subject(o.parent) for o in outcomes})
-        singles = single_changes(
+        gone = waiting_outboxes(region, {outbox_subject(p) for p in parents})
+        changes = single_changes(
             region,
             told_by(gone, region.snapshot.outbox.get(SINGLES)),
             scope.settings.baseline_mode,
         )
         stalls = account_pack_stalls(region, scope.now, scope.stuck_after)
-        muting = apply_mutes(scope.settings.mutes, scope.now, singles.to_publish, stalls)
+        muting = apply_mutes(scope.settings.mutes, scope.now, changes.to_publish, stalls)
         log_muted(muting)
         scope.report.held_by_mutes(len(muting.held))
-        delivered, reported, singles_outbox = self._publish_singles(
-            region, muting.kept, muting.kept_stuck, singles.unresolved
-        )
+        return Singles(gone, changes, stalls, muting)
+
+    def close(
+        self,
+        region: Region,
+        outcomes: Sequence[ParentOutcome],
+        singles: Singles | None,
+        sent: Sent | None,
+    ) -> None:
+        """The region's commit, the clean-up of the outboxes it now holds, and on its first run
+        the baseline summary."""
+        if region.snapshot is None or singles is None:
+            return  # its snapshot could not be loaded: the whole region waits for the next run
+        delivered, reported, singles_outbox = self._singles_sent(region, singles, sent)
         # Muted transitions and stalls are committed as if delivered.
-        quiet = singles.quiet + [t for t in singles.to_publish if t not in muting.kept]
-        reported += [s.entity for s in stalls if s not in muting.kept_stuck]
+        changes, muting = singles.changes, singles.muting
+        quiet = changes.quiet + [t for t in changes.to_publish if t not in muting.kept]
+        reported += [s.entity for s in singles.stalls if s not in muting.kept_stuck]
         if self._commit(region, outcomes, quiet + delivered, reported):
             # The snapshot now holds what these outboxes said.
-            done = dict(gone)
-            if singles_outbox is not None and not singles.unresolved:
+            done = dict(singles.gone)
+            if singles_outbox is not None and not changes.unresolved:
                 done[SINGLES] = singles_outbox
             done.update(
                 (outbox_subject(o.parent), o.outbox)
@@ -70,63 +114,35 @@ class RegionClose:
                 if o.left is None and o.outbox
             )
             try:
-                scope.committer.clean_outboxes(region.where, done)
+                self._scope.committer.clean_outboxes(region.where, done)
             except SnapshotUnavailable as exc:
                 # Left behind, they are published again next run: a duplicate, never a loss.
                 self._write_failed(region, "outbox cleanup", exc)
         self._baseline_summary(region, outcomes)
 
-    def _publish_singles(
-        self, region: Region, singles: list[Transition], stuck: list[Stuck], unresolved: Told
+    def _singles_sent(
+        self, region: Region, singles: Singles, sent: Sent | None
     ) -> tuple[list[Transition], list[EntityId], Outbox | None]:
-        """One message each, recorded in the outbox first, and one per stuck account pack; return
-        what SNS took, the stalls it took, and the outbox (None: it must stay)."""
-        scope = self._scope
+        """What SNS took of the singles, the stalls it took, and the outbox (None: it must
+        stay)."""
         assert region.snapshot is not None  # noqa: S101 (the caller checked)
-        context, routes = scope.messages.base, scope.settings.routes
-        transitions = [single_group(t) for t in singles]
-        letters = [
-            letter_for(g, context, routes, frozenset(t.entity for t in g.transitions))
-            for g in transitions
-        ]
-        stalls = [letter_for(g, context, routes) for g in map(stuck_group, stuck)]
-        told = {**unresolved, **{t.entity: t.new for t in singles}} if singles else {}
-        try:
-            sent = scope.courier.deliver(
-                region.where,
-                SINGLES,
-                letters + stalls,
-                told=told,
-                loaded=region.snapshot.outbox.get(SINGLES),
-                context=context,
-            )
-        except SnapshotUnavailable as exc:
-            self._write_failed(region, "outbox", exc)  # not recorded, so not published
-            sent = scope.courier.deliver(
-                region.where, SINGLES, stalls, told={}, loaded=None, context=context
-            )
-        except OutboxTaken:
-            scope.report.conflict()
+        if sent is None:
+            return [], [], region.snapshot.outbox.get(SINGLES)
+        if isinstance(sent.not_recorded, OutboxTaken):
+            self._scope.report.conflict()
             region.unfinished.update(SOURCES)
             logger.info("another run is publishing this region's messages; left to the next run")
             return [], [], None
-        self._count(region, sent)
-        groups = [letter.group for letter in sent.accepted if letter.group is not None]
-        return (
-            [t for g in groups for t in g.transitions],
-            [s.entity for g in groups for s in g.stuck],
-            None if sent.unconfirmed else sent.outbox,
-        )
-
-    def _count(self, region: Region, sent: Delivered) -> None:
-        report = self._scope.report
-        report.published(letter.group for letter in sent.accepted)
-        report.events(sent.events)
-        for letter, refusal in sent.refused:
-            group = letter.group
-            report.publish_failed(f"{region.name}/{group.name}" if group else "", refusal)
-            if group is not None and group.parent is not None:
+        if sent.not_recorded is not None:
+            self._write_failed(region, "outbox", sent.not_recorded)  # so not published
+        for group, _ in sent.refused:
+            if group.parent is not None:
                 region.unfinished.add(group.kind)
+        return (
+            [t for g in sent.accepted for t in g.transitions],
+            [s.entity for g in sent.accepted for s in g.stuck],
+            None if sent.unconfirmed or sent.not_recorded else sent.outbox,
+        )
 
     def _commit(
         self,

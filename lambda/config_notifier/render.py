@@ -189,12 +189,12 @@ def _document(
         "member_detail_read": group.detail_read,
         "transitions": [transition_doc(t, context) for t in listed],
         "omitted_transitions": max(len(members) - limit, 0),
-        "stuck": [_stuck_doc(s, context) for s in group.stuck[: max(limit, 1)]],
+        "stuck": [stuck_doc(s, context) for s in group.stuck[: max(limit, 1)]],
         "omitted_stuck": max(len(group.stuck) - max(limit, 1), 0),
     }
 
 
-def _stuck_doc(s: Stuck, context: Context) -> dict[str, Any]:
+def stuck_doc(s: Stuck, context: Context) -> dict[str, Any]:
     return _entity_doc(s.entity, context) | {
         "status": status_doc(s.status),
         "since": s.since,

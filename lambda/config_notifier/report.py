@@ -38,6 +38,7 @@ class RunReport:
     write_conflicts: int = 0
     deferred_for_time: int = 0
     muted: int = 0  # transitions and stalls committed without a message
+    reminders_sent: int = 0  # deployments a reminder digest SNS accepted listed
     events_put: int = 0
     events_failed: int = 0  # kept in the outbox, put again next run
     events_dropped: int = 0  # lost: logged as errors
@@ -66,13 +67,16 @@ class RunReport:
             return [f for f in self.failures if (f.region, f.admin_account) == (region, admin)]
 
     def published(self, groups: Iterable[Group | None]) -> None:
-        """Messages SNS took, with the transitions and stalls they carried (None: a message
-        that carries none, such as a baseline summary)."""
+        """Messages SNS took, one per group (None: a message that carries no transition, such
+        as a baseline summary)."""
+        for group in groups:
+            self.delivered([group] if group is not None else [])
+
+    def delivered(self, groups: Sequence[Group]) -> None:
+        """One message SNS took, carrying the transitions and stalls of `groups`."""
         with self._lock:
+            self.messages_published += 1
             for group in groups:
-                self.messages_published += 1
-                if group is None:
-                    continue
                 for t in group.transitions:
                     self._add_transitions(t.severity.value, 1)
                 if group.stuck:
@@ -103,6 +107,10 @@ class RunReport:
     def held_by_mutes(self, count: int) -> None:
         with self._lock:
             self.muted += count
+
+    def reminded(self, deployments: int) -> None:
+        with self._lock:
+            self.reminders_sent += deployments
 
     def baseline_told(self, region: str, admin: str) -> None:
         with self._lock:
@@ -149,6 +157,7 @@ class RunReport:
             "write_conflicts": self.write_conflicts,
             "deferred_for_time": self.deferred_for_time,
             "muted": self.muted,
+            "reminders_sent": self.reminders_sent,
             "events_put": self.events_put,
             "events_failed": self.events_failed,
             "events_dropped": self.events_dropped,

@@ -2,8 +2,12 @@
 
 1. survey     read every source and load every snapshot, side by side       (survey.py)
 2. plan       which rules and packs need their member accounts read         (plan.py)
-3. parents    each rule or pack: members, changes, delivery, member commit  (parent_work.py)
-4. close      each region: single messages, the region's commit, clean-up   (region_close.py)
+3. parents    each rule or pack: members and changes                        (parent_work.py)
+4. singles    each region: account packs, rules and packs that are gone     (region_close.py)
+5. dispatch   the run's messages, one per cause, recorded then published    (dispatch.py)
+6. commit     each rule's or pack's members, then each region's commit      (parent_work.py,
+              and clean-up                                                   region_close.py)
+7. remind     what is still failing or stuck, one digest when due           (remind.py)
 
 The rules that keep the notifier trustworthy live with the step that owns them: a source not read
 completely is unknown (survey, changes), publish then commit (delivery, commit), the first run
@@ -22,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from config_notifier.commit import Committer
 from config_notifier.delivery import Courier, MessageContext, retry_events
-from config_notifier.parent_work import ParentOutcome, ParentWork
+from config_notifier.dispatch import Dispatch
+from config_notifier.parent_work import ParentOutcome, ParentWork, Pending
 from config_notifier.plan import plan
 from config_notifier.ports import AdminAccess, EventPort, NamesPort, PublisherPort, SnapshotPort
 from config_notifier.read import CallCounter
 from config_notifier.region_close import RegionClose
+from config_notifier.remind import remind
 from config_notifier.report import RunReport
 from config_notifier.scope import Scope
 from config_notifier.settings import Settings
@@ -108,7 +114,7 @@ def run(
         waiting = [r.where for r in regions.values() if r.snapshot and r.snapshot.events_pending]
         report.events(retry_events(deps.events, waiting, now))
         parents = ParentWork(scope, deps.config_for, calls, deadline, clock)
-        futures = [
+        planned = [
             (region, pool.submit(parents.reconcile, region, observation))
             for region, observation in plan(
                 regions.values(), now, timedelta(hours=settings.full_reconcile_hours)
@@ -116,10 +122,11 @@ def run(
         ]
         # The rules' and packs' work is planned and started while the account packs still page.
         collect(regions, account_packs, report)
-        outcomes = _outcomes(regions, futures, report)
-    closing = RegionClose(scope)
+        assessed = [(region, future.result()) for region, future in planned]
+        outcomes, closing = _tell_and_commit(scope, regions, assessed, parents, pool)
     for key, region in regions.items():
-        closing.close(region, outcomes[key])
+        closing(region, outcomes[key])
+    remind(scope, regions.values())
     report.api_calls = calls.snapshot()
     return report.summary(
         run_id,
@@ -130,16 +137,52 @@ def run(
     )
 
 
+def _tell_and_commit(
+    scope: Scope,
+    regions: Mapping[RegionKey, Region],
+    assessed: list[tuple[Region, ParentOutcome | Pending]],
+    parents: ParentWork,
+    pool: Tasks,
+) -> tuple[dict[RegionKey, list[ParentOutcome]], Callable[[Region, list[ParentOutcome]], None]]:
+    """Steps 4 to 6: the regions' singles, the run's messages dispatched by cause, the members of
+    the rules and packs that told something committed; and what closes each region."""
+    closing = RegionClose(scope)
+    singles = {
+        key: closing.singles(region, [a.parent for r, a in assessed if r.key == key])
+        for key, region in regions.items()
+    }
+    pending = [a for _, a in assessed if isinstance(a, Pending)]
+    told = {
+        key: piece
+        for key, region in regions.items()
+        if (single := singles[key]) and (piece := single.piece(region))
+    }
+    sent = Dispatch(scope.courier, scope.messages, scope.report, scope.settings.routes).send(
+        [p.piece for p in pending] + list(told.values())
+    )
+    region_sent = dict(zip(told, sent[len(pending) :], strict=True))
+    parent_sent = iter(sent[: len(pending)])
+    futures = [
+        (region, pool.submit(parents.finish, a, next(parent_sent)) if isinstance(a, Pending) else a)
+        for region, a in assessed
+    ]
+
+    def close(region: Region, outcomes: list[ParentOutcome]) -> None:
+        closing.close(region, outcomes, singles[region.key], region_sent.get(region.key))
+
+    return _outcomes(regions, futures, scope.report), close
+
+
 def _outcomes(
     regions: Mapping[RegionKey, Region],
-    futures: list[tuple[Region, Future[ParentOutcome]]],
+    futures: list[tuple[Region, Future[ParentOutcome] | ParentOutcome]],
     report: RunReport,
 ) -> dict[RegionKey, list[ParentOutcome]]:
     """Each rule's or pack's outcome by region, in the order they were planned; a source whose
     rule or pack is left unfinished is not done for the region's baseline."""
     outcomes: dict[RegionKey, list[ParentOutcome]] = {key: [] for key in regions}
-    for region, future in futures:
-        outcome = future.result()
+    for region, done in futures:
+        outcome = done if isinstance(done, ParentOutcome) else done.result()
         outcomes[region.key].append(outcome)
         if outcome.failure is not None:
             report.source_failed(outcome.failure)

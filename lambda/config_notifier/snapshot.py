@@ -8,6 +8,7 @@ Layout (pk / sk):
   "R#<region>"                / "outbox#<subject>"     statuses published, not yet committed
   "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
+  "R#<region>"                / "#reminded"            when a reminder digest last went out
 
 What a delegated administrator account deployed lives in partitions of its own,
 "R#<region>@<account>" and "M#<region>@<account>#<kind>#<name>", with the same items: its rules
@@ -49,12 +50,14 @@ from config_notifier.stored import (
     OUTBOX,
     OUTBOX_PART_CHARS,
     REGION_CHUNK,
+    REMINDED,
     ChunkCommit,
     Chunked,
     Fields,
     Outbox,
     OutboxWrite,
     RegionSnapshot,
+    Reminded,
     bucket,
     chunk_count,
     dump_chunk,
@@ -90,6 +93,8 @@ class SnapshotStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        # Each region chunk as last loaded: its text and its records (see _region_chunk).
+        self._region_chunks: dict[tuple[str, str], tuple[str, dict[EntityId, Record]]] = {}
 
     @_aws_errors_unavailable
     def load_region(self, region: str, admin: str = "") -> RegionSnapshot:
@@ -99,12 +104,17 @@ class SnapshotStore:
         revisions: dict[int, int] = {}
         baselined: set[str] = set()
         events_pending = False
+        reminded: Reminded | None = None
         heads: dict[str, dict[str, Any]] = {}
         pieces: dict[str, list[dict[str, Any]]] = {}
         for item in self._query(region_pk(region, admin)):
             sk = item["sk"]["S"]
             if sk == EVENTS_PENDING:
                 events_pending = True
+                continue
+            if sk == REMINDED:
+                sent = item.get("sent")
+                reminded = Reminded(sent["S"] if sent else None, item["checked"]["S"])
                 continue
             if sk.startswith(BASELINE):
                 baselined.add(sk.removeprefix(BASELINE))
@@ -117,15 +127,30 @@ class SnapshotStore:
                     pieces.setdefault(subject, []).append(item)
                 continue
             revisions[int(sk.removeprefix(REGION_CHUNK))] = int(item["rev"]["N"])
-            for key, fields in json.loads(item["records"]["S"]).items():
-                kind, _, name = key.partition("#")
-                entity = EntityId(region, Kind(kind), name, "", admin)
-                records[entity] = from_fields(entity, fields)
+            records.update(self._region_chunk(region, admin, sk, item["records"]["S"]))
         outbox = {
             subject: outbox_from_items(region, admin, heads.get(subject), pieces.get(subject, []))
             for subject in heads.keys() | pieces.keys()
         }
-        return RegionSnapshot(records, revisions, frozenset(baselined), events_pending, outbox)
+        return RegionSnapshot(
+            records, revisions, frozenset(baselined), events_pending, outbox, reminded
+        )
+
+    def _region_chunk(self, region: str, admin: str, sk: str, text: str) -> dict[EntityId, Record]:
+        """The records of one stored region chunk. A steady run loads the very chunks the run
+        before it loaded: a warm execution environment keeps what it decoded (records are
+        frozen) and decodes a chunk again only when its text differs (docs/performance.md)."""
+        key = (region_pk(region, admin), sk)
+        known = self._region_chunks.get(key)
+        if known is not None and known[0] == text:
+            return known[1]
+        records: dict[EntityId, Record] = {}
+        for name_key, fields in json.loads(text).items():
+            kind, _, name = name_key.partition("#")
+            entity = EntityId(region, Kind(kind), name, "", admin)
+            records[entity] = from_fields(entity, fields)
+        self._region_chunks[key] = (text, records)
+        return records
 
     @_aws_errors_unavailable
     def save_region(
@@ -179,6 +204,18 @@ class SnapshotStore:
                 "at": {"S": at},
             },
         )
+
+    @_aws_errors_unavailable
+    def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None:
+        """Keep the reminder digest's marker in the partition of `region` (of `admin`)."""
+        item = {
+            "pk": {"S": region_pk(region, admin)},
+            "sk": {"S": REMINDED},
+            "checked": {"S": reminded.checked},
+        }
+        if reminded.sent is not None:
+            item["sent"] = {"S": reminded.sent}
+        self._client.put_item(TableName=self._table, Item=item)
 
     @_aws_errors_unavailable
     def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:

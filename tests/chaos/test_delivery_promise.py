@@ -10,11 +10,10 @@ from urllib.parse import quote
 
 import pytest
 
-from config_notifier.model import Rendering
 from sandbox import ConfigSimulator
 from sandbox.lambda_process import HandlerProcess
 from sandbox.notifier import Notifier
-from tests.chaos.conftest import REGIONS
+from tests.chaos.conftest import REGIONS, kill_after_publish
 
 ACCOUNTS = [str(200_000_000_000 + i) for i in range(8)]
 REGION = REGIONS[0]
@@ -257,20 +256,9 @@ def test_a_delivered_but_uncommitted_failure_that_reverts_is_corrected(
 
 
 def test_a_run_killed_after_publishing_is_repeated_by_the_next_run(failing, fault_proxy):
-    # Given a baselined organization, a member account that fails, and slow snapshot writes
-    fault_proxy.add_fault("dynamodb", "PutItem", latency_ms=2_000)
-    published = fault_proxy.requests("sns", "Publish")
-    # When the function is killed right after its publishes (the message to each rendering's
-    # topic), before it could commit
-    function = HandlerProcess(failing.env)
-    function.ready()
-    function.go("killed")
-    while fault_proxy.requests("sns", "Publish") < published + len(Rendering):
-        assert function.running(), function.finish()
-    function.kill()
-    assert function.finish().killed
-    fault_proxy.wait_idle()
-    fault_proxy.clear_faults()
+    # Given a baselined organization, and a member account that fails
+    # When the function is killed right after its publish, before it could commit
+    kill_after_publish(failing, fault_proxy)
     assert changes(failing).count(MEMBER_FAILED) == 1
     # Then the next run delivers it again (a duplicate, never a loss), and then nothing more
     assert told(failing, "next").count(MEMBER_FAILED) == 1

@@ -1,10 +1,15 @@
-"""The chaos run's scoring: lost, false, duplicate and stale, against a scripted truth."""
+"""The chaos run's scoring: lost, false, duplicate and stale, against a scripted truth, and the
+targets that make `make chaos` fail."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from chaos.score import Delivered, TickInfo, deliveries, score
+from chaos.runner import Report
+from chaos.score import Delivered, Score, TickInfo, Unconfirmed, deliveries, score
+from chaos.timeline import FAULT_KINDS, Timeline
 from chaos.world import Key, State, Truth
 
 PACK: Key = ("us-east-1", "organization-pack", "ops", "")
@@ -16,7 +21,16 @@ FAILED: State = ("UPDATE_FAILED", "NoAvailableConfigurationRecorderException")
 FIXED: State = ("UPDATE_SUCCESSFUL", None)
 CLEAN = TickInfo()
 FAULTY = TickInfo(faults=("sns-publish-error",), clean=False)
-REPEATS = TickInfo(faults=("kill",), clean=False, repeaters=("kill",))
+
+
+def unconfirmed(cause: str, *keys: Key) -> TickInfo:
+    """A tick where `cause` left the delivery of `keys` unconfirmed."""
+    return TickInfo(
+        faults=(cause,), clean=False, unconfirmed=(Unconfirmed(cause, frozenset(keys)),)
+    )
+
+
+KILLED = unconfirmed("kill", MEMBER)
 
 
 def member(*states: State | None) -> list[Truth]:
@@ -85,26 +99,137 @@ def test_a_status_the_entity_never_had_is_false():
     assert len(result.false) == 1
 
 
-def test_a_repeat_after_a_kill_is_an_explained_duplicate():
-    # Given a failure delivered at tick 1, the function killed at tick 2, the failure sent again
+def test_a_repeat_after_a_kill_that_left_its_delivery_unconfirmed_is_explained():
+    # Given a failure delivered at tick 1 by a run killed before it could confirm it
     truth = member(OK, FAILED, FAILED, FAILED)
+    # When the next run tells the failure again
     got = [moved(1, OK, FAILED, 0), moved(2, OK, FAILED, 1)]
-    result = score(truth, got, [CLEAN, CLEAN, REPEATS, CLEAN])
-    # Then the repeat is a duplicate explained by the kill, in one of two messages
-    assert len(result.duplicates) == 1
-    assert result.duplicates[0].causes == ("kill",)
-    assert result.unexplained_duplicates == []
+    result = score(truth, got, [CLEAN, KILLED, CLEAN, CLEAN])
+    # Then the repeat is a duplicate explained by the kill, its second delivery
+    assert [(f.tick, f.causes) for f in result.duplicates] == [(2, ("kill",))]
+    assert result.unexplained_duplicates == result.over_delivered == []
+    assert (result.explained_duplicates, result.most_deliveries) == (1, 2)
+    # And one of two messages repeats a transition
     assert (result.duplicate_messages, result.messages, result.duplicate_share) == (1, 2, 0.5)
+    assert result.duplicate_message_causes == Counter({"kill": 1})
 
 
-def test_a_repeat_without_a_fault_in_between_is_unexplained():
+@pytest.mark.parametrize(
+    "cause", ["sns-publish-lost-answer", "sns-publish-error", "dynamodb-conflict", "overlap"]
+)
+def test_a_repeat_after_any_fault_that_left_its_delivery_unconfirmed_is_explained(cause):
+    # Given a failure delivered at tick 1, where `cause` left that delivery unconfirmed
+    truth = member(OK, FAILED, FAILED)
+    # When it is told again at the same tick
+    got = [moved(1, OK, FAILED, 0), moved(1, OK, FAILED, 1)]
+    result = score(truth, got, [CLEAN, unconfirmed(cause, MEMBER), CLEAN])
+    # Then the repeat is explained by that fault
+    assert [f.causes for f in result.duplicates] == [(cause,)]
+    assert result.unexplained_duplicates == []
+
+
+def test_a_recovery_told_after_an_uncertain_publish_of_the_failure_is_explained():
+    # Given a member that fails at tick 1 and is back at tick 2, and an SNS 5xx at tick 1 on the
+    # message that told the failure (the subscriber never got it; SNS may have)
+    truth = member(OK, FAILED, OK)
+    ticks = [CLEAN, unconfirmed("sns-publish-error", MEMBER), CLEAN]
+    # When the next run tells the recovery, which the subscriber's state already is
+    result = score(truth, [moved(2, FAILED, OK)], ticks)
+    # Then that duplicate is explained by the publish SNS may have taken
+    assert [(f.tick, f.causes) for f in result.duplicates] == [(2, ("sns-publish-error",))]
+    assert result.unexplained_duplicates == []
+
+
+def test_a_repeat_without_any_fault_is_unexplained():
     # Given the same failure delivered twice with no fault anywhere
     truth = member(OK, FAILED, FAILED)
     got = [moved(1, OK, FAILED, 0), moved(2, OK, FAILED, 1)]
     result = score(truth, got, [CLEAN] * 3)
     # Then it is an unexplained duplicate
     assert len(result.unexplained_duplicates) == 1
-    assert "no fault between" in result.unexplained_duplicates[0].detail
+    assert "no fault left a delivery of it unconfirmed" in result.unexplained_duplicates[0].detail
+    assert result.duplicate_message_causes == Counter({"no fault": 1})
+
+
+def test_a_fault_on_another_entitys_delivery_explains_no_repeat():
+    # Given a failure delivered at tick 1, and a kill at tick 1 that left only another member
+    # account's delivery unconfirmed
+    truth = member(OK, FAILED, FAILED)
+    got = [moved(1, OK, FAILED, 0), moved(2, OK, FAILED, 1)]
+    ticks = [CLEAN, unconfirmed("kill", OTHER), CLEAN]
+    # When scored
+    result = score(truth, got, ticks)
+    # Then the repeat is unexplained: a fault somewhere in the run is not a cause
+    assert [f.tick for f in result.unexplained_duplicates] == [2]
+    assert result.duplicates[0].causes == ()
+
+
+def test_a_fault_before_the_delivery_it_repeats_explains_nothing():
+    # Given a conflict at tick 1 on the member's commit, a repeat at tick 2 (explained by it)
+    truth = member(OK, FAILED, FAILED, FAILED, FAILED)
+    ticks = [CLEAN, unconfirmed("dynamodb-conflict", MEMBER), CLEAN, CLEAN, CLEAN]
+    got = [moved(1, OK, FAILED, 0), moved(2, OK, FAILED, 1), moved(4, OK, FAILED, 2)]
+    # When it is told once more at tick 4, with no fault since the repeat at tick 2
+    result = score(truth, got, ticks)
+    # Then the first repeat is explained and the second is not
+    assert [(f.tick, f.causes) for f in result.duplicates] == [
+        (2, ("dynamodb-conflict",)),
+        (4, ()),
+    ]
+    assert [f.tick for f in result.unexplained_duplicates] == [4]
+
+
+def test_a_transition_delivered_three_times_is_over_delivered_even_with_a_fault_each_time():
+    # Given a failure delivered at tick 1, and a kill at ticks 1 and 2 each time it is told
+    truth = member(OK, FAILED, FAILED, FAILED)
+    ticks = [CLEAN, KILLED, KILLED, CLEAN]
+    got = [moved(1, OK, FAILED, 0), moved(2, OK, FAILED, 1), moved(3, OK, FAILED, 2)]
+    # When scored
+    result = score(truth, got, ticks)
+    # Then both repeats are explained, and the third delivery is one too many
+    assert result.unexplained_duplicates == []
+    assert result.most_deliveries == 3
+    assert [f.tick for f in result.over_delivered] == [3]
+    assert result.over_delivered[0].detail == (
+        "UPDATE_FAILED/NoAvailableConfigurationRecorderException delivered 3 times since it "
+        "began at tick 1"
+    )
+
+
+def test_a_state_told_again_after_it_came_back_unseen_is_another_transition():
+    # Given a member that twice goes in progress unseen (SNS may have taken the message) and
+    # comes back, each comeback told although the subscriber never left the first state
+    truth = member(OK, RUNNING, OK, OK, RUNNING, OK)
+    lost = unconfirmed("sns-publish-error", MEMBER)
+    ticks = [CLEAN, lost, CLEAN, CLEAN, lost, CLEAN]
+    got = [moved(2, RUNNING, OK, 0), moved(5, RUNNING, OK, 1)]
+    # When scored
+    result = score(truth, got, ticks)
+    # Then both are explained duplicates, each the one delivery of its own transition
+    assert [(f.tick, f.causes) for f in result.duplicates] == [
+        (2, ("sns-publish-error",)),
+        (5, ("sns-publish-error",)),
+    ]
+    assert result.unexplained_duplicates == result.over_delivered == []
+    assert result.most_deliveries == 1
+
+
+def test_a_state_told_again_after_the_subscriber_moved_counts_afresh():
+    # Given a member that fails, recovers and fails again, each told once and repeated once
+    truth = member(OK, FAILED, OK, FAILED)
+    ticks = [CLEAN, KILLED, KILLED, KILLED]
+    got = [
+        moved(1, OK, FAILED, 0),
+        moved(1, OK, FAILED, 1),
+        moved(2, FAILED, OK, 2),
+        moved(3, OK, FAILED, 3),
+        moved(3, OK, FAILED, 4),
+    ]
+    # When scored
+    result = score(truth, got, ticks)
+    # Then no transition was delivered more than twice
+    assert result.most_deliveries == 2
+    assert result.over_delivered == []
 
 
 def test_a_silent_baseline_that_publishes_transitions_repeats_them():
@@ -128,7 +253,7 @@ def test_a_removed_pack_takes_its_member_accounts_with_it():
 def test_a_revert_after_an_uncommitted_delivery_is_lost():
     # Given a failure delivered at tick 1 and fixed back to the old state at tick 2, unreported
     truth = member(OK, FAILED, OK)
-    result = score(truth, [moved(1, OK, FAILED)], [CLEAN, REPEATS, CLEAN])
+    result = score(truth, [moved(1, OK, FAILED)], [CLEAN, KILLED, CLEAN])
     # Then the recovery is lost: the subscriber still believes it failed
     assert [(f.tick, f.causes) for f in result.lost] == [(2, ("kill",))]
     assert result.lost[0].detail == (
@@ -175,3 +300,63 @@ def test_a_document_becomes_one_delivery_per_transition():
 def test_truth_and_tick_information_must_line_up():
     with pytest.raises(ValueError, match="one truth and one TickInfo"):
         score(member(OK, OK), [], [CLEAN])
+
+
+def report(result: Score) -> Report:
+    """A chaos run's report with this score, every fault kind fired and nothing else wrong."""
+    return Report(
+        Timeline(7, ("us-east-1",), ()), result, [], fired=Counter(dict.fromkeys(FAULT_KINDS, 1))
+    )
+
+
+def missed(result: Score) -> list[str]:
+    return [t.name for t in report(result).targets() if not t.ok]
+
+
+def test_explained_duplicates_meet_the_targets_whatever_their_share():
+    # Given a run where every other message repeats a transition, each after a kill
+    truth = member(OK, FAILED, FAILED)
+    result = score(
+        truth, [moved(1, OK, FAILED, 0), moved(2, OK, FAILED, 1)], [CLEAN, KILLED, CLEAN]
+    )
+    assert result.duplicate_share == 0.5
+    # When the targets are checked
+    # Then none is missed: the share is information, printed, not a target
+    assert missed(result) == []
+    assert report(result).ok()
+    assert "1 of 2 messages repeat a transition (50.00%)" in report(result).render()
+
+
+@pytest.mark.parametrize(
+    ("ticks", "got", "target"),
+    [
+        # a failure held at a fault-free tick, never delivered
+        ([CLEAN] * 3, [], "transitions lost"),
+        # a status the member never had
+        (
+            [CLEAN] * 3,
+            [moved(1, OK, RUNNING, 0), moved(2, RUNNING, FAILED, 1)],
+            "false transitions",
+        ),
+        # told twice with no fault in between
+        (
+            [CLEAN] * 3,
+            [moved(1, OK, FAILED, 0), moved(2, OK, FAILED, 1)],
+            "duplicates without such a fault",
+        ),
+        # told three times, a kill each time
+        (
+            [CLEAN, KILLED, KILLED],
+            [moved(1, OK, FAILED, 0), moved(1, OK, FAILED, 1), moved(2, OK, FAILED, 2)],
+            "most deliveries of a transition",
+        ),
+    ],
+)
+def test_each_broken_promise_misses_its_target_and_fails_the_run(ticks, got, target):
+    # Given a member that fails at tick 1, and what the subscriber got
+    truth = member(OK, FAILED, FAILED)
+    # When scored and checked against the targets
+    result = score(truth, got, ticks)
+    # Then that target is missed (with those a false status also leaves stale), and the run fails
+    assert target in missed(result)
+    assert not report(result).ok()

@@ -41,14 +41,14 @@ BODY_INDENT = INDENT + "  "
 EXPECTED = {
     1: {"progress": 2},  # one baseline summary per region
     2: {},
-    3: {"progress": 2},
-    4: {"failure": 2},
+    3: {"progress": 1},  # the new pack in both regions: one message
+    4: {"failure": 1},
     5: {"progress": 1},
     6: {"progress": 1},
     7: {"stuck": 1},  # two hours later: the rule's organization-level status
-    8: {"recovery": 2, "progress": 1},  # the pack's fix, and the stuck rule moving at last
-    9: {"progress": 2},
-    10: {"progress": 6},  # two rules and one pack, in two regions
+    8: {"recovery": 1, "progress": 1},  # the pack's fix, and the stuck rule moving at last
+    9: {"progress": 1},
+    10: {"progress": 1},  # one account in two rules and one pack, in two regions: one message
 }
 STUCK_TICK, JOIN_TICK = 7, 10
 
@@ -167,29 +167,32 @@ def test_the_failure_tick_names_exactly_the_failing_accounts_and_their_errors(
     # Given where the scenario makes the new pack fail
     org = organization(played)
     # When the failure tick's printout is read back
-    shown = printed_messages(played.tick(4))
-    # Then each region's email names exactly its failing accounts, each with Config's error
-    assert len(shown) == 2
-    for region, message in zip(scenario.REGIONS, shown, strict=True):
-        failing = org.failing(region)
-        assert message.subject == (
-            f"[FAILED] {scenario.NEW_PACK} (org pack) in {region}: "
-            f"{len(failing)} account{'s' * (len(failing) != 1)} failing"
-        )
-        listed, names = {}, {}
-        for line, following in zip(message.email, message.email[1:], strict=False):
-            if match := re.fullmatch(
-                r"  FAILED    (\S+) \((\d{12})\)  CREATE_IN_PROGRESS -> CREATE_FAILED", line
-            ):
-                listed[match.group(2)] = following.strip()
-                names[match.group(2)] = match.group(1)
-        assert listed == {
-            account: f"{f.error_code}: {f.error_message}" for account, f in failing.items()
-        }
-        # And each account by the name AWS Organizations gives it
-        assert names == {account: org.names[account] for account in failing}
-        # And the Slack card says the same in its title
-        assert message.slack_title == f":red_circle: {message.subject}"
+    [message] = printed_messages(played.tick(4))
+    # Then one email tells the failure in both regions
+    failing = {region: org.failing(region) for region in scenario.REGIONS}
+    accounts = {account for f in failing.values() for account in f}
+    assert message.subject == (
+        f"[FAILED] {scenario.NEW_PACK} (org pack) in {len(scenario.REGIONS)} regions: "
+        f"{len(accounts)} account{'s' * (len(accounts) != 1)} failing"
+    )
+    # And names exactly the failing accounts of each region, each with Config's error
+    listed, names = {}, {}
+    for line, following in zip(message.email, message.email[1:], strict=False):
+        if match := re.fullmatch(
+            r"  FAILED    (\S+) (\S+) \((\d{12})\)  CREATE_IN_PROGRESS -> CREATE_FAILED",
+            line,
+        ):
+            listed[(match.group(1), match.group(3))] = following.strip()
+            names[match.group(3)] = match.group(2)
+    assert listed == {
+        (region, account): f"{f.error_code}: {f.error_message}"
+        for region, by_account in failing.items()
+        for account, f in by_account.items()
+    }
+    # And each account by the name AWS Organizations gives it
+    assert names == {account: org.names[account] for account in accounts}
+    # And the Slack card says the same in its title
+    assert message.slack_title == f":red_circle: {message.subject}"
 
 
 def test_two_hours_later_the_lagging_rule_is_reported_stuck_once(played: Played) -> None:
@@ -282,12 +285,18 @@ def test_a_joining_account_appears_in_every_rule_and_pack(played: Played) -> Non
     # Given the tick where an account joins and Config deploys everything to it
     org = organization(played)
     (join,) = [t for t in played.result.ticks if t.number == JOIN_TICK]
-    # Then every org rule and pack of both regions sends one message listing only that account
+    # Then one message tells it, about that account alone
+    [message] = join.messages
+    document = json.loads(message.envelope.message)
+    assert document["cause"] == "accounts"
+    assert [a["account_id"] for a in document["accounts"]] == [org.newcomer]
+    assert message.envelope.subject == (
+        f"[DEPLOYED] {org.names[org.newcomer]} ({org.newcomer}) in 3 deployments, 2 regions"
+    )
+    # And it lists every org rule and pack of both regions, each with only that account
     about = {
-        (m.envelope.attributes["region"], m.envelope.attributes["name"]): [
-            t["account_id"] for t in json.loads(m.envelope.message)["transitions"]
-        ]
-        for m in join.messages
+        (group["region"], group["name"]): [t["account_id"] for t in group["transitions"]]
+        for group in document["groups"]
     }
     assert about == {
         (region, name): [org.newcomer]

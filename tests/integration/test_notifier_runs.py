@@ -90,21 +90,21 @@ def test_a_pack_failing_in_3_of_40_accounts_then_recovering(notifier, config_sim
     # When a pack fails in 3 of the 40 accounts in both regions
     fail_pack(config_sim)
     notifier.run()
-    # Then each region gets exactly one message, naming those 3 accounts and their error codes
-    deliveries = notifier.transitions()
-    assert len(deliveries) == 2
-    for region, delivery in by_region(deliveries).items():
-        assert delivery.attributes["severity"] == "failure"
-        assert delivery.attributes["status"] == "CREATE_FAILED"
-        assert delivery.document["name"] == PACK
-        assert delivery.accounts == FAILING, region
-        codes = [
-            t["new"]["error_code"] for t in delivery.document["transitions"] if t["account_id"]
-        ]
-        assert codes == [f"ConformancePackCreationFailed{i}" for i in range(3)]
-        assert "3 accounts failing" in delivery.subject
-    # And nothing about the 37 others (the organization-level transition is the only other entry)
-    assert all(len(d.document["transitions"]) == 4 for d in deliveries)
+    # Then one message tells it for both regions, naming those 3 accounts and their error codes
+    [delivery] = notifier.transitions()
+    assert delivery.attributes["severity"] == "failure"
+    assert delivery.attributes["status"] == "CREATE_FAILED"
+    assert "region" not in delivery.attributes  # it is about two
+    assert "3 accounts failing" in delivery.subject
+    assert delivery.subject.endswith("in 2 regions: 3 accounts failing")
+    assert delivery.accounts == FAILING
+    for group in delivery.groups:
+        assert group["name"] == PACK
+        codes = [t["new"]["error_code"] for t in group["transitions"] if t["account_id"]]
+        assert codes == [f"ConformancePackCreationFailed{i}" for i in range(3)], group["region"]
+        # And nothing about the 37 others (the organization-level transition is the only other)
+        assert len(group["transitions"]) == 4
+    assert sorted(g["region"] for g in delivery.groups) == sorted(REGIONS)
 
     # When the next run sees no change
     summary = notifier.run()
@@ -115,13 +115,11 @@ def test_a_pack_failing_in_3_of_40_accounts_then_recovering(notifier, config_sim
     # When the 3 accounts are fixed
     fix_pack(config_sim)
     notifier.run()
-    # Then a recovery is reported as one, per region
-    recoveries = notifier.transitions()
-    assert len(recoveries) == 2
-    for delivery in recoveries:
-        assert delivery.attributes["severity"] == "recovery"
-        assert delivery.accounts == FAILING
-        assert delivery.subject.startswith("[RECOVERED]")
+    # Then one recovery is reported for both regions
+    [recovery] = notifier.transitions()
+    assert recovery.attributes["severity"] == "recovery"
+    assert recovery.accounts == FAILING
+    assert recovery.subject.startswith("[RECOVERED]")
 
 
 def test_baseline_mode_failures_reports_what_already_fails(notifier, config_sim) -> None:
@@ -187,17 +185,17 @@ def test_a_failed_publish_is_retried_next_run(notifier, config_sim) -> None:
     # Given a baselined organization and a pack that then fails
     baselined(notifier, config_sim)
     fail_pack(config_sim)
-    # When SNS refuses the publish
+    # When SNS refuses the publish (one message, for both regions)
     notifier.break_topic()
     summary = notifier.run()
-    assert summary["messages_failed"] == 2
+    assert summary["messages_failed"] == 1
     assert summary["messages_published"] == 0
-    # Then the next run, with SNS back, delivers both messages: nothing lost
+    # Then the next run, with SNS back, delivers it: nothing lost
     notifier.repair_topic()
     summary = notifier.run()
-    deliveries = notifier.transitions()
-    assert sorted(d.attributes["region"] for d in deliveries) == sorted(REGIONS)
-    assert all(d.accounts == FAILING for d in deliveries)
+    [delivery] = notifier.transitions()
+    assert sorted(g["region"] for g in delivery.groups) == sorted(REGIONS)
+    assert delivery.accounts == FAILING
     # And once delivered, it is not sent again
     notifier.run()
     assert notifier.received() == []
@@ -237,12 +235,12 @@ def test_a_removed_pack_and_a_departed_account_are_reported_once(notifier, confi
     # When an account leaves the organization
     config_sim.remove_account(ACCOUNTS[0])
     notifier.run()
-    # Then each remaining rule and pack reports that one account as no longer reported
-    departed = notifier.transitions()
-    assert departed
-    for delivery in departed:
-        assert delivery.accounts == [ACCOUNTS[0]]
-        assert delivery.document["transitions"][-1]["change"] == "disappeared"
+    # Then one message says that account is no longer reported by any remaining rule or pack
+    [departed] = notifier.transitions()
+    assert departed.accounts == [ACCOUNTS[0]]
+    assert departed.document["cause"] == "accounts"
+    assert all(t["change"] == "disappeared" for t in departed.transitions)
+    assert len(departed.groups) == 3  # the rule in two regions, the pack in the other
     # And nothing repeats afterwards
     notifier.run()
     assert notifier.received() == []

@@ -119,6 +119,47 @@ def test_an_overlapping_writer_is_detected_not_overwritten(store) -> None:
     assert store.load_members(PACK).records == changed
 
 
+# A warm execution environment keeps its store: what it decoded of a region, while it is unchanged.
+
+RULES_REGION = "eu-west-1"
+
+
+def rules(count: int, status: str = "CREATE_SUCCESSFUL") -> dict[EntityId, Record]:
+    entities = [EntityId(RULES_REGION, Kind.ORG_RULE, f"rule-{i:03d}") for i in range(count)]
+    return {e: Record(e, Status(status), "t0", "t0") for e in entities}
+
+
+def test_a_warm_store_decodes_an_unchanged_region_once(store) -> None:
+    # Given a region's rules, stored and loaded once by the store a warm run keeps
+    store.save_region(RULES_REGION, Chunked({}, {}), rules(150))
+    first = store.load_region(RULES_REGION)
+    # When the next run loads the region, unchanged
+    second = store.load_region(RULES_REGION)
+    # Then it holds the same records, the very ones the first load decoded
+    assert second.records == first.records == rules(150)
+    assert all(second.records[e] is first.records[e] for e in first.records)
+    assert second.records is not first.records  # each run's own dict: it may change it
+
+
+def test_a_warm_store_loads_what_another_run_wrote_since(store, sandbox_env) -> None:
+    # Given a store that loaded a region, as a warm execution environment keeps it
+    store.save_region(RULES_REGION, Chunked({}, {}), rules(3))
+    loaded = store.load_region(RULES_REGION)
+    # When another run (a store of its own) changes a rule, then empties the region and writes
+    # other rules again: a new chunk at the revision the first one had
+    other = SnapshotStore(boto3.client("dynamodb", region_name="us-east-1"), store._table)
+    failed = {**loaded.records, **rules(1, "CREATE_FAILED")}
+    other.save_region(RULES_REGION, other.load_region(RULES_REGION), failed)
+    after_change = store.load_region(RULES_REGION)
+    other.save_region(RULES_REGION, other.load_region(RULES_REGION), {})
+    other.save_region(RULES_REGION, Chunked({}, {}), rules(2, "UPDATE_IN_PROGRESS"))
+    rewritten = store.load_region(RULES_REGION)
+    # Then the warm store reads what is stored each time, not what it decoded before
+    assert after_change.records == failed
+    assert rewritten.chunk_revisions == loaded.chunk_revisions
+    assert rewritten.records == rules(2, "UPDATE_IN_PROGRESS")
+
+
 # The outbox: what a run published before it could commit, and who is publishing it.
 
 OUTBOX_REGION = "us-east-1"

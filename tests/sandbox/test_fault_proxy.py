@@ -220,6 +220,31 @@ def test_an_applied_write_failure_writes_but_reports_an_error(table, faults):
     assert "Item" in dynamodb.get_item(TableName=name, Key={"pk": {"S": "a"}})
 
 
+def test_a_recording_keeps_each_answer_and_the_rule_that_failed_it(table, faults):
+    # Given a recording proxy whose next PutItem is answered with a lost answer
+    dynamodb, name = table
+    rule = faults.add_fault("dynamodb", "PutItem", "InternalServerError", count=1, applied=True)
+    faults.record()
+    try:
+        # When two items are put (the first one's answer lost) and one is read back
+        with pytest.raises(ClientError):
+            dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}})
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "b"}})
+        dynamodb.get_item(TableName=name, Key={"pk": {"S": "b"}})
+        kept = faults.exchanges("dynamodb", "PutItem")
+        everything = faults.exchanges()
+    finally:
+        faults.record(on=False)
+    # Then the puts are kept in order, with the status each client heard and the failing rule
+    assert [json.loads(e.request.body)["Item"]["pk"]["S"] for e in kept] == ["a", "b"]
+    assert [(e.response and e.response.status, e.injected) for e in kept] == [
+        (500, rule),
+        (200, None),
+    ]
+    # And the read is kept too, after them
+    assert [e.request.operation for e in everything] == ["PutItem", "PutItem", "GetItem"]
+
+
 def test_a_rate_repeats_the_same_sequence_and_spares_other_operations(table, faults):
     # Given half the PutItem requests fail
     dynamodb, name = table

@@ -1,0 +1,250 @@
+"""Which deliveries a tick's faults left unconfirmed, read from the requests the fault proxy saw.
+
+Pure: the proxy's record of one tick (its exchanges, in the order they arrived) in, a list of
+`Unconfirmed` out. The scorer (chaos.score) explains a duplicate only by one of these, on the
+entity the duplicate repeats:
+
+- SNS answered a publish with a 5xx: it may have taken the message all the same (a lost answer
+  is one, and botocore's retry then publishes it again), so the notifier keeps what it told in
+  the outbox and may tell it again. Concerns the transitions of the messages in that request.
+  A 4xx (throttling) is a certain refusal and leaves nothing unconfirmed; so does an entry a
+  PublishBatch answer lists as failed.
+- DynamoDB answered a write of the snapshot with an error (injected, or its own conditional check
+  failure when the write met another one) after a publish SNS took or may have taken: the commit
+  that would have confirmed it. Concerns the entities of those publishes whose state that item
+  holds (docs/design.md, "The snapshot": a rule's or pack's member chunks hold its member
+  accounts; the region's records its rules, packs and account packs; an outbox the statuses of
+  its subject). An outbox written although its writer heard it failed (a lost answer) stands in
+  the table: it concerns the entities it names, published or not.
+- A kill after which an outbox the killed run wrote was still in the table: it had told, or was
+  about to tell, what the outbox names, and could not confirm it.
+- Two overlapping runs that both published an entity.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from xml.etree import ElementTree
+
+from chaos.score import Unconfirmed, deliveries
+from chaos.timeline import Fault
+from chaos.world import MEMBER_KIND, PARENT_KIND, Key
+from config_notifier.render_notice import NOTICE_SCHEMA
+from config_notifier.stored import MEMBER_CHUNK, OUTBOX, REGION_CHUNK, SINGLES
+from config_notifier.wording import SCHEMA
+from sandbox.fault_proxy import Exchange, successful_entries
+
+_MEMBER_OF = {PARENT_KIND[k]: MEMBER_KIND[k] for k in PARENT_KIND}
+_MEMBER_KINDS = frozenset(MEMBER_KIND.values())
+_PUBLISH = ("Publish", "PublishBatch")
+_WRITES = ("PutItem", "DeleteItem")
+_SNS_NS = "{http://sns.amazonaws.com/doc/2010-03-31/}"
+_OK = 200
+_SERVER_ERROR = 500
+_BATCH_ENTRY = re.compile(r"^PublishBatchRequestEntries\.member\.(\d+)\.(Id|Message)$")
+
+
+def unconfirmed(
+    exchanges: Sequence[Exchange],
+    faults: Sequence[Fault] = (),
+    *,
+    killed: bool = False,
+    overlap: bool = False,
+) -> list[Unconfirmed]:
+    """What one tick's runs left unconfirmed. `faults`: the tick's faults, to name the one that
+    failed a request; `killed`: a kill landed mid-run; `overlap`: two runs ran at once."""
+    found: list[Unconfirmed] = []
+    published: set[Key] = set()  # so far: entities in a message SNS took or may have taken
+    takers: dict[Key, set[str]] = defaultdict(set)  # entity -> the runs SNS took it from
+    for exchange in exchanges:
+        request, status = exchange.request, _status(exchange)
+        if request.service == "sns" and request.operation in _PUBLISH:
+            taken = [
+                (doc["run_id"], d.key) for doc in _taken(exchange) for d in deliveries(0, 0, doc)
+            ]
+            keys = frozenset(key for _, key in taken)
+            published |= keys
+            if status >= _SERVER_ERROR and keys:
+                found.append(Unconfirmed(_cause(exchange, faults), keys))
+            elif status == _OK:
+                for run, key in taken:
+                    takers[key].add(run)
+        elif request.service == "dynamodb" and request.operation in _WRITES and status != _OK:
+            keys = _commit_keys(exchange, exchanges, published)
+            if keys:
+                found.append(Unconfirmed(_cause(exchange, faults), keys))
+    if killed:
+        left = frozenset(key for keys in _outboxes_left(exchanges).values() for key in keys)
+        if left:
+            found.append(Unconfirmed("kill", left))
+    if overlap:
+        both = frozenset(key for key, runs in takers.items() if len(runs) > 1)
+        if both:
+            found.append(Unconfirmed("overlap", both))
+    return found
+
+
+def _commit_keys(
+    failed: Exchange, exchanges: Sequence[Exchange], published: Iterable[Key]
+) -> frozenset[Key]:
+    """The entities a failed snapshot write leaves unconfirmed: those published before it whose
+    state its item holds (the commit that would have confirmed them), and, when the write
+    happened although its writer heard it fail (a lost answer), those its outbox names."""
+    item = _item(failed)
+    candidates = set(published)
+    if failed.injected is not None and failed.injected.applied:
+        candidates |= _outbox_keys(item, exchanges)
+    pk, sk = _item_key(item)
+    return frozenset(key for key in candidates if confirms(pk, sk, key))
+
+
+def confirms(pk: str, sk: str, key: Key) -> bool:
+    """Whether the snapshot item pk/sk holds `key`'s state, or the record of its delivery."""
+    region, kind, name, _ = key
+    member = kind in _MEMBER_KINDS
+    if pk.startswith("M#"):
+        scope, parent_kind, parent = [*pk.removeprefix("M#").split("#", 2), "", ""][:3]
+        return (
+            sk.startswith(MEMBER_CHUNK)
+            and _region(scope) == region
+            and _MEMBER_OF.get(parent_kind) == kind
+            and parent == name
+        )
+    if not pk.startswith("R#") or _region(pk.removeprefix("R#")) != region:
+        return False
+    if sk.startswith(REGION_CHUNK):
+        return not member
+    if not sk.startswith(OUTBOX):
+        return False
+    subject = sk.removeprefix(OUTBOX)
+    if subject.startswith(SINGLES):
+        return not member  # account packs, and rules and packs removed
+    parent_kind, _, rest = subject.partition("#")
+    return rest.split("#", 1)[0] == name and kind in (parent_kind, _MEMBER_OF.get(parent_kind))
+
+
+def _region(scope: str) -> str:
+    """The region of a partition's scope, "<region>" or "<region>@<administrator>"."""
+    return scope.split("@", 1)[0]
+
+
+def _taken(exchange: Exchange) -> list[dict[str, Any]]:
+    """The transition documents of a publish that SNS took, or may have taken (a 5xx); none if
+    it surely refused them (a 4xx, or an entry a PublishBatch answer lists as failed)."""
+    status, form = _status(exchange), exchange.request.form()
+    if status >= _SERVER_ERROR:
+        return [doc for _, doc in _documents(form)]
+    if status != _OK:
+        return []
+    if exchange.request.operation == "Publish":
+        return [doc for _, doc in _documents(form)]
+    assert exchange.response is not None  # noqa: S101 - a status came with it
+    took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
+    return [doc for entry_id, doc in _documents(form) if entry_id in took]
+
+
+def _documents(form: Mapping[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(entry Id, or "" for a Publish; transition or notice document) of each message of a
+    Publish or PublishBatch form."""
+    messages = {"": form["Message"]} if "Message" in form else {}
+    ids: dict[str, str] = {}
+    for name, value in form.items():
+        match = _BATCH_ENTRY.match(name)
+        if match is not None and match.group(2) == "Id":
+            ids[match.group(1)] = value
+        elif match is not None:
+            messages[match.group(1)] = value
+    for number, message in messages.items():
+        # One publish per rendering's topic (String structure): the JSON topic's body is the
+        # document; the text topic's is not JSON, the chat topic's no transition document.
+        try:
+            document = json.loads(message)
+        except ValueError:
+            continue
+        # About one rule or pack in one region, or a notice of several (its `groups`).
+        if isinstance(document, dict) and document.get("schema") in (SCHEMA, NOTICE_SCHEMA):
+            yield ids.get(number, ""), document
+
+
+def _status(exchange: Exchange) -> int:
+    # No answer: moto could not be reached, and the client heard a 502.
+    return exchange.response.status if exchange.response is not None else 502
+
+
+def _item(exchange: Exchange) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(exchange.request.body or b"{}")
+    item: dict[str, Any] = body.get("Item") or body.get("Key") or {}
+    return item
+
+
+def _item_key(item: Mapping[str, Any]) -> tuple[str, str]:
+    return item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")
+
+
+def _outbox_keys(item: Mapping[str, Any], exchanges: Iterable[Exchange]) -> frozenset[Key]:
+    """The entities an outbox head names (with its pieces, written before it in `exchanges`);
+    none for any other item."""
+    if "generation" not in item or not item.get("sk", {}).get("S", "").startswith(OUTBOX):
+        return frozenset()
+    generation, subject = item["generation"]["S"], item["subject"]["S"]
+    pieces = sorted(
+        (piece["sk"]["S"], piece["told"]["S"])
+        for e in exchanges
+        if e.request.service == "dynamodb" and e.request.operation == "PutItem"
+        for piece in [_item(e)]
+        if piece.get("piece_of", {}).get("S") == generation
+        and piece.get("subject", {}).get("S") == subject
+        and _item_key(piece)[0] == _item_key(item)[0]
+    )
+    text = item["told"]["S"] + "".join(chunk for _, chunk in pieces)
+    region = _region(item["pk"]["S"].removeprefix("R#"))
+    return frozenset(
+        (region, kind, name, account or "") for kind, name, account, _ in json.loads(text)
+    )
+
+
+def _outboxes_left(exchanges: Sequence[Exchange]) -> dict[tuple[str, str], frozenset[Key]]:
+    """The outbox heads written and not removed again (each as the last write left it)."""
+    left: dict[tuple[str, str], frozenset[Key]] = {}
+    for exchange in exchanges:
+        request = exchange.request
+        if request.service != "dynamodb" or _status(exchange) != _OK:
+            continue
+        item = _item(exchange)
+        if request.operation == "PutItem":
+            keys = _outbox_keys(item, exchanges)
+            if keys:
+                left[_item_key(item)] = keys
+        elif request.operation == "DeleteItem":
+            left.pop(_item_key(item), None)
+    return left
+
+
+def _cause(exchange: Exchange, faults: Sequence[Fault]) -> str:
+    """The fault kind whose rule failed the request, else the service's own error code (say, a
+    retried write meeting the one whose answer was lost)."""
+    rule = exchange.injected
+    if rule is not None:
+        for fault in faults:
+            if rule in fault.proxy:
+                return fault.kind
+    return f"{exchange.request.service} {_error_code(exchange)} (not injected)"
+
+
+def _error_code(exchange: Exchange) -> str:
+    response = exchange.response
+    if response is None:
+        return "no answer"
+    if exchange.request.service == "dynamodb":
+        kind = json.loads(response.body or b"{}").get("__type", "")
+        return str(kind).rpartition("#")[2] or str(response.status)
+    try:
+        # The proxy's or moto's own XML answer on 127.0.0.1, not untrusted input.
+        root = ElementTree.fromstring(response.body)  # noqa: S314
+    except ElementTree.ParseError:
+        return str(response.status)
+    return root.findtext(f".//{_SNS_NS}Code") or str(response.status)
