@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from config_notifier.audiences import letter_for
+from config_notifier.audiences import copies_of
 from config_notifier.diff import transition
+from config_notifier.grouping import notices
 from config_notifier.model import (
     EVERYONE,
     EntityId,
@@ -112,17 +113,18 @@ def test_stuck_reports_match_as_severity_stuck_by_their_account() -> None:
     assert restrict(group, Route("failures", severities=(Severity.FAILURE,))) is None
 
 
-def test_the_letter_carries_everyone_s_copy_and_one_per_matching_route() -> None:
+def test_the_message_has_everyone_s_copy_and_one_per_matching_route() -> None:
     # Given two routes, one matching the failing account and one matching nothing
     routes = [
         Route("payments", accounts=(PAYMENTS,)),
         Route("identity", deployments=("identity-*",)),
     ]
-    # When the letter about the rollout is made
-    letter = letter_for(ROLLOUT, CONTEXT, routes)
+    # When the copies of the message about the rollout are made
+    [notice] = notices([(0, ROLLOUT)])
+    copies = copies_of(notice, CONTEXT, routes)
     # Then everyone gets the whole of it, and the payments route its account alone
-    assert [m.audience for m in letter.copies] == [EVERYONE, "payments"]
-    whole, payments = letter.copies
+    assert [m.audience for m in copies] == [EVERYONE, "payments"]
+    whole, payments = copies
     assert {IDENTITY, PAYMENTS} <= set(whole.body(Rendering.TEXT).split())
     assert PAYMENTS in payments.body(Rendering.TEXT)
     assert IDENTITY not in payments.body(Rendering.TEXT)
@@ -131,8 +133,6 @@ def test_the_letter_carries_everyone_s_copy_and_one_per_matching_route() -> None
     # And each copy says its audience in the attribute filter policies select on
     assert payments.sns_attributes["audience"] == "payments"
     assert whole.sns_attributes["audience"] == EVERYONE
-    # And the letter tells the whole group, for the snapshot and the event bus
-    assert letter.group == ROLLOUT
 
 
 def test_routes_round_trip_through_the_environment() -> None:
