@@ -73,6 +73,13 @@ def unconfirmed(
             elif status == _OK:
                 for run, key in taken:
                     takers[key].add(run)
+                # An entry a batch answer lists as failed was refused on this topic alone: the
+                # message's copies on the other renderings' topics may have been taken.
+                refused = frozenset(
+                    d.key for doc in _failed_entries(exchange) for d in deliveries(0, 0, doc)
+                )
+                if refused:
+                    found.append(Unconfirmed(_cause(exchange, faults), refused))
         elif request.service == "dynamodb" and request.operation in _WRITES and status != _OK:
             keys = _commit_keys(exchange, exchanges, published)
             if keys:
@@ -145,6 +152,14 @@ def _taken(exchange: Exchange) -> list[dict[str, Any]]:
     assert exchange.response is not None  # noqa: S101 - a status came with it
     took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
     return [doc for entry_id, doc in _documents(form) if entry_id in took]
+
+
+def _failed_entries(exchange: Exchange) -> list[dict[str, Any]]:
+    """The transition documents of the entries a PublishBatch answer lists as failed."""
+    if exchange.request.operation != "PublishBatch" or exchange.response is None:
+        return []
+    took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
+    return [doc for entry_id, doc in _documents(exchange.request.form()) if entry_id not in took]
 
 
 def _documents(form: Mapping[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
