@@ -23,14 +23,14 @@ from config_notifier.changes import (
     parent_group,
     parent_stalls,
 )
-from config_notifier.commit import parent_record
+from config_notifier.commit import parent_record, tracked
 from config_notifier.delivery import Letter
 from config_notifier.errors import OutboxTaken, SnapshotUnavailable, SourceUnreadable
 from config_notifier.model import EntityId, Observation, Record, SourceFailure, Stuck, Transition
-from config_notifier.read import CallCounter, read_members
+from config_notifier.read import CallCounter, read_unhealthy_members
 from config_notifier.render import render
 from config_notifier.scope import Scope
-from config_notifier.stored import ChunkCommit, Outbox, Told, outbox_subject
+from config_notifier.stored import ChunkCommit, Chunked, Outbox, Told, outbox_subject
 from config_notifier.survey import ConfigFor, Region
 
 logger = Logger(service=SERVICE, child=True)
@@ -84,10 +84,10 @@ class ParentWork:
             scope.report.deferred()
             return ParentOutcome(entity, Left.DEFERRED)
         try:
-            before = scope.store.load_members(entity)
+            before = tracked(scope.store.load_members(entity))
         except SnapshotUnavailable as exc:
             return ParentOutcome(entity, Left.SNAPSHOT, region.snapshot_failure("load", exc.reason))
-        members_now, failure = self._read_members(entity)
+        members_now, failure = self._read_members(observation, before)
         view = ParentView(
             observation,
             region.previous(entity.kind).get(entity),
@@ -134,14 +134,22 @@ class ParentWork:
         )
 
     def _read_members(
-        self, entity: EntityId
+        self, observation: Observation, before: Chunked
     ) -> tuple[list[Observation] | None, SourceFailure | None]:
+        """Its members that are not healthy now, and those that were not last time."""
+        entity = observation.entity
         try:
-            client = self._config_for(entity.region, entity.admin_account)
-            return read_members(client, entity, self._calls), None
+            members = read_unhealthy_members(
+                self._config_for(entity.region, entity.admin_account),
+                entity,
+                self._calls,
+                settled=observation.status.is_settled_ok,
+                recheck=[e.account_id for e in before.records],
+            )
         except SourceUnreadable as exc:
             source = f"{entity.kind.value} {entity.name}"
             return None, SourceFailure(entity.region, source, exc.reason, entity.admin_account)
+        return members, None
 
     def _deliver(
         self, region: Region, view: ParentView, muting: Muting, unresolved: Told

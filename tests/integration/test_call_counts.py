@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench.scenarios import Shape, pack_name
+from config_notifier.read import UNHEALTHY_STATUSES
 
 SHAPE = Shape(accounts=201, regions=("us-east-1",), org_rules=101, org_packs=10, account_packs=21)
 DETAIL_OPS = (
@@ -40,14 +41,15 @@ def test_a_rollout_failure_reads_only_the_changed_pack(notifier, config_sim) -> 
             "pack", pack_name(3), account, "CREATE_FAILED", "ConformancePackCreationFailed", "boom"
         )
     summary = notifier.run(REGIONS="us-east-1")
-    # Then only that pack's members are read (3 pages of 100), in one message, with two writes
+    # Then only that pack's unhealthy members are read: one filtered call per unhealthy status,
+    # whatever the number of accounts; in one message, with two writes
     assert (
         config_sim.call_count(operation="GetOrganizationConformancePackDetailedStatus")
-        == SHAPE.detail_pages()
-        == 3
+        == len(UNHEALTHY_STATUSES)
+        == 6
     )
     assert config_sim.call_count(operation="GetOrganizationConfigRuleDetailedStatus") == 0
-    assert config_sim.call_count() == SHAPE.min_list_calls() + 3
+    assert config_sim.call_count() == SHAPE.min_list_calls() + 6
     [message] = notifier.transitions()
     assert message.accounts == failing
     # one member chunk and the region's record chunk

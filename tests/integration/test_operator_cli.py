@@ -128,7 +128,7 @@ def test_check_dry_run_shows_the_next_messages_and_changes_nothing(notifier, con
     assert first[0] == second[0] == EXIT_OK
     for _, text in (first, second):
         assert "1 message(s) would be published" in text
-        assert f"{ACCOUNTS[7]}  CREATE_SUCCESSFUL -> CREATE_FAILED" in text
+        assert f"{ACCOUNTS[7]}  now CREATE_FAILED" in text
     assert notifier.received() == []
     # And the real run still delivers it
     notifier.run(REGIONS="us-east-1")
