@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import platform
 import shutil
@@ -27,18 +26,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from bench.costs import Measured, monthly_cost
 from bench.scenarios import S1, S2_FAILING, S2_PACK, S2_REGION, S3, Shape, floor_seconds
-from bench.worker import RESULT
 from config_notifier.snapshot import SnapshotStore
 from infra import bundle
 from infra.constants import HANDLER, MEMORY_MB, RUNTIME
 from sandbox import ConfigSimulator, Sandbox
+from sandbox.lambda_process import HandlerProcess
 from sandbox.local_aws import SANDBOX_CREDENTIALS
 from sandbox.moto_server import MotoProcess
-from sandbox.resources import create_snapshot_table, subscribe_queue
+from sandbox.notifier import Notifier
 from sandbox.runtime_api import (
     FunctionConfiguration,
     FunctionProcess,
@@ -47,6 +44,7 @@ from sandbox.runtime_api import (
     lambda_environment,
     runtime_directory,
 )
+from sandbox.targets import Target
 
 ROOT = Path(__file__).resolve().parents[1]
 STEADY_REPEATS = 11
@@ -54,31 +52,22 @@ DETAIL_OPS = (
     "GetOrganizationConformancePackDetailedStatus",
     "GetOrganizationConfigRuleDetailedStatus",
 )
-LAMBDA_REMAINING_MS = 300_000  # the deployed timeout: one 5-minute schedule period
 FIFTEEN_MINUTES = 900.0
 MEMORY_LIMIT_MIB = 256
-
-
-@dataclass
-class Check:
-    name: str
-    measured: str
-    target: str
-    ok: bool
 
 
 @dataclass
 class Report:
     scenario: str
     rows: list[tuple[str, str]] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
+    checks: list[Target] = field(default_factory=list)
     data: dict[str, float] = field(default_factory=dict)  # what the cost model needs
 
     def row(self, name: str, value: object) -> None:
         self.rows.append((name, str(value)))
 
     def check(self, name: str, measured: object, target: str, ok: bool) -> None:
-        self.checks.append(Check(name, str(measured), target, ok))
+        self.checks.append(Target(name, str(measured), target, ok))
 
     def print(self) -> None:
         print(f"\n## {self.scenario}")
@@ -86,9 +75,7 @@ class Report:
         for name, value in self.rows:
             print(f"  {name:<{width}}  {value}")
         for c in self.checks:
-            print(
-                f"  {c.name:<{width}}  {c.measured:<14} target {c.target:<22} {'ok' if c.ok else 'MISSED'}"
-            )
+            print(f"  {c.name:<{width}}  {c.measured:<14} target {c.target:<22} {c.verdict}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -99,83 +86,48 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Worker:
-    """The handler's process: one run per request, warm after the first."""
+    """The handler's process (bench/worker.py): one run per request, warm after the first."""
 
     def __init__(self, env: dict[str, str], *, reference: bool = False) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", *(["--reference"] if reference else [])],
-            cwd=ROOT,
-            env={**env, "PYTHONPATH": f"{ROOT / 'lambda'}:{ROOT}"},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        args = ["--reference"] if reference else []
+        self._process = HandlerProcess(env, module="bench.worker", args=args)
 
     def run(self) -> dict[str, Any]:
-        assert self._process.stdin is not None
-        assert self._process.stdout is not None
-        command = {"id": str(uuid.uuid4()), "remaining_ms": LAMBDA_REMAINING_MS}
-        self._process.stdin.write(json.dumps(command) + "\n")
-        self._process.stdin.flush()
-        for line in self._process.stdout:
-            if line.startswith(RESULT):
-                result: dict[str, Any] = json.loads(line[len(RESULT) :])
-                return result
-        raise RuntimeError(f"the worker died (exit code {self._process.wait()})")
+        result = self._process.invoke(str(uuid.uuid4()))
+        return {
+            "summary": result.summary_or_raise(),
+            "wall_s": result.duration_s,
+            "counts": result.measured,
+            "peak_rss_mib": result.peak_rss_mib,
+        }
 
     @property
     def pid(self) -> int:
         return self._process.pid
 
     def stop(self) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()
-        self._process.wait(timeout=30)
-
-
-@dataclass
-class World:
-    """A deployed notifier in the sandbox: its table, topic and a subscribed queue."""
-
-    env: dict[str, str]
-    table: str
-    queue_url: str
-
-    def messages(self) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs")
-        received: list[dict[str, Any]] = []
-        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            for message in batch:
-                received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return received
+        self._process.stop()
 
 
 @contextmanager
-def world(
-    sandbox_env: dict[str, str], regions: tuple[str, ...], concurrency: int
-) -> Iterator[World]:
-    suffix = uuid.uuid4().hex[:8]
-    dynamodb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
-    table = f"bench-{suffix}"
-    create_snapshot_table(dynamodb, table)
-    topic = sns.create_topic(Name=f"bench-{suffix}")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=f"bench-{suffix}")["QueueUrl"]
-    subscribe_queue(sns, sqs, topic, queue_url)
-    env = {
-        **sandbox_env,
-        "SNAPSHOT_TABLE_NAME": table,
-        "TOPIC_ARN": topic,
-        "REGIONS": ",".join(regions),
-        "MAX_CONCURRENCY": str(concurrency),
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
+def deployed(sandbox: Sandbox, shape: Shape, concurrency: int) -> Iterator[tuple[Notifier, Worker]]:
+    """The simulator holding `shape`'s organization, a notifier watching it and its process."""
+    sim = sandbox.config_sim
+    sim.reset()
+    sim.load_state(shape.state())
+    notifier = Notifier(
+        sandbox.env(),
+        shape.regions,
+        prefix="bench",
+        MAX_CONCURRENCY=str(concurrency),
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+    worker = Worker(notifier.env)
     try:
-        yield World(env, table, queue_url)
+        yield notifier, worker
     finally:
-        dynamodb.delete_table(TableName=table)
+        worker.stop()
+        notifier.delete()
 
 
 def config_calls(sim: ConfigSimulator) -> dict[str, int]:
@@ -285,171 +237,157 @@ def reference_row(
 
 def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> list[Report]:
     sim = sandbox.config_sim
-    sim.reset()
-    sim.load_state(S1.state())
-    with world(sandbox.env(), S1.regions, concurrency) as w:
-        worker = Worker(w.env)
-        try:
-            worker.run()  # the baseline: records the organization, not measured
-            w.messages()
-            sim.set_fault(latency_ms=latency_ms)
-            # Two steady runs: the first warms the worker's clients, as any run after a cold start.
-            worker.run()
-            sim.reset_calls()
-            steady = worker.run()
-            s1_calls = config_calls(sim)
-            # A run this short is at the mercy of the scheduler: the median of several.
-            processes = {
-                "handler": worker.pid,
-                "Config simulator (with the benchmark)": os.getpid(),
-            }
-            if isinstance(sandbox.moto, MotoProcess) and sandbox.moto.pid is not None:
-                processes["moto"] = sandbox.moto.pid
-            cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
-            more = [worker.run()["wall_s"] for _ in range(STEADY_REPEATS - 1)]
-            cpu = {
-                name: (cpu_seconds(pid) - cpu_before[name]) / len(more)
-                for name, pid in processes.items()
-            }
-            walls = [steady["wall_s"], *more]
-            steady = {**steady, "wall_s": statistics.median(walls)}
-            s1 = steady_report(steady, s1_calls, walls, latency_ms, concurrency)
-            # Why the wall time is above the floor on a small machine: the handler, the
-            # simulator and moto share its cores (information; 10 ms clock-tick resolution).
-            s1.rows.insert(
-                1,
-                (
-                    f"CPU per run (mean of {len(more)})",
-                    ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in cpu.items())
-                    + f"; {os.cpu_count()} cores",
-                ),
-            )
-            s1.rows.insert(2, reference_row(w.env, S1, latency_ms, concurrency, steady["wall_s"]))
+    with deployed(sandbox, S1, concurrency) as (notifier, worker):
+        worker.run()  # the baseline: records the organization, not measured
+        notifier.received()
+        sim.set_fault(latency_ms=latency_ms)
+        # Two steady runs: the first warms the worker's clients, as any run after a cold start.
+        worker.run()
+        sim.reset_calls()
+        steady = worker.run()
+        s1_calls = config_calls(sim)
+        # A run this short is at the mercy of the scheduler: the median of several.
+        processes = {
+            "handler": worker.pid,
+            "Config simulator (with the benchmark)": os.getpid(),
+        }
+        if isinstance(sandbox.moto, MotoProcess) and sandbox.moto.pid is not None:
+            processes["moto"] = sandbox.moto.pid
+        cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+        more = [worker.run()["wall_s"] for _ in range(STEADY_REPEATS - 1)]
+        cpu = {
+            name: (cpu_seconds(pid) - cpu_before[name]) / len(more)
+            for name, pid in processes.items()
+        }
+        walls = [steady["wall_s"], *more]
+        steady = {**steady, "wall_s": statistics.median(walls)}
+        s1 = steady_report(steady, s1_calls, walls, latency_ms, concurrency)
+        # Why the wall time is above the floor on a small machine: the handler, the
+        # simulator and moto share its cores (information; 10 ms clock-tick resolution).
+        s1.rows.insert(
+            1,
+            (
+                f"CPU per run (mean of {len(more)})",
+                ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in cpu.items())
+                + f"; {os.cpu_count()} cores",
+            ),
+        )
+        s1.rows.insert(
+            2, reference_row(notifier.env, S1, latency_ms, concurrency, steady["wall_s"])
+        )
 
-            failing = S1.account_ids()[:S2_FAILING]
-            region = sim.region(S2_REGION)
-            for account in failing:
-                region.set_member_status(
-                    "pack",
-                    S2_PACK,
-                    account,
-                    "CREATE_FAILED",
-                    error_code="ConformancePackCreationFailed",
-                    error_message=f"The stack for {account} is in CREATE_FAILED state: AccessDenied on s3:PutBucketPolicy",
-                )
-            sim.reset_calls()
-            rollout = worker.run()
-            s2 = Report(
-                "S2 rollout failure: as S1, one pack fails in 100 of the 1,000 accounts in one region"
+        failing = S1.account_ids()[:S2_FAILING]
+        region = sim.region(S2_REGION)
+        for account in failing:
+            region.set_member_status(
+                "pack",
+                S2_PACK,
+                account,
+                "CREATE_FAILED",
+                error_code="ConformancePackCreationFailed",
+                error_message=f"The stack for {account} is in CREATE_FAILED state: AccessDenied on s3:PutBucketPolicy",
             )
-            s2_calls = config_calls(sim)
-            floor = floor_seconds(latency_ms / 1000, S1, [S1.detail_pages()], concurrency)
-            common_rows(s2, rollout, s2_calls, floor)
-            detail = sum(s2_calls.get(op, 0) for op in DETAIL_OPS)
-            messages = w.messages()
-            regions = {m["MessageAttributes"]["region"]["Value"] for m in messages}
-            writes = rollout["counts"]["dynamodb_puts"] + rollout["counts"]["dynamodb_deletes"]
-            s2.check(
-                "detail calls",
-                detail,
-                f"= {S1.detail_pages()} (the changed pack)",
-                detail == S1.detail_pages(),
-            )
-            s2.check(
-                "messages",
-                len(messages),
-                "= 1 per affected region",
-                len(messages) == len(regions) == 1,
-            )
-            s2.check(
-                "DynamoDB writes",
-                writes,
-                f"<= {S2_FAILING} changed + constant",
-                writes <= S2_FAILING + 2,
-            )
-            first = json.loads(messages[0]["Message"]) if messages else {}
-            named = sorted(
-                t["account_id"] for t in first.get("transitions", []) if t.get("account_id")
-            )
-            s2.check("accounts named", len(named), "= the 100 failing", named == sorted(failing))
-        finally:
-            worker.stop()
+        sim.reset_calls()
+        rollout = worker.run()
+        s2 = Report(
+            "S2 rollout failure: as S1, one pack fails in 100 of the 1,000 accounts in one region"
+        )
+        s2_calls = config_calls(sim)
+        floor = floor_seconds(latency_ms / 1000, S1, [S1.detail_pages()], concurrency)
+        common_rows(s2, rollout, s2_calls, floor)
+        detail = sum(s2_calls.get(op, 0) for op in DETAIL_OPS)
+        messages = notifier.received()
+        regions = {m.attributes["region"] for m in messages}
+        writes = rollout["counts"]["dynamodb_puts"] + rollout["counts"]["dynamodb_deletes"]
+        s2.check(
+            "detail calls",
+            detail,
+            f"= {S1.detail_pages()} (the changed pack)",
+            detail == S1.detail_pages(),
+        )
+        s2.check(
+            "messages",
+            len(messages),
+            "= 1 per affected region",
+            len(messages) == len(regions) == 1,
+        )
+        s2.check(
+            "DynamoDB writes",
+            writes,
+            f"<= {S2_FAILING} changed + constant",
+            writes <= S2_FAILING + 2,
+        )
+        first = messages[0].document if messages else {}
+        named = sorted(t["account_id"] for t in first.get("transitions", []) if t.get("account_id"))
+        s2.check("accounts named", len(named), "= the 100 failing", named == sorted(failing))
     return [s1, s2]
 
 
 def full_reconcile(sandbox: Sandbox, latency_ms: int, concurrency: int, shape: Shape) -> Report:
     sim = sandbox.config_sim
-    sim.reset()
-    sim.load_state(shape.state())
-    with world(sandbox.env(), shape.regions, concurrency) as w:
-        worker = Worker(w.env)
-        try:
-            started = time.perf_counter()
-            baseline = worker.run()
-            baseline_s = time.perf_counter() - started
-            w.messages()
-            _age_reconcile(w.table, shape.regions)
-            sim.set_fault(latency_ms=latency_ms)
-            sim.reset_calls()
-            runs = [worker.run()]
-            while runs[-1]["summary"]["deferred_for_time"] and len(runs) < 10:
-                runs.append(worker.run())  # resumes where the last run stopped
-            calls = config_calls(sim)
-            parents = shape.org_rules + shape.org_packs
-            detail = sum(calls.get(op, 0) for op in DETAIL_OPS)
-            report = Report(
-                f"S3 full reconcile: {shape.accounts:,} accounts, {shape.org_packs} packs, "
-                f"{shape.org_rules} rules, {len(shape.regions)} region, every member read"
-            )
-            floor = floor_seconds(
-                latency_ms / 1000, shape, [shape.detail_pages()] * parents, concurrency
-            )
-            merged = dict(runs[-1])
-            merged["wall_s"] = sum(r["wall_s"] for r in runs)
-            merged["counts"] = {k: sum(r["counts"][k] for r in runs) for k in runs[0]["counts"]}
-            merged["peak_rss_mib"] = max(r["peak_rss_mib"] for r in [*runs, baseline])
-            common_rows(report, merged, calls, floor)
-            report.row(
-                "runs", f"{len(runs)} (baseline before it: {baseline_s:.1f} s at no latency)"
-            )
-            report.data = {
-                "wall_s": merged["wall_s"],
-                "rcu": merged["counts"]["dynamodb_rcu"],
-                "accounts": shape.accounts,
-            }
-            report.check(
-                "detail calls",
-                detail,
-                f"= {parents * shape.detail_pages()} (every member)",
-                detail == parents * shape.detail_pages(),
-            )
-            report.check(
-                "messages",
-                merged["counts"]["sns_messages"],
-                "= 0 (nothing changed)",
-                merged["counts"]["sns_messages"] == 0,
-            )
-            within = len(runs) == 1 and merged["wall_s"] < FIFTEEN_MINUTES
-            report.check(
-                "completes",
-                f"{len(runs)} run(s)",
-                "1 run < 15 min, or resumes",
-                within or not runs[-1]["summary"]["deferred_for_time"],
-            )
-            report.check(
-                "peak memory",
-                f"{merged['peak_rss_mib']:.0f} MiB",
-                f"< {MEMORY_LIMIT_MIB} MiB",
-                merged["peak_rss_mib"] < MEMORY_LIMIT_MIB,
-            )
-        finally:
-            worker.stop()
+    with deployed(sandbox, shape, concurrency) as (notifier, worker):
+        started = time.perf_counter()
+        baseline = worker.run()
+        baseline_s = time.perf_counter() - started
+        notifier.received()
+        _age_reconcile(notifier, shape.regions)
+        sim.set_fault(latency_ms=latency_ms)
+        sim.reset_calls()
+        runs = [worker.run()]
+        while runs[-1]["summary"]["deferred_for_time"] and len(runs) < 10:
+            runs.append(worker.run())  # resumes where the last run stopped
+        calls = config_calls(sim)
+        parents = shape.org_rules + shape.org_packs
+        detail = sum(calls.get(op, 0) for op in DETAIL_OPS)
+        report = Report(
+            f"S3 full reconcile: {shape.accounts:,} accounts, {shape.org_packs} packs, "
+            f"{shape.org_rules} rules, {len(shape.regions)} region, every member read"
+        )
+        floor = floor_seconds(
+            latency_ms / 1000, shape, [shape.detail_pages()] * parents, concurrency
+        )
+        merged = dict(runs[-1])
+        merged["wall_s"] = sum(r["wall_s"] for r in runs)
+        merged["counts"] = {k: sum(r["counts"][k] for r in runs) for k in runs[0]["counts"]}
+        merged["peak_rss_mib"] = max(r["peak_rss_mib"] for r in [*runs, baseline])
+        common_rows(report, merged, calls, floor)
+        report.row("runs", f"{len(runs)} (baseline before it: {baseline_s:.1f} s at no latency)")
+        report.data = {
+            "wall_s": merged["wall_s"],
+            "rcu": merged["counts"]["dynamodb_rcu"],
+            "accounts": shape.accounts,
+        }
+        report.check(
+            "detail calls",
+            detail,
+            f"= {parents * shape.detail_pages()} (every member)",
+            detail == parents * shape.detail_pages(),
+        )
+        report.check(
+            "messages",
+            merged["counts"]["sns_messages"],
+            "= 0 (nothing changed)",
+            merged["counts"]["sns_messages"] == 0,
+        )
+        within = len(runs) == 1 and merged["wall_s"] < FIFTEEN_MINUTES
+        report.check(
+            "completes",
+            f"{len(runs)} run(s)",
+            "1 run < 15 min, or resumes",
+            within or not runs[-1]["summary"]["deferred_for_time"],
+        )
+        report.check(
+            "peak memory",
+            f"{merged['peak_rss_mib']:.0f} MiB",
+            f"< {MEMORY_LIMIT_MIB} MiB",
+            merged["peak_rss_mib"] < MEMORY_LIMIT_MIB,
+        )
     return report
 
 
-def _age_reconcile(table: str, regions: tuple[str, ...]) -> None:
+def _age_reconcile(notifier: Notifier, regions: tuple[str, ...]) -> None:
     """Make every rule's and pack's last full read two days old, so a reconcile is due."""
-    store = SnapshotStore(boto3.client("dynamodb"), table)
+    store = SnapshotStore(notifier.dynamodb, notifier.table)
     old = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
     for region in regions:
         before = store.load_region(region)

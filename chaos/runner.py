@@ -16,10 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chaos.harness import Deployment, RunResult, Worker, reset_function, run_in_process
 from chaos.score import Delivered, Score, TickInfo, deliveries, score
 from chaos.timeline import FAULT_KINDS, Fault, Tick, Timeline
 from chaos.world import World, truths
+from sandbox.lambda_process import HandlerProcess
+from sandbox.lambda_runtime import ExecutionEnvironment, RunResult
+from sandbox.notifier import Notifier
+from sandbox.targets import Target
 
 if TYPE_CHECKING:
     from sandbox.config_sim import ConfigSimulator
@@ -50,14 +53,6 @@ class TickRecord:
 
     def failed_sources(self) -> list[str]:
         return [f["reason"] for r in self.results if r.summary for f in r.summary["failed_sources"]]
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    measured: str
-    target: str
-    ok: bool
 
 
 @dataclass
@@ -132,9 +127,7 @@ class Report:
             f"  {'target':<32} {'measured':<22} {'target':<10}",
         ]
         for t in self.targets(duplicate_target):
-            lines.append(
-                f"  {t.name:<32} {t.measured:<22} {t.target:<10} {'ok' if t.ok else 'MISSED'}"
-            )
+            lines.append(f"  {t.name:<32} {t.measured:<22} {t.target:<10} {t.verdict}")
         if s.duplicates:
             lines.append(
                 "  duplicate messages by the fault that explains them (a message may have two): "
@@ -176,21 +169,18 @@ def run_chaos(
 ) -> Report:
     """Play `timeline` against the sandbox with the real handler; the scored report."""
     started = time.monotonic()
-    deployment = Deployment(
-        sandbox_env,
-        timeline.regions,
-        MAX_ATTEMPTS=str(max_attempts),
-        MAX_CONCURRENCY="4",
+    deployment = Notifier(
+        sandbox_env, timeline.regions, MAX_ATTEMPTS=str(max_attempts), MAX_CONCURRENCY="4"
     )
-    play = _Play(timeline, sim, proxy, deployment)
-    reset_function()
     try:
-        for tick in timeline.ticks:
-            record = play.tick(tick)
-            if progress is not None:
-                progress(record)
+        # In-process runs share one execution environment: warm after the first, as in Lambda.
+        with deployment.environment() as function:
+            play = _Play(timeline, sim, proxy, deployment, function)
+            for tick in timeline.ticks:
+                record = play.tick(tick)
+                if progress is not None:
+                    progress(record)
     finally:
-        reset_function()
         deployment.delete()
     truth = truths(t.events for t in timeline.ticks)
     infos = [
@@ -220,7 +210,8 @@ class _Play:
     timeline: Timeline
     sim: ConfigSimulator
     proxy: FaultProxy
-    deployment: Deployment
+    deployment: Notifier
+    function: ExecutionEnvironment
     world: World = field(default_factory=World)
     delivered: list[Delivered] = field(default_factory=list)
     records: list[TickRecord] = field(default_factory=list)
@@ -246,7 +237,7 @@ class _Play:
         proxy.set_faults([rule for f in tick.faults for rule in f.proxy])
         began = time.monotonic()
         try:
-            record = _run_tick(tick, self.deployment, proxy, self.rng)
+            record = _run_tick(tick, self.deployment, self.function, proxy, self.rng)
         finally:
             sim.clear_faults()
             proxy.clear_faults()
@@ -284,21 +275,24 @@ class _Play:
 
 
 def _run_tick(
-    tick: Tick, deployment: Deployment, proxy: FaultProxy, rng: random.Random
+    tick: Tick,
+    deployment: Notifier,
+    function: ExecutionEnvironment,
+    proxy: FaultProxy,
+    rng: random.Random,
 ) -> TickRecord:
     run_id = f"tick-{tick.index:04d}"
     faults = tuple(f.kind for f in tick.faults)
     record = TickRecord(tick.index, tick.mode, faults, len(tick.events), [])
     if tick.mode == "in-process":
-        # A warm execution environment after the first run, as Lambda reuses one.
-        record.results.append(run_in_process(deployment.env, run_id, warm=tick.index > 0))
+        record.results.append(function.invoke(run_id))
     elif tick.mode == "overlap":
-        workers = [Worker(deployment.env, f"{run_id}-{i}") for i in (1, 2)]
-        for worker in workers:
-            worker.ready()
-        for worker in workers:
-            worker.go()
-        record.results += [worker.finish(RUN_TIMEOUT_S) for worker in workers]
+        processes = [HandlerProcess(deployment.env) for _ in (1, 2)]
+        for process in processes:
+            process.ready()
+        for i, process in enumerate(processes, start=1):
+            process.go(f"{run_id}-{i}")
+        record.results += [process.finish(RUN_TIMEOUT_S) for process in processes]
     else:
         fault = next(f for f in tick.faults if f.kill_after is not None)
         record.kill, result = _killed_run(deployment, proxy, run_id, fault)
@@ -307,13 +301,13 @@ def _run_tick(
 
 
 def _killed_run(
-    deployment: Deployment, proxy: FaultProxy, run_id: str, fault: Fault
+    deployment: Notifier, proxy: FaultProxy, run_id: str, fault: Fault
 ) -> tuple[str, RunResult]:
     """Start the handler in a process and SIGKILL it when the trigger is reached."""
     assert fault.kill_after is not None  # noqa: S101 - only kill faults come here
     trigger, amount = fault.kill_after
-    worker = Worker(deployment.env, run_id)
-    worker.ready()
+    process = HandlerProcess(deployment.env)
+    process.ready()
 
     def progress() -> float:
         if trigger == "publish":
@@ -324,16 +318,16 @@ def _killed_run(
 
     start = progress()
     began = time.monotonic()
-    worker.go()
+    process.go(run_id)
     how = f"finished before the kill ({trigger} {amount:g})"
-    while worker.running():
+    while process.running():
         elapsed = time.monotonic() - began
         if progress() - start >= amount or elapsed > RUN_TIMEOUT_S:
-            if worker.kill():
+            if process.kill():
                 how = f"killed after {trigger} {amount:g} ({elapsed:.2f} s into the run)"
             break
         time.sleep(0.002)
-    return how, worker.finish(RUN_TIMEOUT_S)
+    return how, process.finish(RUN_TIMEOUT_S)
 
 
 def _fired(fault: Fault, record: TickRecord) -> int:

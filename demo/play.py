@@ -37,8 +37,10 @@ from demo.scenario import REGIONS, Organization, Tick
 from demo.tap import Published, PublishTap
 from infra import REPO_ROOT
 from sandbox import ConfigSimulator, Sandbox
-from sandbox.lambda_runtime import invoke
+from sandbox.lambda_runtime import ExecutionEnvironment
+from sandbox.local_aws import ISOLATION
 from sandbox.organizations import create_named_accounts
+from sandbox.resources import Delivery, drain, new_subscriber_queue, queue_arn, received
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -68,26 +70,6 @@ class Options:
 
 
 @dataclass(frozen=True)
-class Envelope:
-    """One message as an SQS subscriber received it (SNS's JSON envelope, not raw delivery)."""
-
-    message_id: str
-    subject: str
-    message: str
-    attributes: dict[str, str]
-
-    @classmethod
-    def parse(cls, raw: str) -> Envelope:
-        envelope = json.loads(raw)
-        return cls(
-            message_id=envelope["MessageId"],
-            subject=envelope.get("Subject", ""),
-            message=envelope["Message"],
-            attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
-        )
-
-
-@dataclass(frozen=True)
 class Subscriber:
     """A queue on the deployed topic: the SQS subscriber, or a stand-in for an email one."""
 
@@ -100,7 +82,7 @@ class Shown:
     """One published message, the SQS subscriber's copy of it, and who received it."""
 
     published: Published
-    envelope: Envelope
+    envelope: Delivery  # the SQS subscriber's copy
     received_by: tuple[str, ...]  # subscriber labels
 
     @property
@@ -301,18 +283,16 @@ class _Demo:
         result, subscribers = self.result, self.result.subscribers
         assert result.organization is not None  # noqa: S101 - set before the first tick
         tick.script(self.sandbox.config_sim, result.organization)
-        with self.tap.installed():
-            invocation = invoke(
-                deployment.function_environment,
-                deployment.function_name,
-                f"tick-{number}",
-                now=now,
-            )
+        function = ExecutionEnvironment(
+            deployment.function_environment, function_name=deployment.function_name
+        )
+        with self.tap.installed(), function:
+            summary = function.invoke(f"tick-{number}", now=now).summary_or_raise()
         published = [p for p in self.tap.take() if p.topic_arn == deployment.topic_arn]
-        events = _count_messages(sqs, self.events_queue)
-        if events != invocation.summary["events_put"]:
+        events = len(drain(sqs, self.events_queue))
+        if events != summary["events_put"]:
             result.problems.append(
-                f"tick {number}: the handler reports {invocation.summary['events_put']} events "
+                f"tick {number}: the handler reports {summary['events_put']} events "
                 f"put, the bus's rule delivered {events}"
             )
         received = {s.label: _drain(sqs, s.queue_url) for s in subscribers}
@@ -330,13 +310,13 @@ class _Demo:
             f"tick {number}: the SQS subscriber received {e.subject!r}, which the tap did not see"
             for e in copies.values()
         ]
-        if invocation.summary["messages_published"] != len(published):
+        if summary["messages_published"] != len(published):
             result.problems.append(
-                f"tick {number}: the handler reports {invocation.summary['messages_published']} "
+                f"tick {number}: the handler reports {summary['messages_published']} "
                 f"messages published, SNS accepted {len(published)}"
             )
         shown.sort(key=_display_order)
-        return TickOutcome(number, of, tick, invocation.summary, shown, events)
+        return TickOutcome(number, of, tick, summary, shown, events)
 
     def _show(self, outcome: TickOutcome) -> None:
         screen, summary = self.screen, outcome.summary
@@ -396,7 +376,8 @@ class _Demo:
         self.screen.text(f"In the organization: {change}")
         regions = [arg for region in REGIONS for arg in ("--region", region)]
         result.status_exit, result.status_output = self._cli(["status", *regions])
-        check = ["check", "--dry-run", "--table", deployment.table_name, *regions]
+        check = ["check", "--dry-run", "--stack", deployment.synthesized.stack_name]
+        check += ["--region", REGIONS[0]]
         result.check_exit, result.check_output = self._cli(check)
         result.dry_run_deliveries = sum(len(_drain(sqs, s.queue_url)) for s in result.subscribers)
         self.screen.text(
@@ -453,25 +434,26 @@ def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[S
             policy = properties.get("FilterPolicy")
             label = f"email {properties['Endpoint']}"
             wanted.append((f"{label} [{_describe(policy)}]" if policy else label, policy))
-    subscribers = []
-    for index, (label, policy) in enumerate(wanted):
-        url = sqs.create_queue(QueueName=f"demo-subscriber-{index}-{suffix}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
-        sns.subscribe(
-            TopicArn=deployment.topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes
+    return [
+        Subscriber(
+            label,
+            new_subscriber_queue(
+                sns,
+                sqs,
+                deployment.topic_arn,
+                f"demo-subscriber-{index}-{suffix}",
+                {"FilterPolicy": json.dumps(policy)} if policy else None,
+            ),
         )
-        subscribers.append(Subscriber(label, url))
-    return subscribers
+        for index, (label, policy) in enumerate(wanted)
+    ]
 
 
 def _describe(policy: dict[str, list[str]]) -> str:
     return "; ".join(f"{name}: {' or '.join(values)}" for name, values in policy.items())
 
 
-def _compare(message: Published, envelope: Envelope | None) -> str | None:
+def _compare(message: Published, envelope: Delivery | None) -> str | None:
     """Why the SQS copy is not the published message, or None if it is, byte for byte."""
     if envelope is None:
         return f"{message.subject!r} was published but the SQS subscriber did not receive it"
@@ -489,44 +471,23 @@ def _route_events(
     events = session.client("events", endpoint_url=endpoint_url)
     bus = _event_bus(stack_name)
     url = sqs.create_queue(QueueName=f"{bus}-queue")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
     events.put_rule(
         Name="config-deployments",
         EventBusName=bus,
         EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
     )
     events.put_targets(
-        Rule="config-deployments", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}]
+        Rule="config-deployments",
+        EventBusName=bus,
+        Targets=[{"Id": "queue", "Arn": queue_arn(sqs, url)}],
     )
     events.close()
     return url
 
 
-def _count_messages(sqs: SQSClient, queue_url: str) -> int:
-    count = 0
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-    ).get("Messages", []):
-        count += len(batch)
-        for message in batch:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return count
-
-
-def _drain(sqs: SQSClient, queue_url: str) -> dict[str, Envelope]:
-    """Everything the queue holds now, by SNS MessageId (SNS delivered it before Publish
-    returned)."""
-    envelopes: dict[str, Envelope] = {}
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-    ).get("Messages", []):
-        for message in batch:
-            envelope = Envelope.parse(message["Body"])
-            envelopes[envelope.message_id] = envelope
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return envelopes
+def _drain(sqs: SQSClient, queue_url: str) -> dict[str, Delivery]:
+    """Everything the queue holds now, by SNS MessageId."""
+    return {d.message_id: d for d in received(sqs, queue_url)}
 
 
 def _display_order(shown: Shown) -> tuple[int, int, str, str]:
@@ -586,12 +547,7 @@ def _sandbox_environment(sandbox: Sandbox) -> Iterator[None]:
         # real account or bypass the sandbox; the config files can name all of them too.
         for name in [n for n in os.environ if n.startswith("AWS_")]:
             del os.environ[name]
-        os.environ.update(
-            sandbox.env(),
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-        )
+        os.environ.update(sandbox.env(), **ISOLATION)
         yield
 
 

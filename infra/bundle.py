@@ -98,8 +98,9 @@ NEVER_IMPORTED = (
         )
     ),
 )
-# The operator's command line (config-notifier, installed in .venv): the function never imports it.
-OPERATOR_ONLY = ("cli.py",)
+# The operator's command line (config-notifier, installed in .venv) and its dry run: the function
+# never imports them.
+OPERATOR_ONLY = ("cli.py", "dry_run.py")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", *OPERATOR_ONLY)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 

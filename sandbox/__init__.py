@@ -1,4 +1,6 @@
-"""A local stand-in for an AWS account: moto plus an AWS Config organization-status simulator.
+"""A local stand-in for an AWS account: moto plus an AWS Config organization-status simulator, and
+the harness every tool runs the notifier with (lambda_runtime, lambda_process, notifier,
+resources).
 
 with Sandbox() as sandbox:
     os.environ.update(sandbox.env())
@@ -8,7 +10,24 @@ with Sandbox() as sandbox:
 
 from __future__ import annotations
 
-from sandbox.config_sim import ConfigSimulator
-from sandbox.local_aws import Sandbox
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.config_sim import ConfigSimulator
+    from sandbox.local_aws import Sandbox
 
 __all__ = ["ConfigSimulator", "Sandbox"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the function's own process (sandbox.lambda_process) is in this package
+    # and must not import moto and the simulator with it.
+    if name == "Sandbox":
+        from sandbox.local_aws import Sandbox  # noqa: PLC0415
+
+        return Sandbox
+    if name == "ConfigSimulator":
+        from sandbox.config_sim import ConfigSimulator  # noqa: PLC0415
+
+        return ConfigSimulator
+    raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

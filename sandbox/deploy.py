@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 # jsii starts node on the first aws_cdk import; its end-of-life banner is noise here.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App, DefaultStackSynthesizer
+from aws_cdk import App, DefaultStackSynthesizer, IStackSynthesizer
 
 from infra import bundle
 from infra.application import add_notifier
@@ -97,13 +97,29 @@ def sandbox_synthesizer() -> DefaultStackSynthesizer:
 
 
 def synthesize(context: Mapping[str, Any], outdir: Path, code: Path | None = None) -> Synthesized:
-    """Build the app as app.py does (settings from context, cdk-nag checks) into `outdir`.
+    """The app synthesized for moto's CloudFormation (`sandbox_synthesizer`) into `outdir`.
 
     `code` is the function's deployment package; by default it is built (or reused) as app.py does.
     """
-    config = AppConfig.from_context(context.get)
-    app = App(outdir=str(outdir))
-    add_notifier(app, config, code or bundle.build(), synthesizer=sandbox_synthesizer())
+    return synthesize_app(
+        context, outdir, code or bundle.build(), synthesizer=sandbox_synthesizer()
+    )
+
+
+def synthesize_app(
+    context: Mapping[str, Any],
+    outdir: Path,
+    code: Path,
+    *,
+    synthesizer: IStackSynthesizer | None = None,
+    app_context: dict[str, Any] | None = None,
+) -> Synthesized:
+    """Build the app as app.py does (settings from `context`, cdk-nag checks included) and
+    synthesize it into `outdir`. `synthesizer` None is the stack's own, as `cdk synth` uses;
+    `app_context` is the App's context (cdk.json's feature flags, say)."""
+    config = AppConfig.from_context(context.get, present=context)
+    app = App(outdir=str(outdir), context=app_context)
+    add_notifier(app, config, code, synthesizer=synthesizer)
     assembly = app.synth()
     template = assembly.get_stack_by_name(config.stack_name).template
     return Synthesized(config=config, outdir=outdir, template=template)

@@ -34,12 +34,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
+
+from sandbox.servers import Lifecycle, LocalServer
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ class FaultRules:
             )
 
 
-class FaultProxy:
+class FaultProxy(Lifecycle):
     """The proxy server: start() it, point AWS_ENDPOINT_URL at `url`, add rules."""
 
     def __init__(
@@ -292,47 +293,23 @@ class FaultProxy:
         self._in_flight = 0
         self._recorded: list[Request] | None = None
         self._server: _ProxyServer | None = None
-        self._thread: threading.Thread | None = None
 
     def start(self) -> str:
         if self._server is None:
             self._server = _ProxyServer(self._address, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"fault-proxy{self.url[6:]}",
-                daemon=True,
-            )
-            self._thread.start()
+            self._server.start()
         return self.url
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+            server.stop()
 
     @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the proxy is not running: call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> FaultProxy:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self._server.url
 
     # Rules, as tests and the chaos run script them ---------------------------------------------
 
@@ -621,10 +598,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
 
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _ProxyServer(LocalServer):
     def __init__(self, address: tuple[str, int], proxy: FaultProxy) -> None:
-        super().__init__(address, _Handler)
+        super().__init__(address, _Handler, "fault-proxy")
         self.proxy = proxy

@@ -3,18 +3,27 @@ endpoint variables so that code under test never knows it is not talking to AWS.
 
 from __future__ import annotations
 
-from types import TracebackType
+import os
 
 from sandbox.config_sim import ConfigSimulator
 from sandbox.fault_proxy import FaultProxy
 from sandbox.moto_server import MotoProcess, MotoServer
+from sandbox.servers import Lifecycle
 
 SANDBOX_REGION = "us-east-1"
 # moto accepts any credentials; fixed fake ones keep real ones out of every request.
 SANDBOX_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# With the sandbox's variables in place of every AWS_* one, what keeps the rest of a real AWS setup
+# out: ~/.aws/config and ~/.aws/credentials can name profiles, regions and endpoints, and the
+# instance metadata service hands out credentials.
+ISOLATION = {
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
-class Sandbox:
+class Sandbox(Lifecycle):
     """moto and a ConfigSimulator, started and stopped together.
 
     With `fault_proxy=True`, a FaultProxy stands in front of moto and AWS_ENDPOINT_URL points at
@@ -72,14 +81,3 @@ class Sandbox:
             **SANDBOX_CREDENTIALS,
             "AWS_DEFAULT_REGION": SANDBOX_REGION,
         }
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -1,11 +1,14 @@
-"""The notifier's own resources, made in moto the way the CDK app makes them in AWS.
+"""The notifier's own resources, made in moto the way the CDK app makes them in AWS, and what a
+subscriber of its topic receives.
 
-Tests, the chaos run and the benchmark each deploy a fresh copy: a snapshot table with the
-stack's key schema, and an SQS queue subscribed to the topic to read what subscribers receive.
+moto's CloudFormation skips AWS::SNS::Subscription, so every tool subscribes its own SQS queues:
+`new_subscriber_queue`, then `received` (or `drain`) to read what SNS delivered to one.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -25,9 +28,91 @@ def create_snapshot_table(dynamodb: Any, name: str) -> None:
     )
 
 
-def subscribe_queue(sns: Any, sqs: Any, topic_arn: str, queue_url: str) -> None:
-    """Subscribe an SQS queue to the topic, as an `sqs` subscriber of the product would be."""
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return arn
+
+
+def subscribe_queue(
+    sns: Any, sqs: Any, topic_arn: str, queue_url: str, attributes: dict[str, str] | None = None
+) -> None:
+    """Subscribe an SQS queue to the topic, as an `sqs` subscriber of the product would be
+    (`attributes`: the subscription's, e.g. a FilterPolicy)."""
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn(sqs, queue_url),
+        Attributes=attributes or {},
+    )
+
+
+def new_subscriber_queue(
+    sns: Any, sqs: Any, topic_arn: str, name: str, attributes: dict[str, str] | None = None
+) -> str:
+    """A new queue named `name`, subscribed to the topic; its URL."""
+    queue_url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    subscribe_queue(sns, sqs, topic_arn, queue_url, attributes)
+    return queue_url
+
+
+def drain(sqs: Any, queue_url: str) -> list[str]:
+    """Every message body the queue holds now, oldest first; each is deleted once read.
+
+    SNS delivers to SQS before Publish returns, so what a run published is there when it ends.
+    """
+    bodies: list[str] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        for message in batch:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as an SQS subscriber of the topic receives it: SNS's JSON envelope (not raw
+    delivery) around the body SNS picked for the sqs protocol."""
+
+    message_id: str
+    subject: str
+    message: str  # the body, as published
+    attributes: dict[str, str]
+
+    @classmethod
+    def parse(cls, body: str) -> Delivery:
+        envelope = json.loads(body)
+        return cls(
+            message_id=envelope["MessageId"],
+            subject=envelope.get("Subject", ""),
+            message=envelope["Message"],
+            attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+        )
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The body's JSON document (the notifier's sqs body is one)."""
+        document: dict[str, Any] = json.loads(self.message)
+        return document
+
+    @property
+    def size(self) -> int:
+        """Bytes of the SNS message as published (the JSON of every protocol's body)."""
+        return len(self.message.encode())
+
+    @property
+    def is_transition(self) -> bool:
+        return self.attributes.get("event_type") == "transition"
+
+    @property
+    def accounts(self) -> list[str]:
+        """The member accounts the message's transitions name."""
+        return [t["account_id"] for t in self.document["transitions"] if t["account_id"]]
+
+
+def received(sqs: Any, queue_url: str) -> list[Delivery]:
+    """Everything the subscriber's queue got since the last call, oldest first."""
+    return [Delivery.parse(body) for body in drain(sqs, queue_url)]

@@ -28,10 +28,11 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar
+
+from sandbox.servers import Lifecycle, LocalServer
 
 PREFIX = "/2018-06-01/runtime"
 # AWS's runtime interface client, and what it needs: Lambda's own runtime directory holds them.
@@ -62,7 +63,7 @@ class Invocation:
         return self.error is not None
 
 
-class RuntimeApi:
+class RuntimeApi(Lifecycle):
     """The Runtime API of one execution environment, on 127.0.0.1 and a free port."""
 
     def __init__(self, function_arn: str, timeout_seconds: float = 300) -> None:
@@ -74,16 +75,14 @@ class RuntimeApi:
         self._invocations: dict[str, Invocation] = {}
         self._changed = threading.Condition()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LocalServer | None = None
 
     @property
     def address(self) -> str:
         """host:port, as Lambda sets AWS_LAMBDA_RUNTIME_API."""
         if self._server is None:
             raise RuntimeApiError("the Runtime API is not started")
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
+        return self._server.url.removeprefix("http://")
 
     def start(self) -> RuntimeApi:
         api = self
@@ -91,33 +90,15 @@ class RuntimeApi:
         class Handler(_Handler):
             runtime = api
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="runtime-api", daemon=True
-        )
-        self._thread.start()
+        self._server = LocalServer(("127.0.0.1", 0), Handler, "runtime-api")
+        self._server.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> RuntimeApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     def wait_for_first_poll(self, timeout: float) -> float:
         """When the function first asked for an event (its init is over then)."""
@@ -246,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the tests read what the function wrote, not this server."""
 
 
-class XRayDaemon:
+class XRayDaemon(Lifecycle):
     """The X-Ray daemon beside a traced function: a UDP socket on 127.0.0.1 that keeps each
     document sent to it (a header line, then a segment or subsegment, in JSON)."""
 
@@ -270,21 +251,13 @@ class XRayDaemon:
         with self._lock:
             return list(self._documents)
 
+    def start(self) -> None:
+        """It receives from the moment it is made; `with` only stops it at the end."""
+
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=5)
         self._socket.close()
-
-    def __enter__(self) -> XRayDaemon:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _receive(self) -> None:
         while not self._stopping.is_set():

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import boto3
 import botocore.session
 import pytest
 
 from sandbox import ConfigSimulator, Sandbox
+from sandbox.fault_proxy import FaultProxy
+from sandbox.local_aws import ISOLATION
+from sandbox.notifier import Notifier
+
+REGIONS = ("us-east-1", "eu-west-1")
 
 
 @pytest.fixture(scope="session")
@@ -25,13 +30,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> dict[str, str
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
-    env = {
-        **sandbox.env(),
-        # ~/.aws/config and ~/.aws/credentials can name profiles, regions and endpoints too.
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = {**sandbox.env(), **ISOLATION}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -80,3 +79,37 @@ def config_sim(sandbox: Sandbox) -> ConfigSimulator:
     """The session's Config simulator, emptied: no accounts, state, faults, counts or callers."""
     sandbox.config_sim.reset()
     return sandbox.config_sim
+
+
+@pytest.fixture(scope="session")
+def fault_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the session's moto; its rates draw from a fixed seed."""
+    with FaultProxy(sandbox.moto.url, seed=11) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def make_notifier(
+    sandbox_env: dict[str, str], sandbox_boto3_session: boto3.Session, config_sim: ConfigSimulator
+) -> Iterator[Callable[..., Notifier]]:
+    """make_notifier(endpoint=None, **settings): a freshly deployed notifier (its own table, topic
+    and queue) watching two regions of the emptied simulator, giving up after two attempts;
+    deleted after the test. `endpoint`: where AWS_ENDPOINT_URL points instead (a fault proxy)."""
+    made: list[Notifier] = []
+
+    def make(endpoint: str | None = None, **settings: str) -> Notifier:
+        env = {**sandbox_env, "AWS_ENDPOINT_URL": endpoint} if endpoint else sandbox_env
+        notifier = Notifier(
+            env,
+            REGIONS,
+            session=sandbox_boto3_session,
+            MAX_ATTEMPTS="2",  # throttling tests give up quickly
+            MAX_CONCURRENCY="4",
+            **settings,
+        )
+        made.append(notifier)
+        return notifier
+
+    yield make
+    for notifier in made:
+        notifier.delete()

@@ -1,7 +1,7 @@
 """The operator's command line: the notifier's own reading code, with the standard credential chain.
 
 config-notifier status --region us-east-1 --region eu-west-1 [--json]
-config-notifier check --dry-run --table NAME --region us-east-1 [--json]
+config-notifier check --dry-run [--stack NAME] --region us-east-1 [--json]
 """
 
 from __future__ import annotations
@@ -9,19 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from config_notifier.errors import PublishRefused, SourceUnreadable
-from config_notifier.model import EntityId, Kind, Message, Observation, Record
+from config_notifier.dry_run import DEFAULT_STACK, DryRunError, dry_run, read_deployed
+from config_notifier.errors import SourceUnreadable
+from config_notifier.model import EntityId, Kind, Observation
 from config_notifier.read import (
     CallCounter,
     read_account_packs,
@@ -30,10 +28,7 @@ from config_notifier.read import (
     read_org_rules,
     utc_session,
 )
-from config_notifier.run import Dependencies, run
-from config_notifier.settings import Settings, SettingsError
-from config_notifier.snapshot import SnapshotStore
-from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite
+from config_notifier.settings import SettingsError
 
 EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
 
@@ -86,10 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="what the next scheduled run would notify, without publishing or writing"
     )
+    status.add_argument(
+        "--region", action="append", required=True, help="a region to read (repeatable)"
+    )
+    check.add_argument(
+        "--region", required=True, help="the region the stack is deployed in (it reads them all)"
+    )
     for command in (status, check):
-        command.add_argument(
-            "--region", action="append", required=True, help="a region to read (repeatable)"
-        )
         command.add_argument("--json", action="store_true", help="print JSON instead of text")
     check.add_argument(
         "--dry-run",
@@ -97,7 +95,11 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="required: check never publishes or writes",
     )
-    check.add_argument("--table", required=True, help="the deployed snapshot table's name")
+    check.add_argument(
+        "--stack",
+        default=DEFAULT_STACK,
+        help=f"the notifier's CloudFormation stack (default {DEFAULT_STACK})",
+    )
     return parser
 
 
@@ -144,35 +146,12 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
-    env = {
-        "SNAPSHOT_TABLE_NAME": args.table,
-        # Never published to: the dry-run publisher only records.
-        "TOPIC_ARN": "arn:aws:sns:us-east-1:000000000000:dry-run",
-        "REGIONS": ",".join(args.region),
-    }
-    settings = Settings.from_env(env)
-    dynamodb = _client("dynamodb", args.region[0])
     try:
-        dynamodb.describe_table(TableName=args.table)
-    except ClientError as exc:
-        raise CliError(
-            f"cannot read the snapshot table {args.table!r} in {args.region[0]}: "
-            f"{exc.response.get('Error', {}).get('Message', exc)}. Pass the table name from the "
-            "stack's outputs (SnapshotTableName) and the region it is deployed in first."
-        ) from exc
-    publisher = RecordingPublisher()
-    clients = {region: _client("config", region) for region in args.region}
-    summary = run(
-        settings,
-        Dependencies(
-            config_client=clients.__getitem__,
-            snapshot=ReadOnlySnapshot(dynamodb, args.table),
-            publisher=publisher,
-        ),
-        now=datetime.now(UTC),
-        run_id=f"dry-run-{uuid.uuid4().hex[:8]}",
-        deadline=time.monotonic() + 600,
-    )
+        deployed = read_deployed(args.stack, args.region)
+    except DryRunError as exc:
+        raise CliError(str(exc)) from exc
+    messages, summary = dry_run(deployed)
+    applied = deployed.describe()
     if args.json:
         docs = [
             {
@@ -180,54 +159,34 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
                 "attributes": m.attributes,
                 "document": json.loads(m.bodies["sqs"]),
             }
-            for m in publisher.messages
+            for m in messages
         ]
-        json.dump({"messages": docs, "summary": summary}, out, indent=2)
+        json.dump({"configuration": applied, "messages": docs, "summary": summary}, out, indent=2)
         out.write("\n")
-    else:
-        for message in publisher.messages:
-            out.write(f"=== {message.subject}\n{message.bodies['email']}\n\n")
-        out.write(
-            f"{len(publisher.messages)} message(s) would be published; "
-            f"{len(summary['failed_sources'])} source(s) could not be read.\n"
-        )
-        for failure in summary["failed_sources"]:
-            out.write(f"  unread: {failure['region']} {failure['source']}: {failure['reason']}\n")
+        return EXIT_OK
+    _print_configuration(applied, out)
+    for message in messages:
+        out.write(f"=== {message.subject}\n{message.bodies['email']}\n\n")
+    out.write(
+        f"{len(messages)} message(s) would be published; "
+        f"{len(summary['failed_sources'])} source(s) could not be read; "
+        f"{summary['muted']} held back by mutes.\n"
+    )
+    for failure in summary["failed_sources"]:
+        out.write(f"  unread: {failure['region']} {failure['source']}: {failure['reason']}\n")
     return EXIT_OK
 
 
-class RecordingPublisher:
-    """Accepts every message and keeps it: what `check --dry-run` shows instead of publishing."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
-        self.messages.extend(messages)
-        return [None] * len(messages)
-
-
-class ReadOnlySnapshot(SnapshotStore):
-    """Reads the deployed snapshot and pretends every write succeeded, so nothing changes."""
-
-    def save_region(
-        self, region: str, before: Chunked, after: Mapping[EntityId, Record], admin: str = ""
-    ) -> ChunkCommit:
-        return ChunkCommit()
-
-    def save_members(
-        self, parent: EntityId, before: Chunked, after: Mapping[EntityId, Record]
-    ) -> ChunkCommit:
-        return ChunkCommit()
-
-    def mark_baselined(self, region: str, source: str, at: str, admin: str = "") -> None:
-        return None
-
-    def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
-        return ()
-
-    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
-        return None
+def _print_configuration(applied: Mapping[str, Any], out: TextIO) -> None:
+    """Which configuration the dry run applied: the deployed function's own."""
+    out.write(f"Using the configuration of {applied['function']} (stack {applied['stack']}):\n")
+    out.write(f"  regions: {', '.join(applied['regions'])}\n")
+    out.write(f"  stuck after: {applied['stuck_after_minutes']} minutes (0: off)\n")
+    out.write(f"  baseline mode: {applied['baseline_mode']}\n")
+    mutes = applied["mutes"] or ["none"]
+    out.write(f"  mutes: {'; '.join(str(m) for m in mutes)}\n")
+    admins = applied["delegated_admins"] or {"none": ""}
+    out.write(f"  delegated administrators: {', '.join(admins)}\n\n")
 
 
 def _client(service: str, region: str) -> Any:

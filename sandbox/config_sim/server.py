@@ -13,16 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 from sandbox.config_sim.faults import FaultRule
 from sandbox.config_sim.service_model import TARGET_PREFIX
+from sandbox.servers import LocalServer
 
 if TYPE_CHECKING:
     from sandbox.config_sim.simulator import ConfigSimulator
@@ -204,35 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class ConfigServer(ThreadingHTTPServer):
+class ConfigServer(LocalServer):
     """The HTTP server of one simulator, served from a daemon thread."""
 
-    daemon_threads = True
-    # Do not wait for idle keep-alive connections on close: their threads are daemons.
-    block_on_close = False
-
     def __init__(self, address: tuple[str, int], simulator: ConfigSimulator) -> None:
-        super().__init__(address, _Handler)
+        super().__init__(address, _Handler, "config-sim")
         self.simulator = simulator
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        # A short poll interval: stop() waits for the serving loop to notice it.
-        self._thread = threading.Thread(
-            target=self.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"config-sim{self.url[6:]}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        if self._thread is not None:
-            self._thread.join()

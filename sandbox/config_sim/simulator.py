@@ -9,7 +9,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from types import TracebackType
 from typing import Any
 
 from sandbox.config_sim import documents, errors
@@ -21,6 +20,7 @@ from sandbox.config_sim.service_model import operation_model
 from sandbox.config_sim.state import Clock, Organization, Region, utc_now
 from sandbox.config_sim.tokens import TokenCodec
 from sandbox.config_sim.validation import parse_request
+from sandbox.servers import Lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ LOOP_TOKEN = "sim-fault-token-loop"  # noqa: S105 - a pagination token, not a se
 EMPTY_PAGE_TOKEN = "sim-fault-empty-page-"  # noqa: S105 - a pagination token, not a secret
 
 
-class ConfigSimulator:
+class ConfigSimulator(Lifecycle):
     """An AWS Config endpoint for the five deployment-status operations, over a scripted
     organization. Point boto3 at it with AWS_ENDPOINT_URL_CONFIG_SERVICE=<endpoint_url>.
 
@@ -79,18 +79,6 @@ class ConfigSimulator:
         if server is None:
             raise RuntimeError("the simulator is not running: call start() first")
         return server.url
-
-    def __enter__(self) -> ConfigSimulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # The organization ----------------------------------------------------------------------
 

@@ -8,9 +8,8 @@ import re
 
 import pytest
 
-from chaos.harness import run_in_process
 from config_notifier.settings import Settings, SettingsError
-from tests.badinput.conftest import ACCOUNTS, REGIONS, run, transitions
+from tests.badinput.conftest import ACCOUNTS, REGIONS
 
 BROKEN = {
     "SNAPSHOT_TABLE_NAME": "",  # missing
@@ -32,7 +31,7 @@ def test_every_bad_variable_is_named_with_a_valid_example_and_nothing_happens(
     config_sim.add_accounts(ACCOUNTS)
     config_sim.region(REGIONS[0]).put_org_pack("ops-baseline")
     # When the handler runs
-    result = run_in_process({**deployment.env, **BROKEN}, "bad-settings")
+    result = deployment.invoke("bad-settings", **BROKEN)
     # Then it refuses, with one error that names each variable
     assert result.summary is None
     assert result.error is not None
@@ -74,9 +73,8 @@ def test_a_region_shaped_name_the_service_knows_nothing_about_reads_as_empty(
     config_sim.add_accounts(ACCOUNTS)
     config_sim.region(REGIONS[0]).put_org_pack("ops-baseline")
     # When the notifier watches it next to a real one
-    summary = run(deployment, "nowhere", REGIONS=f"{REGIONS[0]},xx-nowhere-1").summary
+    summary = deployment.run("nowhere", REGIONS=f"{REGIONS[0]},xx-nowhere-1")
     # Then it is baselined as empty, not reported as failing
-    assert summary is not None
     assert summary["failed_sources"] == []
     assert sorted(summary["baselined"]) == sorted([REGIONS[0], "xx-nowhere-1"])
     summaries = {
@@ -97,14 +95,13 @@ def test_a_region_whose_endpoint_does_not_answer_is_unread_not_empty(
     config_sim.add_accounts(ACCOUNTS)
     for region in REGIONS:
         config_sim.region(region).put_org_pack("ops-baseline")
-    run(deployment, "baseline")
+    deployment.run("baseline")
     deployment.received()
     # When the Config endpoint cannot be reached at all (as for a region that does not exist:
     # its endpoint name does not resolve), e.g. a closed port
     unreachable = {"AWS_ENDPOINT_URL_CONFIG_SERVICE": "http://127.0.0.1:9"}
-    summary = run(deployment, "unreachable", **unreachable).summary
+    summary = deployment.run("unreachable", **unreachable)
     # Then every source of every region is reported unread, saying why, and nothing disappears
-    assert summary is not None
     unread = {(f["region"], f["source"]) for f in summary["failed_sources"]}
     assert unread == {
         (region, source)
@@ -112,7 +109,7 @@ def test_a_region_whose_endpoint_does_not_answer_is_unread_not_empty(
         for source in ("organization-rule", "organization-pack", "account-pack")
     }
     assert all("Could not connect" in f["reason"] for f in summary["failed_sources"])
-    assert transitions(deployment) == []
+    assert deployment.transitions() == []
     # And once it answers again, nothing was lost or invented
-    run(deployment, "back")
-    assert transitions(deployment) == []
+    deployment.run("back")
+    assert deployment.transitions() == []

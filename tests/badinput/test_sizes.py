@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.badinput.conftest import ACCOUNTS, REGIONS, run, transitions
+from tests.badinput.conftest import ACCOUNTS, REGIONS
 
 REGION = REGIONS[0]
 SNS_LIMIT = 256 * 1024
@@ -23,7 +23,7 @@ def test_ten_kilobyte_error_messages_are_cut_for_people_and_kept_for_machines(
     # Given a baselined organization of 12 accounts
     config_sim.add_accounts(ACCOUNTS)
     config_sim.region(REGION).put_org_pack("ops-baseline")
-    run(deployment, "baseline")
+    deployment.run("baseline")
     deployment.received()
     # When every account fails with a different 10 KB error message
     huge = {a: f"{a}: " + ("CloudFormation said no. " * 440)[:10_240] for a in ACCOUNTS}
@@ -31,10 +31,9 @@ def test_ten_kilobyte_error_messages_are_cut_for_people_and_kept_for_machines(
         config_sim.region(REGION).set_member_status(
             "pack", "ops-baseline", account, "CREATE_FAILED", "ValidationError", message
         )
-    summary = run(deployment, "huge").summary
+    summary = deployment.run("huge")
     # Then one message arrives, within SNS's limit, naming all 12 accounts
-    [delivery] = transitions(deployment)
-    assert summary is not None
+    [delivery] = deployment.transitions()
     assert summary["messages_failed"] == 0
     assert delivery.size <= SNS_LIMIT
     members = [t for t in delivery.document["transitions"] if t["account_id"]]
@@ -47,8 +46,8 @@ def test_ten_kilobyte_error_messages_are_cut_for_people_and_kept_for_machines(
         assert "more characters]" in message
     # And the snapshot took it (items stay far below DynamoDB's 400 KB), so nothing repeats
     assert max(len(json.dumps(item)) for item in deployment.items()) < 400_000
-    run(deployment, "again")
-    assert transitions(deployment) == []
+    deployment.run("again")
+    assert deployment.transitions() == []
 
 
 def test_maximum_length_names_and_unicode_messages(deployment, config_sim):
@@ -59,7 +58,7 @@ def test_maximum_length_names_and_unicode_messages(deployment, config_sim):
     us.put_org_pack(LONG_PACK)
     us.put_org_rule(LONG_RULE)
     us.put_account_pack(LONG_LOCAL)
-    run(deployment, "baseline")
+    deployment.run("baseline")
     deployment.received()
     # When each fails with a Unicode error message (line breaks, RTL override, emoji, quotes)
     us.set_member_status(
@@ -67,9 +66,9 @@ def test_maximum_length_names_and_unicode_messages(deployment, config_sim):
     )
     us.set_member_status("rule", LONG_RULE, ACCOUNTS[1], "CREATE_FAILED", "Ünïcödé", UNICODE)
     us.put_account_pack(LONG_LOCAL, state="CREATE_FAILED", reason=UNICODE)
-    run(deployment, "unicode")
+    deployment.run("unicode")
     # Then each arrives under its exact name, with the message exactly as AWS sent it
-    deliveries = {d.document["name"]: d for d in transitions(deployment)}
+    deliveries = {d.document["name"]: d for d in deployment.transitions()}
     assert set(deliveries) == {LONG_PACK, LONG_RULE, LONG_LOCAL}
     for name, delivery in deliveries.items():
         assert delivery.attributes["name"] == name
@@ -84,8 +83,8 @@ def test_maximum_length_names_and_unicode_messages(deployment, config_sim):
         assert delivery.subject.isprintable()
     assert deliveries[LONG_RULE].document["transitions"][-1]["new"]["error_code"] == "Ünïcödé"
     # And the next run repeats nothing
-    run(deployment, "again")
-    assert transitions(deployment) == []
+    deployment.run("again")
+    assert deployment.transitions() == []
 
 
 def test_ten_thousand_accounts_failing_in_one_pack_are_one_message_that_fits(
@@ -96,7 +95,7 @@ def test_ten_thousand_accounts_failing_in_one_pack_are_one_message_that_fits(
     accounts = [str(300_000_000_000 + i) for i in range(10_000)]
     config_sim.add_accounts(accounts)
     config_sim.region(REGION).put_org_pack("ops-baseline")
-    run(deployment, "baseline")
+    deployment.run("baseline")
     deployment.received()
     proxy.record()
     # When it fails in every one of them
@@ -106,7 +105,7 @@ def test_ten_thousand_accounts_failing_in_one_pack_are_one_message_that_fits(
         error_code="MaxNumberOfConformancePacksExceededException",
         error_message="the account already has 50 conformance packs",
     )
-    summary = run(deployment, "ten-thousand").summary
+    summary = deployment.run("ten-thousand")
     # Then exactly one message was published, and it fits SNS's 256 KiB with its subject and
     # attributes
     [publish] = [r.form() for r in proxy.recorded("sns") if r.operation.startswith("Publish")]
@@ -114,8 +113,7 @@ def test_ten_thousand_accounts_failing_in_one_pack_are_one_message_that_fits(
         len(v.encode()) for k, v in publish.items() if k.startswith("MessageAttributes.")
     )
     assert len(publish["Message"].encode()) + len(publish["Subject"]) + attributes <= SNS_LIMIT
-    [delivery] = transitions(deployment)
-    assert summary is not None
+    [delivery] = deployment.transitions()
     assert summary["messages_failed"] == 0
     # And the email says how many accounts it does not list
     email = json.loads(publish["Message"])["email"]
@@ -129,5 +127,5 @@ def test_ten_thousand_accounts_failing_in_one_pack_are_one_message_that_fits(
     assert len(listed) + document["omitted_transitions"] == 10_000
     assert document["omitted_transitions"] > 0
     # And the next run, with nothing changed, repeats nothing
-    run(deployment, "again")
-    assert transitions(deployment) == []
+    deployment.run("again")
+    assert deployment.transitions() == []

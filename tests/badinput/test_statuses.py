@@ -3,7 +3,7 @@ real handler passes them on as they are, loses nothing and repeats nothing."""
 
 from __future__ import annotations
 
-from tests.badinput.conftest import ACCOUNTS, REGIONS, run, transitions
+from tests.badinput.conftest import ACCOUNTS, REGIONS
 
 REGION = REGIONS[0]
 PACK, RULE, LOCAL = "ops-baseline", "s3-bucket-encryption", "local-guardrails"
@@ -15,7 +15,7 @@ def baselined(deployment, sim) -> None:
         sim.region(region).put_org_pack(PACK)
         sim.region(region).put_org_rule(RULE)
         sim.region(region).put_account_pack(LOCAL)
-    run(deployment, "baseline")
+    deployment.run("baseline")
     deployment.received()
 
 
@@ -32,11 +32,11 @@ def test_unknown_status_values_are_passed_on_verbatim(deployment, config_sim):
     us.set_member_status("rule", RULE, ACCOUNTS[1], "ROLLBACK_PAUSED")
     us.set_org_status("pack", PACK, "UPDATE_QUEUED")
     us.put_account_pack(LOCAL, state="UPDATE_ROLLBACK_COMPLETE")
-    summary = run(deployment, "unknown").summary
+    summary = deployment.run("unknown")
     # Then each arrives with the value exactly as AWS sent it
     got = {
         (t["kind"], t["account_id"]): t["new"]["status"]
-        for d in transitions(deployment)
+        for d in deployment.transitions()
         for t in d.document["transitions"]
     }
     assert got == {
@@ -44,14 +44,13 @@ def test_unknown_status_values_are_passed_on_verbatim(deployment, config_sim):
         ("organization-pack", None): "UPDATE_QUEUED",
         ("account-pack", None): "UPDATE_ROLLBACK_COMPLETE",
     }
-    assert summary is not None
     assert summary["messages_failed"] == 0
     # And they are kept: the next run repeats nothing, and a known value after them is reported
-    run(deployment, "again")
-    assert transitions(deployment) == []
+    deployment.run("again")
+    assert deployment.transitions() == []
     us.set_member_status("rule", RULE, ACCOUNTS[1], "CREATE_SUCCESSFUL")
-    run(deployment, "known")
-    [back] = transitions(deployment)
+    deployment.run("known")
+    [back] = deployment.transitions()
     [member] = [t for t in back.document["transitions"] if t["account_id"]]
     assert (member["old"]["status"], member["new"]["status"]) == (
         "ROLLBACK_PAUSED",
@@ -75,9 +74,9 @@ def test_a_failure_without_error_code_message_or_time_is_reported(deployment, co
     us = config_sim.region(REGION)
     us.set_member_status("pack", PACK, ACCOUNTS[2], "CREATE_FAILED", "E1", "it broke")
     us.put_account_pack(LOCAL, state="CREATE_FAILED", reason="stack failed")
-    summary = run(deployment, "bare").summary
+    summary = deployment.run("bare")
     # Then both failures arrive, with nothing invented for what was not sent
-    deliveries = {d.attributes["kind"]: d for d in transitions(deployment)}
+    deliveries = {d.attributes["kind"]: d for d in deployment.transitions()}
     assert set(deliveries) == {"organization-pack", "account-pack"}
     pack_doc = deliveries["organization-pack"].document
     [member] = [t for t in pack_doc["transitions"] if t["account_id"] == ACCOUNTS[2]]
@@ -90,11 +89,10 @@ def test_a_failure_without_error_code_message_or_time_is_reported(deployment, co
     assert deliveries["account-pack"].document["transitions"][0]["new"]["status"] == "CREATE_FAILED"
     assert deliveries["organization-pack"].attributes["status"] == "CREATE_FAILED"
     assert deliveries["organization-pack"].attributes["severity"] == "failure"
-    assert summary is not None
     assert summary["failed_sources"] == []
     # And the next run, still without those members, repeats nothing
-    run(deployment, "bare-again")
-    assert transitions(deployment) == []
+    deployment.run("bare-again")
+    assert deployment.transitions() == []
 
 
 def test_an_unread_source_is_one_structured_log_record_with_the_run_id(deployment, config_sim):
@@ -104,7 +102,8 @@ def test_an_unread_source_is_one_structured_log_record_with_the_run_id(deploymen
     config_sim.set_fault(
         region=REGION, operation="DescribeOrganizationConformancePackStatuses", token_loop=True
     )
-    result = run(deployment, "looping")
+    result = deployment.invoke("looping")
+    assert result.error is None, result.error
     # Then the run logs it once as structured JSON: region, source and reason, and the run's id
     [record] = [r for r in result.logs if r.get("source") == "organization-pack"]
     assert record["level"] == "ERROR"

@@ -1,36 +1,23 @@
-"""The sandbox with the fault proxy in front of moto, and a deployed notifier reached through it."""
+"""A deployed notifier reached through the fault proxy in front of moto."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from chaos.harness import Deployment
-from sandbox import Sandbox
 from sandbox.fault_proxy import FaultProxy
+from sandbox.notifier import Notifier
+from tests.conftest import REGIONS
 
-REGIONS = ("us-east-1", "eu-west-1")
-
-
-@pytest.fixture(scope="session")
-def fault_proxy(sandbox: Sandbox) -> Iterator[FaultProxy]:
-    """A fault proxy in front of the session's moto."""
-    with FaultProxy(sandbox.moto.url, seed=11) as proxy:
-        yield proxy
+__all__ = ["REGIONS"]
 
 
 @pytest.fixture
-def proxied_env(sandbox_env: dict[str, str], fault_proxy: FaultProxy) -> Iterator[dict[str, str]]:
-    """The sandbox environment with AWS_ENDPOINT_URL at the proxy, which has no rules yet."""
+def deployment(
+    make_notifier: Callable[..., Notifier], fault_proxy: FaultProxy
+) -> Iterator[Notifier]:
+    """A freshly deployed notifier watching two regions, reached through the proxy (no rules yet)."""
     fault_proxy.clear_faults()
-    yield {**sandbox_env, "AWS_ENDPOINT_URL": fault_proxy.url}
+    yield make_notifier(fault_proxy.url)
     fault_proxy.clear_faults()
-
-
-@pytest.fixture
-def deployment(proxied_env: dict[str, str]) -> Iterator[Deployment]:
-    """A freshly deployed notifier watching two regions, reached through the proxy."""
-    deployed = Deployment(proxied_env, REGIONS, MAX_ATTEMPTS="2", MAX_CONCURRENCY="4")
-    yield deployed
-    deployed.delete()

@@ -297,7 +297,11 @@ def test_the_operator_cli_finds_the_new_failure_and_the_dry_run_publishes_nothin
     )
     # And `check --dry-run` shows the one message the next tick would send, and sends nothing
     assert result.check_exit == 0
-    assert "1 message(s) would be published; 0 source(s) could not be read." in result.check_output
+    assert (
+        "1 message(s) would be published; 0 source(s) could not be read; 0 held back by mutes."
+        in result.check_output
+    )
+    assert "Using the configuration of " in result.check_output
     assert f"[FAILED] {scenario.UPDATED_RULE} (org rule) in eu-west-1" in result.check_output
     assert result.dry_run_deliveries == 0
     # And the printout shows both commands with their exit codes

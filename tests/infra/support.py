@@ -1,18 +1,22 @@
-"""What the infrastructure tests share: the context variants and how the app is synthesized."""
+"""What the infrastructure tests share: the context variants (synthesized by sandbox.deploy), and
+the stack deployed into the sandbox with an organization whose pack failed in one account."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import uuid
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, IStackSynthesizer
-from aws_cdk.assertions import Template
+import boto3
 
 from infra import REPO_ROOT
-from infra.application import add_notifier
-from infra.config import AppConfig
+from sandbox import ConfigSimulator
+from sandbox.deploy import Deployment, deploy, synthesize
+
+REGION = "us-east-1"
+PACK = "ops-baseline"
+FAILING_ACCOUNT = "222222222222"
 
 # What cdk.json ships with: the default variant is exactly what `cdk synth` builds.
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -48,37 +52,36 @@ FULL_CONTEXT: dict[str, Any] = {
 VARIANTS: dict[str, dict[str, Any]] = {"default": CDK_JSON_CONTEXT, "full": FULL_CONTEXT}
 
 
-@dataclass(frozen=True)
-class Synthesis:
-    """One synthesized app: its configuration, cloud assembly directory and stack template."""
+def deploy_stack(
+    session: boto3.Session, endpoint: str, code: Path, outdir: Path, stack_name: str
+) -> Deployment:
+    """The stack (baselineMode "failures", one region) created by moto's CloudFormation.
 
-    config: AppConfig
-    outdir: Path
-    template_json: dict[str, Any]
+    Its event bus is one of its own: moto hands a custom event on the default bus to the stack's
+    own schedule rule, which AWS never does (the rule has no event pattern), and fails on its
+    Lambda target. Not deleted afterwards: the retained table keeps deletion protection on, as in
+    AWS; the sandbox and everything in it go away with the session.
+    """
+    bus = f"config-deployments-{uuid.uuid4().hex[:8]}"
+    session.client("events", region_name=REGION, endpoint_url=endpoint).create_event_bus(Name=bus)
+    context = {
+        **CDK_JSON_CONTEXT,
+        "stackName": f"{stack_name}-{uuid.uuid4().hex[:8]}",
+        "baselineMode": "failures",
+        "eventBusName": bus,
+    }
+    return deploy(synthesize(context, outdir, code), session, endpoint, REGION)
 
-    @property
-    def template(self) -> Template:
-        return Template.from_json(self.template_json)
 
-    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {
-            logical_id: resource
-            for logical_id, resource in self.template_json["Resources"].items()
-            if resource["Type"] == resource_type
-        }
-
-
-def synthesize(
-    context: dict[str, Any],
-    outdir: Path,
-    code: Path,
-    synthesizer: IStackSynthesizer | None = None,
-    app_context: dict[str, Any] | None = None,
-) -> Synthesis:
-    """Build the app as app.py does (cdk-nag included) and synthesize it into `outdir`."""
-    config = AppConfig.from_context(context.get, present=context)
-    app = App(outdir=str(outdir), context=app_context)
-    add_notifier(app, config, code, synthesizer=synthesizer)
-    assembly = app.synth()
-    template = assembly.get_stack_by_name(config.stack_name).template
-    return Synthesis(config=config, outdir=outdir, template_json=template)
+def failing_pack(sim: ConfigSimulator, accounts: list[str]) -> None:
+    """`accounts` in the organization, and a pack deployed to them that failed in FAILING_ACCOUNT."""
+    sim.add_accounts(accounts)
+    sim.region(REGION).put_org_pack(PACK, status="CREATE_SUCCESSFUL")
+    sim.region(REGION).set_member_status(
+        "pack",
+        PACK,
+        FAILING_ACCOUNT,
+        "CREATE_FAILED",
+        error_code="ConformancePackCreationFailed",
+        error_message="AccessDenied on s3:PutBucketPolicy",
+    )

@@ -10,29 +10,19 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from config_notifier import METRICS_NAMESPACE, SERVICE, handler
-from tests.infra.support import Synthesis
+from sandbox.deploy import Synthesized
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def default(synthesized: Callable[[str], Synthesis]) -> Synthesis:
-    return synthesized("default")
-
-
-@pytest.fixture(scope="module")
-def template(default: Synthesis) -> Template:
-    return default.template
-
-
-def alarms_by_metric(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
+def alarms_by_metric(synthesis: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         a["Properties"]["MetricName"]: a["Properties"]
         for a in synthesis.resources("AWS::CloudWatch::Alarm").values()
     }
 
 
-def operations_topic_id(synthesis: Synthesis) -> str:
+def operations_topic_id(synthesis: Synthesized) -> str:
     (topic_id,) = [
         logical_id
         for logical_id, topic in synthesis.resources("AWS::SNS::Topic").items()
@@ -41,7 +31,7 @@ def operations_topic_id(synthesis: Synthesis) -> str:
     return topic_id
 
 
-def test_there_are_exactly_six_alarms(default: Synthesis) -> None:
+def test_there_are_exactly_six_alarms(default: Synthesized) -> None:
     assert set(alarms_by_metric(default)) == {
         "Errors",
         "Throttles",
@@ -133,14 +123,14 @@ def test_failed_sources_alarm_watches_the_metric_the_handler_emits(template: Tem
     )
 
 
-def test_every_alarm_and_its_recovery_reach_the_operations_topic(default: Synthesis) -> None:
+def test_every_alarm_and_its_recovery_reach_the_operations_topic(default: Synthesized) -> None:
     topic = {"Ref": operations_topic_id(default)}
     for alarm in alarms_by_metric(default).values():
         assert alarm["AlarmActions"] == [topic]
         assert alarm["OKActions"] == [topic]
 
 
-def test_alarm_period_follows_the_schedule(synthesized: Callable[[str], Synthesis]) -> None:
+def test_alarm_period_follows_the_schedule(synthesized: Callable[[str], Synthesized]) -> None:
     # Given rate(1 hour): one period per run
     for alarm in alarms_by_metric(synthesized("full")).values():
         assert alarm["Period"] == 3600

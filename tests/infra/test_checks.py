@@ -14,7 +14,8 @@ from aws_cdk import App
 from infra import findings
 from infra.application import add_notifier
 from infra.config import AppConfig
-from tests.infra.support import VARIANTS, Synthesis
+from sandbox.deploy import Synthesized
+from tests.infra.support import VARIANTS
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ def nag_violations(outdir: Path) -> list[dict[str, Any]]:
     ]
 
 
-def acknowledgments(synthesis: Synthesis) -> dict[str, str]:
+def acknowledgments(synthesis: Synthesized) -> dict[str, str]:
     """Every acknowledged rule of the stack, by rule id, with its reason."""
     (metadata_file,) = synthesis.outdir.glob("*.metadata.json")
     found: dict[str, str] = {}
@@ -43,7 +44,7 @@ def acknowledgments(synthesis: Synthesis) -> dict[str, str]:
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_cdk_nag_reports_no_unacknowledged_finding(
-    synthesized: Callable[[str], Synthesis], variant: str
+    synthesized: Callable[[str], Synthesized], variant: str
 ) -> None:
     # Given the variant synthesized with the AwsSolutions pack (a finding would fail the synth)
     synthesis = synthesized(variant)
@@ -70,7 +71,7 @@ def test_cdk_nag_runs_on_every_synth(lambda_bundle: Path, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_acknowledgments_are_the_reviewed_ones(
-    synthesized: Callable[[str], Synthesis], variant: str
+    synthesized: Callable[[str], Synthesized], variant: str
 ) -> None:
     # Given the cdk-nag findings the reviewed file accepts
     reviewed = {
@@ -81,7 +82,7 @@ def test_acknowledgments_are_the_reviewed_ones(
 
 
 def test_wildcard_resource_acknowledgment_names_every_action_it_covers(
-    synthesized: Callable[[str], Synthesis],
+    synthesized: Callable[[str], Synthesized],
 ) -> None:
     # Given the statements that use Resource "*"
     synthesis = synthesized("full")
@@ -103,7 +104,7 @@ def test_wildcard_resource_acknowledgment_names_every_action_it_covers(
 
 
 def test_queue_acknowledgment_says_it_is_a_dead_letter_queue(
-    synthesized: Callable[[str], Synthesis],
+    synthesized: Callable[[str], Synthesized],
 ) -> None:
     reason = acknowledgments(synthesized("default"))["AwsSolutions-SQS3"]
     assert "dead-letter queue" in reason

@@ -9,7 +9,6 @@ keys, the topic, the metric), a message would not arrive or an assertion below w
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +19,14 @@ import pytest
 
 from config_notifier.settings import Settings
 from sandbox import Sandbox
-from sandbox.deploy import Deployment, deploy, synthesize
+from sandbox.deploy import Deployment
 from sandbox.lambda_runtime import invoke
-from tests.infra.support import CDK_JSON_CONTEXT
+from sandbox.resources import new_subscriber_queue, received
+from tests.infra.support import FAILING_ACCOUNT, PACK, REGION, deploy_stack, failing_pack
 
 pytestmark = pytest.mark.slow
 
-REGION = "us-east-1"
-ACCOUNTS = ["111111111111", "222222222222", "333333333333"]
-FAILING_ACCOUNT = "222222222222"
-PACK = "ops-baseline"
+ACCOUNTS = ["111111111111", FAILING_ACCOUNT, "333333333333"]
 
 
 @dataclass(frozen=True)
@@ -56,48 +53,14 @@ def deployment(
         service: sandbox_boto3_session.client(service, region_name=REGION, endpoint_url=endpoint)
         for service in ("sns", "sqs", "dynamodb")
     }
-    stack_name = f"NotifierSandbox-{uuid.uuid4().hex[:8]}"
-    # A bus of its own: moto hands a custom event on the default bus to the stack's own schedule
-    # rule, which AWS never does (the rule has no event pattern), and fails on its Lambda target.
-    bus = f"config-deployments-{uuid.uuid4().hex[:8]}"
-    sandbox_boto3_session.client(
-        "events", region_name=REGION, endpoint_url=endpoint
-    ).create_event_bus(Name=bus)
-    context = {
-        **CDK_JSON_CONTEXT,
-        "stackName": stack_name,
-        "baselineMode": "failures",
-        "eventBusName": bus,
-    }
-    synthesized = synthesize(context, tmp_path_factory.mktemp("cdk-sandbox"), lambda_bundle)
-    # Not deleted afterwards: the retained table keeps deletion protection on, as in AWS; the
-    # sandbox and everything in it go away with the session.
-    return Deployed(deploy(synthesized, sandbox_boto3_session, endpoint, REGION), clients)
-
-
-def subscribe_queue(deployment: Deployed) -> str:
-    """An SQS subscriber of the deployed topic (moto skips the template's own subscriptions)."""
-    sqs = deployment.client("sqs")
-    queue_url: str = sqs.create_queue(QueueName=f"subscriber-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    deployment.client("sns").subscribe(
-        TopicArn=deployment.stack.topic_arn, Protocol="sqs", Endpoint=queue_arn
+    stack = deploy_stack(
+        sandbox_boto3_session,
+        endpoint,
+        lambda_bundle,
+        tmp_path_factory.mktemp("cdk-sandbox"),
+        "NotifierSandbox",
     )
-    return queue_url
-
-
-def received(deployment: Deployed, queue_url: str) -> list[dict[str, Any]]:
-    envelopes: list[dict[str, Any]] = []
-    sqs = deployment.client("sqs")
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            return envelopes
-        for message in batch:
-            envelopes.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return Deployed(stack, clients)
 
 
 def test_stack_deploys_and_its_function_reads_exactly_its_settings(
@@ -128,41 +91,34 @@ def test_a_failing_pack_reaches_a_subscriber_of_the_deployed_topic(
     config_sim: Any,
 ) -> None:
     # Given an organization whose pack failed in one member account, and a queue on the topic
-    config_sim.add_accounts(ACCOUNTS)
-    config_sim.region(REGION).put_org_pack(PACK, status="CREATE_SUCCESSFUL")
-    config_sim.region(REGION).set_member_status(
-        "pack",
-        PACK,
-        FAILING_ACCOUNT,
-        "CREATE_FAILED",
-        error_code="ConformancePackCreationFailed",
-        error_message="AccessDenied on s3:PutBucketPolicy",
+    failing_pack(config_sim, ACCOUNTS)
+    # (moto skips the template's own subscriptions)
+    queue_url = new_subscriber_queue(
+        deployment.client("sns"),
+        deployment.client("sqs"),
+        deployment.stack.topic_arn,
+        f"subscriber-{uuid.uuid4().hex[:8]}",
     )
-    queue_url = subscribe_queue(deployment)
     environment = deployment.stack.function_environment
 
     # When the handler runs once with the deployed function's environment
-    invocation = invoke(environment, deployment.stack.function_name, "tick-1")
-    summary, log_lines = invocation.summary, invocation.log_lines
+    invocation = invoke(environment, "tick-1", function_name=deployment.stack.function_name)
+    summary, log_lines = invocation.summary_or_raise(), invocation.lines
 
     # Then the failure arrives at the subscriber, as a transition naming the account
     assert summary["failed_sources"] == []
     # And its events go onto the configured bus
     assert summary["events_put"] > 0
     assert summary["events_failed"] == summary["events_dropped"] == 0
-    envelopes = received(deployment, queue_url)
     transitions = [
-        e
-        for e in envelopes
-        if e["MessageAttributes"]["event_type"]["Value"] == "transition"
-        and e["MessageAttributes"]["name"]["Value"] == PACK
+        d
+        for d in received(deployment.client("sqs"), queue_url)
+        if d.is_transition and d.attributes["name"] == PACK
     ]
     assert len(transitions) == 1
-    attributes = {k: v["Value"] for k, v in transitions[0]["MessageAttributes"].items()}
-    assert attributes["severity"] == "failure"
-    assert attributes["region"] == REGION
-    document = json.loads(transitions[0]["Message"])
-    assert FAILING_ACCOUNT in {t["account_id"] for t in document["transitions"]}
+    assert transitions[0].attributes["severity"] == "failure"
+    assert transitions[0].attributes["region"] == REGION
+    assert FAILING_ACCOUNT in transitions[0].accounts
     # And what was delivered is committed to the deployed table
     scanned = deployment.client("dynamodb").scan(
         TableName=environment["SNAPSHOT_TABLE_NAME"], Select="COUNT"

@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from config_notifier.model import Severity
-from tests.infra.support import Synthesis
+from sandbox.deploy import Synthesized
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def default(synthesized: Callable[[str], Synthesis]) -> Synthesis:
-    return synthesized("default")
-
-
-@pytest.fixture(scope="module")
-def template(default: Synthesis) -> Template:
-    return default.template
-
-
-@pytest.fixture(scope="module")
-def full(synthesized: Callable[[str], Synthesis]) -> Synthesis:
-    return synthesized("full")
-
-
-@pytest.fixture(scope="module")
-def full_template(full: Synthesis) -> Template:
-    return full.template
-
-
-def key_statements(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
+def key_statements(synthesis: Synthesized) -> dict[str, dict[str, Any]]:
     (key,) = synthesis.resources("AWS::KMS::Key").values()
     return {s.get("Sid", ""): s for s in key["Properties"]["KeyPolicy"]["Statement"]}
 
 
-def email_subscriptions(synthesis: Synthesis) -> dict[str, dict[str, Any]]:
+def email_subscriptions(synthesis: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         s["Properties"]["Endpoint"]: s["Properties"]
         for s in synthesis.resources("AWS::SNS::Subscription").values()
@@ -87,7 +66,7 @@ def test_topics_deny_publishing_without_ssl(template: Template) -> None:
     )
 
 
-def test_key_policy_lets_the_function_and_cloudwatch_use_the_key(default: Synthesis) -> None:
+def test_key_policy_lets_the_function_and_cloudwatch_use_the_key(default: Synthesized) -> None:
     statements = key_statements(default)
     use = ["kms:Decrypt", "kms:GenerateDataKey"]
     assert statements["CloudWatchAlarms"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
@@ -99,7 +78,7 @@ def test_key_policy_lets_the_function_and_cloudwatch_use_the_key(default: Synthe
 
 
 def test_chatbot_may_use_the_key_only_when_slack_is_configured(
-    default: Synthesis, full: Synthesis
+    default: Synthesized, full: Synthesized
 ) -> None:
     assert "AwsChatbot" not in key_statements(default)
     chatbot = key_statements(full)["AwsChatbot"]
@@ -116,7 +95,7 @@ def joined(value: Any) -> str:
     return separator.join(p if isinstance(p, str) else "${" + p["Ref"] + "}" for p in parts)
 
 
-def test_cloudwatch_may_use_the_key_only_for_this_account_s_alarms(default: Synthesis) -> None:
+def test_cloudwatch_may_use_the_key_only_for_this_account_s_alarms(default: Synthesized) -> None:
     # Given the key policy's statement for CloudWatch
     condition = key_statements(default)["CloudWatchAlarms"]["Condition"]
     # Then it holds only for requests made for alarms of this account and region
@@ -126,7 +105,7 @@ def test_cloudwatch_may_use_the_key_only_for_this_account_s_alarms(default: Synt
     )
 
 
-def test_chatbot_may_use_the_key_only_for_this_stack_s_slack_channel(full: Synthesis) -> None:
+def test_chatbot_may_use_the_key_only_for_this_stack_s_slack_channel(full: Synthesized) -> None:
     # Given the key policy's statement for AWS Chatbot, and the channel configuration
     condition = key_statements(full)["AwsChatbot"]["Condition"]
     (channel,) = full.resources("AWS::Chatbot::SlackChannelConfiguration").values()
@@ -183,7 +162,7 @@ def test_no_subscriptions_and_no_slack_by_default(template: Template) -> None:
     ],
 )
 def test_email_filters_become_severity_filter_policies(
-    full: Synthesis, address: str, severities: list[str]
+    full: Synthesized, address: str, severities: list[str]
 ) -> None:
     subscription = email_subscriptions(full)[address]
     assert subscription["FilterPolicy"] == {"severity": severities}
@@ -191,11 +170,11 @@ def test_email_filters_become_severity_filter_policies(
     assert subscription.get("FilterPolicyScope", "MessageAttributes") == "MessageAttributes"
 
 
-def test_email_filter_all_receives_everything(full: Synthesis) -> None:
+def test_email_filter_all_receives_everything(full: Synthesized) -> None:
     assert "FilterPolicy" not in email_subscriptions(full)["everything@example.com"]
 
 
-def test_email_subscribers_are_on_the_notification_topic(full: Synthesis) -> None:
+def test_email_subscribers_are_on_the_notification_topic(full: Synthesized) -> None:
     topics = {
         logical_id
         for logical_id, topic in full.resources("AWS::SNS::Topic").items()

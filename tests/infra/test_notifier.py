@@ -18,7 +18,7 @@ from infra import REPO_ROOT
 from infra.constants import RUNTIME_PYTHON_VERSION
 from infra.notifier import ROLE_NAME_STACK_CHARS, function_role_name
 from infra.regions import longest_region_name
-from tests.infra.support import Synthesis
+from sandbox.deploy import Synthesized
 
 pytestmark = pytest.mark.slow
 
@@ -48,31 +48,16 @@ FUNCTION_ACTIONS = {
 MACHINE_ARCHITECTURES = {"x86_64": "x86_64", "aarch64": "arm64"}
 
 
-@pytest.fixture(scope="module")
-def default(synthesized: Callable[[str], Synthesis]) -> Synthesis:
-    return synthesized("default")
-
-
-@pytest.fixture(scope="module")
-def template(default: Synthesis) -> Template:
-    return default.template
-
-
-@pytest.fixture(scope="module")
-def full(synthesized: Callable[[str], Synthesis]) -> Synthesis:
-    return synthesized("full")
-
-
-def function_of(synthesis: Synthesis) -> dict[str, Any]:
+def function_of(synthesis: Synthesized) -> dict[str, Any]:
     (function,) = synthesis.resources("AWS::Lambda::Function").values()
     properties: dict[str, Any] = function["Properties"]
     return properties
 
 
-def role_statements(synthesis: Synthesis) -> list[dict[str, Any]]:
+def role_statements(synthesis: Synthesized) -> list[dict[str, Any]]:
     """Every statement of every policy attached to the function's role."""
     role_id = function_of(synthesis)["Role"]["Fn::GetAtt"][0]
-    role = synthesis.template_json["Resources"][role_id]["Properties"]
+    role = synthesis.template["Resources"][role_id]["Properties"]
     statements = [
         statement
         for policy in role.get("Policies", [])
@@ -131,26 +116,28 @@ def test_the_runtime_is_the_python_the_tests_run_on() -> None:
     assert line.split(":=")[1].strip() == RUNTIME_PYTHON_VERSION
 
 
-def test_timeout_is_one_schedule_period(default: Synthesis, full: Synthesis) -> None:
+def test_timeout_is_one_schedule_period(default: Synthesized, full: Synthesized) -> None:
     # Given rate(5 minutes) the timeout is five minutes
     assert function_of(default)["Timeout"] == 300
     # Given rate(1 hour) it is Lambda's maximum, 15 minutes
     assert function_of(full)["Timeout"] == 900
 
 
-def test_environment_is_exactly_what_the_code_reads(default: Synthesis, full: Synthesis) -> None:
+def test_environment_is_exactly_what_the_code_reads(
+    default: Synthesized, full: Synthesized
+) -> None:
     for synthesis in (default, full):
         variables = function_of(synthesis)["Environment"]["Variables"]
         assert set(variables) == set(Settings.env_names())
 
 
-def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthesis) -> None:
+def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthesized) -> None:
     # Given the full variant's context
     variables = function_of(full)["Environment"]["Variables"]
     table_id, topic_id = Capture(), Capture()
 
     # Then each variable holds the configured value, or a reference to the resource it names
-    Template.from_json(full.template_json).has_resource_properties(
+    Template.from_json(full.template).has_resource_properties(
         "AWS::Lambda::Function",
         {
             "Environment": {
@@ -160,7 +147,7 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
             }
         },
     )
-    resources = full.template_json["Resources"]
+    resources = full.template["Resources"]
     assert resources[table_id.as_string()]["Type"] == "AWS::DynamoDB::Table"
     assert resources[topic_id.as_string()]["Properties"]["DisplayName"] == "Config deployments"
     assert variables["REGIONS"] == "us-east-1,eu-west-1"
@@ -187,7 +174,7 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
 
 
 def test_function_logs_to_its_own_log_group_with_the_configured_retention(
-    template: Template, full: Synthesis
+    template: Template, full: Synthesized
 ) -> None:
     log_group = Capture()
     template.has_resource_properties(
@@ -198,7 +185,7 @@ def test_function_logs_to_its_own_log_group_with_the_configured_retention(
         {"Properties": {"RetentionInDays": 90}, "DeletionPolicy": "Retain"},
     )
     assert template.to_json()["Resources"][log_group.as_string()]["Type"] == "AWS::Logs::LogGroup"
-    Template.from_json(full.template_json).has_resource_properties(
+    Template.from_json(full.template).has_resource_properties(
         "AWS::Logs::LogGroup", {"RetentionInDays": 30}
     )
 
@@ -243,8 +230,8 @@ def test_schedule_runs_the_function_with_retries_and_a_dead_letter_queue(
     )
 
 
-def test_custom_schedule_is_used_verbatim(full: Synthesis) -> None:
-    Template.from_json(full.template_json).has_resource_properties(
+def test_custom_schedule_is_used_verbatim(full: Synthesized) -> None:
+    Template.from_json(full.template).has_resource_properties(
         "AWS::Events::Rule", {"ScheduleExpression": "rate(1 hour)"}
     )
 
@@ -301,7 +288,9 @@ def test_role_reads_config_statuses(template: Template) -> None:
     )
 
 
-def test_role_has_exactly_the_actions_the_code_uses(default: Synthesis, full: Synthesis) -> None:
+def test_role_has_exactly_the_actions_the_code_uses(
+    default: Synthesized, full: Synthesized
+) -> None:
     # Given no delegated administrator (default) and two of them (full)
     # Then the role may do exactly what the code does, and assume roles only with admins
     for synthesis, extra in ((default, set()), (full, {"sts:AssumeRole"})):
@@ -309,7 +298,7 @@ def test_role_has_exactly_the_actions_the_code_uses(default: Synthesis, full: Sy
         assert actions == FUNCTION_ACTIONS | extra
 
 
-def test_assume_role_is_granted_on_the_delegated_admin_roles_only(full: Synthesis) -> None:
+def test_assume_role_is_granted_on_the_delegated_admin_roles_only(full: Synthesized) -> None:
     # Given two delegated administrators, one as an ARN and one as account and role name
     # Then one statement allows sts:AssumeRole on exactly those two roles
     (statement,) = [s for s in role_statements(full) if "sts:AssumeRole" in actions_of(s)]
@@ -323,17 +312,17 @@ def test_assume_role_is_granted_on_the_delegated_admin_roles_only(full: Synthesi
     assert env["DELEGATED_ADMIN_ROLE_ARNS"] == ",".join(sorted(statement["Resource"]))
 
 
-def test_the_role_s_name_is_fixed_by_the_stack_and_region(default: Synthesis) -> None:
+def test_the_role_s_name_is_fixed_by_the_stack_and_region(default: Synthesized) -> None:
     # Given the function's role
     role_id = function_of(default)["Role"]["Fn::GetAtt"][0]
-    role = default.template_json["Resources"][role_id]["Properties"]
+    role = default.template["Resources"][role_id]["Properties"]
     # Then its name is the stack's, "function" and the region: the same every time the stack is
     # created, so a delegated administrator's trust policy can name it (docs/security.md)
     assert role["RoleName"] == {
         "Fn::Join": ["", ["ConfigDeploymentNotifier-function-", {"Ref": "AWS::Region"}]]
     }
     # And the stack's outputs give its ARN
-    assert default.template_json["Outputs"]["FunctionRoleArn"]["Value"] == {
+    assert default.template["Outputs"]["FunctionRoleArn"]["Value"] == {
         "Fn::GetAtt": [role_id, "Arn"]
     }
 
@@ -348,16 +337,16 @@ def test_a_long_stack_name_still_makes_a_valid_role_name() -> None:
     assert len(prefix) + longest_region_name() <= 64
 
 
-def test_role_has_no_managed_policies_and_no_wildcard_actions(default: Synthesis) -> None:
+def test_role_has_no_managed_policies_and_no_wildcard_actions(default: Synthesized) -> None:
     role_id = function_of(default)["Role"]["Fn::GetAtt"][0]
-    assert "ManagedPolicyArns" not in default.template_json["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in default.template["Resources"][role_id]["Properties"]
     for statement in role_statements(default):
         assert statement["Effect"] == "Allow"
         assert not any("*" in action for action in actions_of(statement)), statement
 
 
 def test_only_actions_without_resource_level_permissions_use_resource_star(
-    default: Synthesis,
+    default: Synthesized,
 ) -> None:
     # Given the role's statements
     unscoped = {
@@ -381,18 +370,18 @@ def test_only_actions_without_resource_level_permissions_use_resource_star(
     ],
 )
 def test_data_actions_are_scoped_to_their_resource(
-    default: Synthesis, actions: list[str], resource_type: str
+    default: Synthesized, actions: list[str], resource_type: str
 ) -> None:
     (statement,) = [s for s in role_statements(default) if actions_of(s) == actions]
     target = statement["Resource"]["Fn::GetAtt"][0]
-    assert default.template_json["Resources"][target]["Type"] == resource_type
+    assert default.template["Resources"][target]["Type"] == resource_type
 
 
 @pytest.mark.parametrize(
     ("variant", "bus"), [("default", "default"), ("full", "config-deployments")]
 )
 def test_put_events_is_granted_on_the_configured_bus_only(
-    synthesized: Callable[[str], Synthesis], variant: str, bus: str
+    synthesized: Callable[[str], Synthesized], variant: str, bus: str
 ) -> None:
     # Given the default bus, or one named in the context
     synthesis = synthesized(variant)
@@ -407,7 +396,7 @@ def test_put_events_is_granted_on_the_configured_bus_only(
     assert function_of(synthesis)["Environment"]["Variables"]["EVENT_BUS_NAME"] == bus
 
 
-def test_publish_is_scoped_to_the_notification_topic(default: Synthesis) -> None:
+def test_publish_is_scoped_to_the_notification_topic(default: Synthesized) -> None:
     (statement,) = [s for s in role_statements(default) if actions_of(s) == ["sns:Publish"]]
     topic_id = statement["Resource"]["Ref"]
     assert function_of(default)["Environment"]["Variables"]["TOPIC_ARN"] == {"Ref": topic_id}

@@ -26,7 +26,7 @@ from infra.insights import (
 )
 from sandbox import Sandbox
 from sandbox.deploy import Deployment, deploy, synthesize
-from sandbox.lambda_runtime import invoke
+from sandbox.lambda_runtime import ExecutionEnvironment
 from tests.infra import insights_eval
 from tests.infra.support import CDK_JSON_CONTEXT
 
@@ -92,7 +92,8 @@ def observed(
 
 
 def _run(stack: Deployment, tick: str) -> list[dict[str, Any]]:
-    lines = invoke(stack.function_environment, stack.function_name, tick).log_lines
+    with ExecutionEnvironment(stack.function_environment, function_name=stack.function_name) as env:
+        lines = list(env.invoke(tick).lines)
     # Insights' @timestamp is when a line arrived; the lines' own ISO times sort the same way.
     return [{**line, "@timestamp": line.get("timestamp", "")} for line in lines]
 

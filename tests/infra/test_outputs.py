@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from infra.insights import INSIGHTS_QUERY
-from tests.infra.support import Synthesis
+from sandbox.deploy import Synthesized
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def default(synthesized: Callable[[str], Synthesis]) -> Synthesis:
-    return synthesized("default")
-
-
-@pytest.fixture(scope="module")
-def outputs(default: Synthesis) -> dict[str, Any]:
-    return {name: output["Value"] for name, output in default.template_json["Outputs"].items()}
+def outputs(default: Synthesized) -> dict[str, Any]:
+    return {name: output["Value"] for name, output in default.template["Outputs"].items()}
 
 
 @pytest.mark.parametrize(
@@ -34,10 +28,10 @@ def outputs(default: Synthesis) -> dict[str, Any]:
     ],
 )
 def test_outputs_name_the_stack_s_resources(
-    default: Synthesis, outputs: dict[str, Any], output: str, resource_type: str
+    default: Synthesized, outputs: dict[str, Any], output: str, resource_type: str
 ) -> None:
     target = outputs[output]["Ref"]
-    assert default.template_json["Resources"][target]["Type"] == resource_type
+    assert default.template["Resources"][target]["Type"] == resource_type
 
 
 def test_insights_query_finds_run_summaries_and_errors(outputs: dict[str, Any]) -> None:

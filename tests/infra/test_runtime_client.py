@@ -13,7 +13,6 @@ a JSON array, and a scheduled event again. Each test asserts one facet of what h
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -25,8 +24,9 @@ import boto3
 import pytest
 
 from sandbox import Sandbox
-from sandbox.deploy import deploy, synthesize
-from sandbox.resources import subscribe_queue
+from sandbox.lambda_runtime import scheduled_event
+from sandbox.local_aws import ISOLATION
+from sandbox.resources import Delivery, new_subscriber_queue, received
 from sandbox.runtime_api import (
     FunctionConfiguration,
     Invocation,
@@ -36,29 +36,11 @@ from sandbox.runtime_api import (
     running_function,
     runtime_directory,
 )
-from tests.infra.support import CDK_JSON_CONTEXT
+from tests.infra.support import FAILING_ACCOUNT, PACK, REGION, deploy_stack, failing_pack
 
 pytestmark = pytest.mark.slow
 
-REGION = "us-east-1"
-ACCOUNTS = ["111111111111", "222222222222"]
-FAILING_ACCOUNT = "222222222222"
-PACK = "ops-baseline"
-
-
-def scheduled_event(event_id: str) -> dict[str, Any]:
-    """What an EventBridge schedule rule delivers to its target."""
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-29T12:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:events:{REGION}:123456789012:rule/notifier-schedule"],
-        "detail": {},
-    }
+ACCOUNTS = ["111111111111", FAILING_ACCOUNT]
 
 
 @dataclass(frozen=True)
@@ -74,7 +56,7 @@ class Ran:
     process_survived: bool
     loaded_libraries: set[str]  # the shared objects mapped into the process
     trace_documents: list[dict[str, Any]]
-    messages: list[dict[str, Any]]  # what a subscriber of the deployed topic received
+    messages: list[Delivery]  # what a subscriber of the deployed topic received
 
 
 @pytest.fixture(scope="module")
@@ -88,37 +70,25 @@ def ran(
     endpoint = sandbox.env()["AWS_ENDPOINT_URL"]
     clients: dict[str, Any] = {
         service: sandbox_boto3_session.client(service, region_name=REGION, endpoint_url=endpoint)
-        for service in ("events", "sns", "sqs")
+        for service in ("sns", "sqs")
     }
-    bus = f"config-deployments-{uuid.uuid4().hex[:8]}"  # a named bus: see test_deploy
-    clients["events"].create_event_bus(Name=bus)
-    context = {
-        **CDK_JSON_CONTEXT,
-        "stackName": f"NotifierRuntime-{uuid.uuid4().hex[:8]}",
-        "baselineMode": "failures",
-        "eventBusName": bus,
-    }
-    synthesized = synthesize(context, tmp_path_factory.mktemp("cdk-runtime"), lambda_bundle)
-    deployment = deploy(synthesized, sandbox_boto3_session, endpoint, REGION)
-    (resource,) = synthesized.resources("AWS::Lambda::Function").values()
+    deployment = deploy_stack(
+        sandbox_boto3_session,
+        endpoint,
+        lambda_bundle,
+        tmp_path_factory.mktemp("cdk-runtime"),
+        "NotifierRuntime",
+    )
+    (resource,) = deployment.synthesized.resources("AWS::Lambda::Function").values()
     function = FunctionConfiguration.from_template(
         resource, deployment.function_name, deployment.function_environment
     )
-    queue_url = clients["sqs"].create_queue(QueueName=f"runtime-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    subscribe_queue(clients["sns"], clients["sqs"], deployment.topic_arn, queue_url)
-    # And an organization whose pack failed in one member account
-    sim = sandbox.config_sim
-    sim.reset()
-    sim.add_accounts(ACCOUNTS)
-    sim.region(REGION).put_org_pack(PACK, status="CREATE_SUCCESSFUL")
-    sim.region(REGION).set_member_status(
-        "pack",
-        PACK,
-        FAILING_ACCOUNT,
-        "CREATE_FAILED",
-        error_code="ConformancePackCreationFailed",
-        error_message="AccessDenied on s3:PutBucketPolicy",
+    queue_url = new_subscriber_queue(
+        clients["sns"], clients["sqs"], deployment.topic_arn, f"runtime-{uuid.uuid4().hex[:8]}"
     )
+    # And an organization whose pack failed in one member account
+    sandbox.config_sim.reset()
+    failing_pack(sandbox.config_sim, ACCOUNTS)
     # And the function's execution environment: Lambda's variables, the sandbox's endpoints and
     # credentials (the role's, in Lambda), an X-Ray daemon for its active tracing
     runtime_dir = runtime_directory(tmp_path_factory.mktemp("runtime") / "runtime")
@@ -132,9 +102,7 @@ def ran(
             xray_daemon=daemon.address,
         ),
         **sandbox.env(),
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
+        **ISOLATION,
     }
     arn = f"arn:aws:lambda:{REGION}:123456789012:function:{function.name}"
     try:
@@ -161,21 +129,10 @@ def ran(
             process_survived=survived,
             loaded_libraries={line.split()[-1] for line in maps.splitlines() if ".so" in line},
             trace_documents=daemon.documents(),
-            messages=_drain(clients["sqs"], queue_url),
+            messages=received(clients["sqs"], queue_url),
         )
     finally:
         daemon.stop()
-
-
-def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    received: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        for message in batch:
-            received.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return received
 
 
 def log_records(ran: Ran) -> list[dict[str, Any]]:
@@ -195,12 +152,11 @@ def test_a_scheduled_event_reports_the_failure_to_the_deployed_topic(ran: Ran) -
     assert summary["api_calls"] > 0
     # And the failing account reached a subscriber of the deployed topic
     failures = [
-        json.loads(message["Message"])
+        message
         for message in ran.messages
-        if message["MessageAttributes"]["severity"]["Value"] == "failure"
-        and message["MessageAttributes"]["name"]["Value"] == PACK
+        if message.attributes["severity"] == "failure" and message.attributes["name"] == PACK
     ]
-    named = {t["account_id"] for f in failures for t in f["transitions"] if t["account_id"]}
+    named = {account for message in failures for account in message.accounts}
     assert named == {FAILING_ACCOUNT}
 
 

@@ -15,7 +15,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from infra import REPO_ROOT, findings
-from tests.infra.support import VARIANTS, Synthesis
+from sandbox.deploy import Synthesized
+from tests.infra.support import VARIANTS
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,7 @@ def checkov(templates: dict[str, Path]) -> dict[str, set[Found]]:
     return found
 
 
-def nag_acknowledgments(synthesis: Synthesis) -> set[Found]:
+def nag_acknowledgments(synthesis: Synthesized) -> set[Found]:
     (metadata_file,) = synthesis.outdir.glob("*.metadata.json")
     return {
         Found("cdk-nag", rule.removeprefix("Annotation::"), path)
@@ -84,11 +85,11 @@ def unexplained(found: set[Found]) -> list[Found]:
 
 @pytest.fixture(scope="module")
 def scanned(
-    synthesized: Callable[[str], Synthesis], tmp_path_factory: pytest.TempPathFactory
+    synthesized: Callable[[str], Synthesized], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, set[Found]]:
     """Every variant's findings from all three scanners, and the canary's."""
     outdir = tmp_path_factory.mktemp("scan")
-    templates = {name: synthesized(name).template_json for name in VARIANTS}
+    templates = {name: synthesized(name).template for name in VARIANTS}
     default = templates["default"]
     templates["canary"] = {**default, "Resources": {**default["Resources"], **CANARY}}
     paths = {name: outdir / f"{name}.json" for name in templates}
@@ -135,10 +136,10 @@ def test_every_accepted_finding_is_still_reported(scanned: dict[str, set[Found]]
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_no_resource_silences_a_scanner_itself(
-    synthesized: Callable[[str], Synthesis], variant: str
+    synthesized: Callable[[str], Synthesized], variant: str
 ) -> None:
     # Given every resource's metadata
-    resources = synthesized(variant).template_json["Resources"]
+    resources = synthesized(variant).template["Resources"]
     # Then none carries a cfn-lint or checkov suppression: reasons live in the reviewed file
     silenced = {
         logical_id: sorted(set(resource.get("Metadata", {})) & {"cfn-lint", "checkov"})

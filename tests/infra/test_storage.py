@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from aws_cdk.assertions import Match, Template
 
 from config_notifier.snapshot import SnapshotStore
-from tests.infra.support import Synthesis
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def template(synthesized: Callable[[str], Synthesis]) -> Template:
-    return synthesized("default").template
 
 
 def test_table_is_keyed_as_the_snapshot_code_reads_it(template: Template) -> None:

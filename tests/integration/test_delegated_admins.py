@@ -15,7 +15,9 @@ import pytest
 
 from sandbox import Sandbox
 from sandbox.fault_proxy import FaultProxy
-from tests.integration.conftest import REGIONS, Delivery, Notifier
+from sandbox.notifier import Notifier
+from sandbox.resources import Delivery
+from tests.integration.conftest import REGIONS
 
 ADMIN = "111122223333"
 ROLE = f"arn:aws:iam::{ADMIN}:role/config-notifier-read"

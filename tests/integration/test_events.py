@@ -16,6 +16,7 @@ from config_notifier.events import (
     EVENT_SCHEMA_VERSION,
     SOURCE,
 )
+from sandbox.resources import drain, queue_arn
 from tests.integration.test_notifier_runs import FAILING, PACK, baselined, fail_pack
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -33,9 +34,6 @@ class Bus:
 
     def create(self) -> None:
         self.events.create_event_bus(Name=self.name)
-        queue_arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
         self.events.put_rule(
             Name="config-deployments",
             EventBusName=self.name,
@@ -44,21 +42,12 @@ class Bus:
         self.events.put_targets(
             Rule="config-deployments",
             EventBusName=self.name,
-            Targets=[{"Id": "queue", "Arn": queue_arn}],
+            Targets=[{"Id": "queue", "Arn": queue_arn(self.sqs, self.queue_url)}],
         )
         self.created = True
 
     def received(self) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10
-        ).get("Messages", []):
-            for message in batch:
-                events.append(json.loads(message["Body"]))
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return events
+        return [json.loads(body) for body in drain(self.sqs, self.queue_url)]
 
     def delete(self) -> None:
         if self.created:

@@ -105,44 +105,7 @@ def test_from_a_member_account_it_says_where_to_run(
     assert "management account" in err
 
 
-def test_check_dry_run_shows_the_next_messages_and_changes_nothing(notifier, config_sim) -> None:
-    # Given a deployed, baselined notifier and a pack that has since failed in one account
-    organization(config_sim)
-    notifier.run()
-    notifier.received()
-    config_sim.region("us-east-1").set_member_status(
-        "pack", "healthy-pack", ACCOUNTS[7], "CREATE_FAILED", "ConformancePackCreationFailed", "no"
-    )
-    args = (
-        "check",
-        "--dry-run",
-        "--table",
-        notifier.env["SNAPSHOT_TABLE_NAME"],
-        "--region",
-        "us-east-1",
-    )
-    # When the operator checks what the next run would send, twice
-    first = cli(*args)
-    second = cli(*args)
-    # Then it shows that message each time: nothing was published or written in between
-    assert first[0] == second[0] == EXIT_OK
-    for _, text in (first, second):
-        assert "1 message(s) would be published" in text
-        assert f"{ACCOUNTS[7]}  now CREATE_FAILED" in text
-    assert notifier.received() == []
-    # And the real run still delivers it
-    notifier.run(REGIONS="us-east-1")
-    [delivery] = notifier.transitions()
-    assert delivery.accounts == [ACCOUNTS[7]]
-
-
-def test_check_names_a_missing_table(sandbox_env, capsys) -> None:
-    code, _ = cli("check", "--dry-run", "--table", "no-such-table", "--region", "us-east-1")
-    assert code == EXIT_ERROR
-    assert "cannot read the snapshot table 'no-such-table'" in capsys.readouterr().err
-
-
 def test_check_without_dry_run_is_refused() -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["check", "--table", "t", "--region", "us-east-1"])
+        main(["check", "--stack", "ConfigDeploymentNotifier", "--region", "us-east-1"])
     assert exited.value.code == 2

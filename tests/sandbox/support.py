@@ -1,5 +1,6 @@
-"""What the simulator's tests share: the five operations described once, a raw-answer recorder,
-a validator of raw JSON against botocore's output shapes, and a clock tests can move."""
+"""What the sandbox's tests share: the five operations described once, a raw-answer recorder,
+a validator of raw JSON against botocore's output shapes, call outcomes, and a clock tests can
+move."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
+from botocore.exceptions import ClientError
 
 from sandbox import ConfigSimulator
 
@@ -282,6 +284,21 @@ def error_problems(body: Any) -> list[str]:
     if not isinstance(body, dict) or set(body) != {"__type", "message"}:
         return [f"error body keys: {sorted(body) if isinstance(body, dict) else body!r}"]
     return [f"{k} is not a string" for k, v in body.items() if not isinstance(v, str)]
+
+
+# Outcomes ------------------------------------------------------------------------------------
+
+
+def outcomes(call: Callable[[int], object], times: int = 20) -> list[str]:
+    """What each of `times` calls (given its index) came to: "ok", or the error code it raised."""
+    results: list[str] = []
+    for i in range(times):
+        try:
+            call(i)
+            results.append("ok")
+        except ClientError as exc:
+            results.append(exc.response["Error"]["Code"])
+    return results
 
 
 # Time ---------------------------------------------------------------------------------------

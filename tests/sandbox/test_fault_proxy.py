@@ -15,6 +15,8 @@ from botocore.exceptions import ClientError
 
 from sandbox import Sandbox
 from sandbox.fault_proxy import FaultProxy, ProxyFault
+from sandbox.resources import drain, new_subscriber_queue
+from tests.sandbox.support import outcomes
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -50,16 +52,7 @@ def topic(faults: FaultProxy) -> Iterator[tuple[Any, str, Any, str]]:
     sns, sqs = client("sns", faults), client("sqs", faults)
     suffix = uuid.uuid4().hex[:8]
     arn = sns.create_topic(Name=f"t-{suffix}")["TopicArn"]
-    url = sqs.create_queue(QueueName=f"q-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=arn,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
+    url = new_subscriber_queue(sns, sqs, arn, f"q-{suffix}", {"RawMessageDelivery": "true"})
     yield sns, arn, sqs, url
     sns.delete_topic(TopicArn=arn)
     sqs.delete_queue(QueueUrl=url)
@@ -80,12 +73,7 @@ def table(faults: FaultProxy) -> Iterator[tuple[Any, str]]:
 
 
 def received(sqs: Any, url: str) -> list[str]:
-    bodies: list[str] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        for message in batch:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return sorted(bodies)
+    return sorted(drain(sqs, url))
 
 
 def code(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
@@ -236,20 +224,13 @@ def test_a_rate_repeats_the_same_sequence_and_spares_other_operations(table, fau
     # Given half the PutItem requests fail
     dynamodb, name = table
 
-    def outcomes() -> list[str]:
+    def draw() -> list[str]:
         faults.clear_faults()  # the draw starts again from its seed
         faults.add_fault("dynamodb", "PutItem", "InternalServerError", rate=0.5)
-        results = []
-        for i in range(20):
-            try:
-                dynamodb.put_item(TableName=name, Item={"pk": {"S": str(i)}})
-                results.append("ok")
-            except ClientError as exc:
-                results.append(exc.response["Error"]["Code"])
-        return results
+        return outcomes(lambda i: dynamodb.put_item(TableName=name, Item={"pk": {"S": str(i)}}))
 
     # When the same 20 writes are made twice
-    first, second = outcomes(), outcomes()
+    first, second = draw(), draw()
     # Then both see the same mix, and reads are never failed
     assert first == second
     assert set(first) == {"ok", "InternalServerError"}

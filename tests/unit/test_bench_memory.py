@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PARENT = """
 import subprocess, sys
 ballast = b"x" * (300 * 2**20)  # resident: the benchmark holding a large organization
-child = "import resource; from bench.worker import peak_rss_kb; "
+child = "import resource; from sandbox.lambda_process import peak_rss_kb; "
 child += "print(peak_rss_kb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
 out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
 print(out.stdout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config_notifier.delivery import Courier, Letter
+from config_notifier.delivery import Courier, Delivered, Letter
 from config_notifier.diff import transition
 from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
 from config_notifier.model import EntityId, Group, Kind, Message, Status
@@ -32,15 +32,20 @@ def courier(store: MemorySnapshot, publisher: ScriptedPublisher) -> tuple[Courie
     return Courier(store, publisher, events, stamp=CONTEXT.sent_at, generation="g2"), events
 
 
+def deliver_failure(deliver: Courier, loaded: Outbox | None = None) -> Delivered:
+    """The pack's failure delivered alone, as a region's pack message."""
+    return deliver.deliver(
+        REGION, "pack", [letter(PACK, FAILED)], told={PACK: FAILED}, loaded=loaded, context=CONTEXT
+    )
+
+
 def test_what_a_message_tells_is_in_the_outbox_before_it_is_published() -> None:
     # Given a message about a failed pack
     store = MemorySnapshot()
     publisher = ScriptedPublisher(store)
     deliver, events = courier(store, publisher)
     # When it is delivered
-    delivered = deliver.deliver(
-        REGION, "pack", [letter(PACK, FAILED)], told={PACK: FAILED}, loaded=None, context=CONTEXT
-    )
+    delivered = deliver_failure(deliver)
     # Then the outbox held the failure when SNS was called, SNS took it, and its event went out
     assert publisher.outboxes_seen == [
         {("us-east-1", "", "pack"): Outbox({PACK: FAILED}, "g2", ("outbox#pack",))}
@@ -60,9 +65,7 @@ def test_a_certain_refusal_puts_the_outbox_back_as_the_run_found_it() -> None:
     publisher.refusals = [PublishRefused("Throttling", certain=True)]
     deliver, events = courier(store, publisher)
     # When the failure is delivered
-    delivered = deliver.deliver(
-        REGION, "pack", [letter(PACK, FAILED)], told={PACK: FAILED}, loaded=loaded, context=CONTEXT
-    )
+    delivered = deliver_failure(deliver, loaded)
     # Then subscribers heard nothing, so the outbox says again what the earlier run told
     assert store.outboxes[("us-east-1", "", "pack")].told == {PACK: RUNNING}
     assert delivered.outbox is not None
@@ -78,9 +81,7 @@ def test_a_certain_refusal_of_a_first_message_leaves_no_outbox() -> None:
     publisher.refusals = [PublishRefused("InvalidParameter", certain=True)]
     deliver, _ = courier(store, publisher)
     # When a failure is delivered
-    delivered = deliver.deliver(
-        REGION, "pack", [letter(PACK, FAILED)], told={PACK: FAILED}, loaded=None, context=CONTEXT
-    )
+    delivered = deliver_failure(deliver)
     # Then nothing is left to tell the next run that subscribers may have heard it
     assert store.outboxes == {}
     assert delivered.outbox is None
@@ -93,9 +94,7 @@ def test_a_refusal_sns_may_have_taken_keeps_the_outbox() -> None:
     publisher.refusals = [PublishRefused("InternalError", certain=False)]
     deliver, _ = courier(store, publisher)
     # When a failure is delivered
-    delivered = deliver.deliver(
-        REGION, "pack", [letter(PACK, FAILED)], told={PACK: FAILED}, loaded=None, context=CONTEXT
-    )
+    delivered = deliver_failure(deliver)
     # Then the outbox still says subscribers may have heard the failure
     assert store.outboxes[("us-east-1", "", "pack")].told == {PACK: FAILED}
     assert delivered.unconfirmed
@@ -131,14 +130,7 @@ def test_an_outbox_another_run_wrote_is_left_to_it_and_nothing_is_published() ->
     deliver, _ = courier(store, publisher)
     # When this run delivers as if there were none, then it is refused and publishes nothing
     with pytest.raises(OutboxTaken):
-        deliver.deliver(
-            REGION,
-            "pack",
-            [letter(PACK, FAILED)],
-            told={PACK: FAILED},
-            loaded=None,
-            context=CONTEXT,
-        )
+        deliver_failure(deliver)
     assert publisher.accepted == []
 
 
@@ -150,12 +142,5 @@ def test_a_message_that_cannot_be_recorded_is_not_published() -> None:
     deliver, _ = courier(store, publisher)
     # When a failure is delivered, then the store's error says so and SNS was never called
     with pytest.raises(SnapshotUnavailable):
-        deliver.deliver(
-            REGION,
-            "pack",
-            [letter(PACK, FAILED)],
-            told={PACK: FAILED},
-            loaded=None,
-            context=CONTEXT,
-        )
+        deliver_failure(deliver)
     assert publisher.accepted == []

@@ -12,6 +12,7 @@ import pytest
 from config_notifier import handler
 from config_notifier.events import EventPublisher
 from config_notifier.publish import Publisher
+from sandbox.lambda_runtime import forget_environment
 
 ENV = {
     "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
@@ -37,11 +38,9 @@ def created() -> Iterator[list[str]]:
         mock.patch.dict("os.environ", ENV),
         mock.patch.object(boto3.session.Session, "client", record),
     ):
-        handler.settings.cache_clear()
-        handler.dependencies.cache_clear()
+        forget_environment()  # a cold start
         yield services
-        handler.settings.cache_clear()
-        handler.dependencies.cache_clear()
+        forget_environment()
 
 
 def test_set_up_builds_the_clients_of_a_steady_run_only(created: list[str]) -> None:

@@ -9,16 +9,7 @@ from unittest import mock
 import pytest
 
 from config_notifier import handler
-
-
-class Context:
-    aws_request_id = "request-1"
-    function_name = "config-deployment-notifier"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:notifier"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+from sandbox.lambda_runtime import FakeContext
 
 
 @pytest.mark.parametrize(
@@ -40,7 +31,7 @@ def test_an_event_that_is_not_an_object_is_refused_before_the_run(
         handler.settings.cache_clear()
         # When the handler is given an event that is not a JSON object
         with pytest.raises(handler.InvalidEventError) as caught:
-            handler.lambda_handler(event, Context())
+            handler.lambda_handler(event, FakeContext())
         handler.settings.cache_clear()
     # Then it says what was expected, with a valid example, and what it got
     message = str(caught.value)
