@@ -25,7 +25,7 @@ def test_unknown_status_values_are_passed_on_verbatim(deployment, config_sim):
     baselined(deployment, config_sim)
     us = config_sim.region(REGION)
     us.set_member_status("rule", RULE, ACCOUNTS[1], "CREATE_FAILED")
-    run(deployment, "failing")
+    deployment.run("failing")
     deployment.received()
     # When that member, an organization-level status and an account pack report values the
     # model does not list
