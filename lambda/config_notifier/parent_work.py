@@ -87,13 +87,10 @@ class ParentWork:
             before = tracked(scope.store.load_members(entity))
         except SnapshotUnavailable as exc:
             return ParentOutcome(entity, Left.SNAPSHOT, region.snapshot_failure("load", exc.reason))
-        members_now, failure = self._read_members(observation, before)
+        loaded = region.snapshot.outbox.get(outbox_subject(entity))
+        members_now, failure = self._read_members(observation, before, loaded)
         view = ParentView(
-            observation,
-            region.previous(entity.kind).get(entity),
-            before,
-            members_now,
-            region.snapshot.outbox.get(outbox_subject(entity)),
+            observation, region.previous(entity.kind).get(entity), before, members_now, loaded
         )
         in_baseline = region.in_baseline(entity.kind)
         changes = parent_changes(view, in_baseline=in_baseline, mode=scope.settings.baseline_mode)
@@ -134,17 +131,22 @@ class ParentWork:
         )
 
     def _read_members(
-        self, observation: Observation, before: Chunked
+        self, observation: Observation, before: Chunked, loaded: Outbox | None
     ) -> tuple[list[Observation] | None, SourceFailure | None]:
-        """Its members that are not healthy now, and those that were not last time."""
+        """Its members that are not healthy now, and those that subscribers may know as not
+        healthy: committed so, or told so by a run that could not commit (docs/design.md
+        rule 7). A member told and since healthy again must be read to tell its recovery."""
         entity = observation.entity
+        told = loaded.told if loaded else {}
+        recheck = {e.account_id for e in before.records}
+        recheck |= {e.account_id for e in told if e != entity}
         try:
             members = read_unhealthy_members(
                 self._config_for(entity.region, entity.admin_account),
                 entity,
                 self._calls,
                 settled=observation.status.is_settled_ok,
-                recheck=[e.account_id for e in before.records],
+                recheck=recheck,
             )
         except SourceUnreadable as exc:
             source = f"{entity.kind.value} {entity.name}"

@@ -193,6 +193,11 @@ def read_members(
     ]
 
 
+# Beyond this many accounts to check one by one, one read of every member costs no more calls
+# (10,000 accounts are 100 pages), so the checks stay bounded whatever the organization's size.
+MAX_RECHECKS = 100
+
+
 def read_unhealthy_members(
     client: ConfigServiceClient,
     parent: EntityId,
@@ -202,18 +207,29 @@ def read_unhealthy_members(
     recheck: Iterable[str],
 ) -> list[Observation]:
     """The members of a rule or pack that are not healthy now, and the status now of each
-    account in `recheck` (those that were not healthy last time), whatever it is.
+    account in `recheck` (those that were not healthy last time), whatever it is; an account of
+    `recheck` that is not a member any more is not among them.
 
     A `settled` (successful) deployment is deployed in every member account: only the rechecks
-    are read. Any other is read through each unhealthy status's filter, a call or more each.
+    are read. Any other is read through each unhealthy status's filter, a call or more each
+    (docs/design.md rule 7).
     """
     found: dict[str, Observation] = {}
     for status in () if settled else UNHEALTHY_STATUSES:
         for observation in read_members(client, parent, calls, status=status):
             found[observation.entity.account_id] = observation
-    for account in sorted(set(recheck) - found.keys()):
-        for observation in read_members(client, parent, calls, account=account):
-            found[account] = observation
+    pending = sorted(set(recheck) - found.keys())
+    if len(pending) > MAX_RECHECKS:
+        wanted = set(pending)
+        found |= {
+            o.entity.account_id: o
+            for o in read_members(client, parent, calls)
+            if o.entity.account_id in wanted
+        }
+    else:
+        for account in pending:
+            for observation in read_members(client, parent, calls, account=account):
+                found[account] = observation
     return list(found.values())
 
 
