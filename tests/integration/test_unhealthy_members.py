@@ -97,3 +97,28 @@ def test_a_failure_and_a_recovery_behind_an_unmoved_org_status_are_seen_next_run
     watching.run()
     assert watching.received() == []
     assert still_sim.call_count(operation="GetOrganizationConformancePackDetailedStatus") == 0
+
+
+def test_a_mass_recovery_reads_every_member_once_rather_than_each_account(
+    make_notifier: Callable[..., Notifier], config_sim: ConfigSimulator
+) -> None:
+    # Given a pack failing in 150 of 250 accounts, baselined
+    accounts = [str(410_000_000_000 + i) for i in range(250)]
+    config_sim.add_accounts(accounts)
+    us = config_sim.region(REGION)
+    us.put_org_pack(PACK, status="CREATE_SUCCESSFUL")
+    for account in accounts[:150]:
+        us.set_member_status("pack", PACK, account, "CREATE_FAILED", "NoRecorder", "no recorder")
+    notifier = make_notifier(REGIONS=REGION)
+    notifier.run()
+    notifier.received()
+    # When every one of them recovers at once (the pack is successful again)
+    for account in accounts[:150]:
+        us.set_member_status("pack", PACK, account, "CREATE_SUCCESSFUL")
+    config_sim.reset_calls()
+    notifier.run()
+    # Then all 150 recoveries are told, from one read of every member (3 pages of 100), not
+    # from 150 calls of one account each
+    [message] = notifier.transitions()
+    assert message.accounts == accounts[:150]
+    assert config_sim.call_count(operation="GetOrganizationConformancePackDetailedStatus") == 3
