@@ -111,11 +111,23 @@ def parent_record(
     record = next_record(stored, observation, stamp)
     if reported_stuck:
         record = replace(record, stuck_reported=stamp)
-    if members_in_step:
-        record = replace(record, detail_synced=state_key(observation.status), detail_read_at=stamp)
+    synced = state_key(observation.status)
+    if members_in_step and not _read_every_run(stored, observation, synced):
+        record = replace(record, detail_synced=synced, detail_read_at=stamp)
     elif announce_members:
         record = replace(record, detail_synced=MEMBERS_PENDING)
     return record if record != stored else None
+
+
+def _read_every_run(stored: Record | None, observation: Observation, synced: str) -> bool:
+    """True for a rule or pack that is not successful and whose members were last read in this
+    very state: it is read every run whatever its time of reading (docs/design.md rule 7), and a
+    new time would rewrite the region's records at every run while nothing moves."""
+    return (
+        stored is not None
+        and stored.detail_synced == synced
+        and not observation.status.is_settled_ok
+    )
 
 
 class Committer:
