@@ -41,6 +41,8 @@ def test_unknown_status_values_are_passed_on_verbatim(deployment, config_sim):
     }
     assert got == {
         ("organization-rule-member", ACCOUNTS[1]): "ROLLBACK_PAUSED",
+        # (with no member failing or in progress, the rule's own status is successful again)
+        ("organization-rule", None): "CREATE_SUCCESSFUL",
         ("organization-pack", None): "UPDATE_QUEUED",
         ("account-pack", None): "UPDATE_ROLLBACK_COMPLETE",
     }
