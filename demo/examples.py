@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from config_notifier.diff import diff
+from config_notifier.digest import render_digest
 from config_notifier.model import (
     EntityId,
     Group,
@@ -21,6 +22,7 @@ from config_notifier.model import (
     Status,
     Stuck,
 )
+from config_notifier.reminders import Policy
 from config_notifier.render import render
 from config_notifier.summary import render_baseline_summary
 from config_notifier.wording import Context
@@ -161,6 +163,29 @@ def baseline_summary() -> Message:
     )
 
 
+def reminder_digest() -> Message:
+    """A day on: the pack still failing in two accounts, a rule stuck since the night."""
+    pack = EntityId(REGION, Kind.ORG_PACK, PACK)
+    rule = EntityId(REGION, Kind.ORG_RULE, "s3-bucket-logging")
+    failed = "2026-11-20T09:40:00+00:00"
+    members = [
+        Record(
+            EntityId(REGION, Kind.ORG_PACK_MEMBER, PACK, account),
+            Status("CREATE_FAILED", "ConformancePackCreationFailed", "AccessDenied", UPDATED),
+            failed,
+            failed,
+        )
+        for account in ("111122223333", "777788889999")
+    ]
+    records = {
+        pack: Record(pack, Status("CREATE_FAILED", updated_at=UPDATED), failed, failed),
+        rule: _record(rule, "UPDATE_IN_PROGRESS", "2026-11-20T06:40:00+00:00"),
+    }
+    policy = Policy(timedelta(hours=24), timedelta(hours=2), (), datetime.fromisoformat(SENT_AT))
+    listed = policy.reminders(records, {pack: members})
+    return render_digest(listed, CONTEXT, interval=policy.interval)
+
+
 KINDS: list[tuple[str, Callable[[], Message]]] = [
     ("A failure in member accounts (severity `failure`)", failure),
     ("A deployment that succeeded (severity `progress`)", success),
@@ -169,6 +194,7 @@ KINDS: list[tuple[str, Callable[[], Message]]] = [
     ("A rule or pack removed (severity `progress`)", removed),
     ("This account's own conformance pack (kind `account-pack`)", account_pack),
     ("The first run's summary (event_type `baseline-summary`)", baseline_summary),
+    ("The reminder digest (event_type `reminder`)", reminder_digest),
 ]
 
 

@@ -22,6 +22,8 @@ maxConcurrency      8                           concurrent AWS requests per run 
 fullReconcileHours  24                          unhealthy members are read again at least this often
 stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
 accountNamesRefreshHours 24                     account names are listed again this often (0: off)
+reminderHours       24                          one digest of what is still failing or stuck, this
+                                                often at most (0: off)
 eventBusName        "default"                   the EventBridge bus published transitions go to
                                                 (a named bus must exist before the deploy)
 mutes               []                          transitions never published: [{"account": ...,
@@ -46,6 +48,7 @@ from config_notifier.mute import EXAMPLE as MUTES_EXAMPLE
 from config_notifier.mute import Mute
 from config_notifier.settings import (
     ACCOUNT_NAMES_REFRESH_HOURS_RANGE,
+    REMINDER_HOURS_RANGE,
     STUCK_AFTER_MINUTES_RANGE,
     BaselineMode,
 )
@@ -181,6 +184,13 @@ KEYS: tuple[Key, ...] = (
         values.between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE),
         "account_names_refresh_hours",
     ),
+    Key(
+        "reminderHours",
+        24,
+        '"reminderHours": 24 (0 turns reminders off)',
+        values.between(*REMINDER_HOURS_RANGE),
+        "reminder_hours",
+    ),
     Key("mutes", [], f'"mutes": {MUTES_EXAMPLE}', values.mutes, "mutes"),
     Key(
         "eventBusName",
@@ -235,6 +245,7 @@ class AppConfig:
     full_reconcile_hours: int
     stuck_after_minutes: int
     account_names_refresh_hours: int
+    reminder_hours: int
     mutes: tuple[Mute, ...]
     event_bus_name: str
     delegated_admin_role_arns: tuple[str, ...] = ()

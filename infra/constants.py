@@ -87,9 +87,8 @@ MESSAGES_PUBLISHED_METRIC = "MessagesPublished"
 MESSAGES_FAILED_METRIC = "MessagesFailed"
 MUTED_METRIC = "Muted"  # transitions and stalls committed without a message
 TRANSITION_METRICS = {severity: f"Transitions{severity.value.title()}" for severity in Severity}
-# The reminder digest's metrics: the function emits none yet. Name them here when it does, and
-# the dashboard's Reminders widget graphs them in place of its note.
-REMINDER_METRICS: tuple[str, ...] = ()
+# The reminder digest's metrics (handler.py `_emit`): the dashboard's Reminders widget graphs them.
+REMINDER_METRICS: tuple[str, ...] = ("RemindersSent",)
 METRIC_SERVICE_DIMENSION = "service"  # Powertools Metrics adds it from Metrics(service=...)
 
 # --- AWS Chatbot ----------------------------------------------------------------------------------

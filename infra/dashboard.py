@@ -137,17 +137,7 @@ class Dashboard(Construct):
                 self._own(MUTED_METRIC, "Muted"),
             ],
         )
-        reminders: cloudwatch.IWidget = (
-            self._graph("Reminders", [self._own(name, name) for name in REMINDER_METRICS])
-            if REMINDER_METRICS
-            else cloudwatch.TextWidget(
-                markdown="### Reminders\nThe function emits no reminder metric yet: once it "
-                "does, name it in `REMINDER_METRICS` (infra/constants.py) and this widget "
-                "graphs it.",
-                width=WIDTH,
-                height=HEIGHT,
-            )
-        )
+        reminders = self._graph("Reminders", [self._own(name, name) for name in REMINDER_METRICS])
         queries = cloudwatch.TextWidget(
             markdown="### Saved Logs Insights queries\n"
             + "\n".join(f"- {query.title}" for query in SAVED_QUERIES)

@@ -45,6 +45,7 @@ def function_environment(config: AppConfig, *, table_name: str, topic_arn: str) 
         "full_reconcile_hours": str(config.full_reconcile_hours),
         "stuck_after_minutes": str(config.stuck_after_minutes),
         "account_names_refresh_hours": str(config.account_names_refresh_hours),
+        "reminder_hours": str(config.reminder_hours),
         "mutes": to_json(config.mutes),
         "event_bus_name": config.event_bus_name,
         "delegated_admin_role_arns": ",".join(config.delegated_admin_role_arns),

@@ -27,7 +27,7 @@ from config_notifier.read import utc_session
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings
 from config_notifier.snapshot import SnapshotStore
-from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite
+from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite, Reminded
 
 if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
@@ -100,8 +100,11 @@ def read_deployed(stack: str, region: str) -> Deployed:
     return Deployed(stack, region, function, Settings.from_env(environment))
 
 
-def dry_run(deployed: Deployed) -> tuple[list[Message], dict[str, Any]]:
-    """The messages the next run would publish, and its summary; nothing is published or written.
+def dry_run(
+    deployed: Deployed, now: datetime | None = None
+) -> tuple[list[Message], dict[str, Any]]:
+    """The messages the next run would publish (at `now`, default the clock's time), and its
+    summary; nothing is published or written.
 
     Account names are not listed (a listing would refresh the cached copy): messages show ids.
     """
@@ -127,7 +130,7 @@ def dry_run(deployed: Deployed) -> tuple[list[Message], dict[str, Any]]:
                 for account, arn in settings.delegated_admins.items()
             },
         ),
-        now=datetime.now(UTC),
+        now=now or datetime.now(UTC),
         run_id=f"dry-run-{uuid.uuid4().hex[:8]}",
         deadline=time.monotonic() + 600,
     )
@@ -165,4 +168,7 @@ class ReadOnlySnapshot(SnapshotStore):
         return ()
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
+        return None
+
+    def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None:
         return None

@@ -262,6 +262,7 @@ def _emit(summary: dict[str, Any]) -> None:
     metrics.add_metric("WriteConflicts", MetricUnit.Count, summary["write_conflicts"])
     metrics.add_metric("DeferredForTime", MetricUnit.Count, summary["deferred_for_time"])
     metrics.add_metric("Muted", MetricUnit.Count, summary["muted"])
+    metrics.add_metric("RemindersSent", MetricUnit.Count, summary["reminders_sent"])
     metrics.add_metric("EventsPut", MetricUnit.Count, summary["events_put"])
     metrics.add_metric("EventsFailed", MetricUnit.Count, summary["events_failed"])
     metrics.add_metric("EventsDropped", MetricUnit.Count, summary["events_dropped"])

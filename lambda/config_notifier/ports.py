@@ -15,7 +15,14 @@ from config_notifier.accounts import Names
 from config_notifier.errors import PublishRefused
 from config_notifier.events import Entry, PutResult
 from config_notifier.model import EntityId, Message, Record
-from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite, RegionSnapshot
+from config_notifier.stored import (
+    ChunkCommit,
+    Chunked,
+    Outbox,
+    OutboxWrite,
+    RegionSnapshot,
+    Reminded,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -46,6 +53,8 @@ class SnapshotPort(Protocol):
         ...
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None: ...
+
+    def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None: ...
 
 
 class PublisherPort(Protocol):

@@ -38,6 +38,7 @@ class RunReport:
     write_conflicts: int = 0
     deferred_for_time: int = 0
     muted: int = 0  # transitions and stalls committed without a message
+    reminders_sent: int = 0  # deployments a reminder digest SNS accepted listed
     events_put: int = 0
     events_failed: int = 0  # kept in the outbox, put again next run
     events_dropped: int = 0  # lost: logged as errors
@@ -104,6 +105,10 @@ class RunReport:
         with self._lock:
             self.muted += count
 
+    def reminded(self, deployments: int) -> None:
+        with self._lock:
+            self.reminders_sent += deployments
+
     def baseline_told(self, region: str, admin: str) -> None:
         with self._lock:
             self.baselined.append(f"{region}@{admin}" if admin else region)
@@ -149,6 +154,7 @@ class RunReport:
             "write_conflicts": self.write_conflicts,
             "deferred_for_time": self.deferred_for_time,
             "muted": self.muted,
+            "reminders_sent": self.reminders_sent,
             "events_put": self.events_put,
             "events_failed": self.events_failed,
             "events_dropped": self.events_dropped,

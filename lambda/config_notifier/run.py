@@ -4,6 +4,7 @@
 2. plan       which rules and packs need their member accounts read         (plan.py)
 3. parents    each rule or pack: members, changes, delivery, member commit  (parent_work.py)
 4. close      each region: single messages, the region's commit, clean-up   (region_close.py)
+5. remind     what is still failing or stuck, one digest when due           (remind.py)
 
 The rules that keep the notifier trustworthy live with the step that owns them: a source not read
 completely is unknown (survey, changes), publish then commit (delivery, commit), the first run
@@ -27,6 +28,7 @@ from config_notifier.plan import plan
 from config_notifier.ports import AdminAccess, EventPort, NamesPort, PublisherPort, SnapshotPort
 from config_notifier.read import CallCounter
 from config_notifier.region_close import RegionClose
+from config_notifier.remind import remind
 from config_notifier.report import RunReport
 from config_notifier.scope import Scope
 from config_notifier.settings import Settings
@@ -120,6 +122,7 @@ def run(
     closing = RegionClose(scope)
     for key, region in regions.items():
         closing.close(region, outcomes[key])
+    remind(scope, regions.values())
     report.api_calls = calls.snapshot()
     return report.summary(
         run_id,

@@ -16,6 +16,8 @@ STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
 EVENT_BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]{1,256}$")
 NO_MUTES: tuple[Mute, ...] = ()
 NO_ROLES: tuple[str, ...] = ()
+# 0 turns reminders off; at most 30 days.
+REMINDER_HOURS_RANGE = (0, 30 * 24)
 # 0 turns account names off; at most 30 days.
 ACCOUNT_NAMES_REFRESH_HOURS_RANGE = (0, 30 * 24)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -61,6 +63,7 @@ class Settings:
     time_budget_seconds: int = 0  # 0: use what the Lambda context says is left
     stuck_after_minutes: int = 120  # 0: never report a deployment as stuck
     account_names_refresh_hours: int = 24  # 0: show account ids alone, never call Organizations
+    reminder_hours: int = 24  # 0: no reminder digest of what is still failing or stuck
     mutes: tuple[Mute, ...] = ()  # MUTES: a JSON list, see mute.py
     event_bus_name: str = "default"  # where every published transition also goes
     # DELEGATED_ADMIN_ROLE_ARNS: a role to assume in each delegated administrator account whose
@@ -211,6 +214,7 @@ _VARIABLES = (
     _Variable(
         "ACCOUNT_NAMES_REFRESH_HOURS", _int_between(*ACCOUNT_NAMES_REFRESH_HOURS_RANGE), "24", 24
     ),
+    _Variable("REMINDER_HOURS", _int_between(*REMINDER_HOURS_RANGE), "24", 24),
     _Variable("MUTES", parse_mutes, EXAMPLE, NO_MUTES),
     _Variable(
         "EVENT_BUS_NAME",

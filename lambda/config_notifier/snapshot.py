@@ -8,6 +8,7 @@ Layout (pk / sk):
   "R#<region>"                / "outbox#<subject>"     statuses published, not yet committed
   "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
+  "R#<region>"                / "#reminded"            when a reminder digest last went out
 
 What a delegated administrator account deployed lives in partitions of its own,
 "R#<region>@<account>" and "M#<region>@<account>#<kind>#<name>", with the same items: its rules
@@ -49,12 +50,14 @@ from config_notifier.stored import (
     OUTBOX,
     OUTBOX_PART_CHARS,
     REGION_CHUNK,
+    REMINDED,
     ChunkCommit,
     Chunked,
     Fields,
     Outbox,
     OutboxWrite,
     RegionSnapshot,
+    Reminded,
     bucket,
     chunk_count,
     dump_chunk,
@@ -99,12 +102,17 @@ class SnapshotStore:
         revisions: dict[int, int] = {}
         baselined: set[str] = set()
         events_pending = False
+        reminded: Reminded | None = None
         heads: dict[str, dict[str, Any]] = {}
         pieces: dict[str, list[dict[str, Any]]] = {}
         for item in self._query(region_pk(region, admin)):
             sk = item["sk"]["S"]
             if sk == EVENTS_PENDING:
                 events_pending = True
+                continue
+            if sk == REMINDED:
+                sent = item.get("sent")
+                reminded = Reminded(sent["S"] if sent else None, item["checked"]["S"])
                 continue
             if sk.startswith(BASELINE):
                 baselined.add(sk.removeprefix(BASELINE))
@@ -125,7 +133,9 @@ class SnapshotStore:
             subject: outbox_from_items(region, admin, heads.get(subject), pieces.get(subject, []))
             for subject in heads.keys() | pieces.keys()
         }
-        return RegionSnapshot(records, revisions, frozenset(baselined), events_pending, outbox)
+        return RegionSnapshot(
+            records, revisions, frozenset(baselined), events_pending, outbox, reminded
+        )
 
     @_aws_errors_unavailable
     def save_region(
@@ -179,6 +189,18 @@ class SnapshotStore:
                 "at": {"S": at},
             },
         )
+
+    @_aws_errors_unavailable
+    def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None:
+        """Keep the reminder digest's marker in the partition of `region` (of `admin`)."""
+        item = {
+            "pk": {"S": region_pk(region, admin)},
+            "sk": {"S": REMINDED},
+            "checked": {"S": reminded.checked},
+        }
+        if reminded.sent is not None:
+            item["sent"] = {"S": reminded.sent}
+        self._client.put_item(TableName=self._table, Item=item)
 
     @_aws_errors_unavailable
     def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:

@@ -24,6 +24,7 @@ REGION_CHUNK = "records#"
 MEMBER_CHUNK = "chunk#"
 OUTBOX = "outbox#"
 EVENTS_PENDING = "#events-pending"  # written by the event outbox (events.PENDING_MARKER)
+REMINDED = "#reminded"  # the reminder digest's marker (Reminded)
 OUTBOX_PART_CHARS = 90_000  # at most 4 bytes a character: a part stays under the item limit
 MAX_OUTBOX_MESSAGE = 512  # a repeated message needs the status and code; the text is a courtesy
 
@@ -62,12 +63,24 @@ class OutboxWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class Reminded:
+    """The reminder digest's marker (docs/design.md, "Reminders"): when SNS last took a digest
+    (None: never), and when a run last read the snapshot to make one. It is kept in every
+    region's partition, which each run loads anyway, so deciding that no digest is due costs no
+    read of its own."""
+
+    sent: str | None
+    checked: str
+
+
+@dataclass(frozen=True, slots=True)
 class RegionSnapshot(Chunked):
     baselined: frozenset[str] = frozenset()  # sources whose first run in this region is done
     events_pending: bool = False  # events of this region wait in the event outbox
     # Published but not committed, by subject (a rule or pack, or the region's single messages),
     # and how many stored parts each takes.
     outbox: Mapping[str, Outbox] = field(default_factory=dict)
+    reminded: Reminded | None = None  # None: no reminder digest was ever weighed here
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ def test_the_message_docs_show_every_message_kind_as_rendered() -> None:
     # Then docs/messages.md holds them verbatim (regenerate with `python -m demo.examples`)
     assert section in (REPO_ROOT / "docs" / "messages.md").read_text()
     # And each kind has its email text and its JSON document, and the first its chat card
-    assert section.count("```text") == 7
-    assert section.count("```json") == 7 + 1
+    assert section.count("```text") == 8
+    assert section.count("```json") == 8 + 1
+    assert "### The reminder digest (event_type `reminder`)" in section
     assert "Its chat card, as AWS Chatbot receives it:" in section

@@ -260,7 +260,8 @@ def test_email_filters_select_severities(
     + [
         ("accountNamesRefreshHours", "ACCOUNT_NAMES_REFRESH_HOURS", value)
         for value in (-1, 0, 720, 721)
-    ],
+    ]
+    + [("reminderHours", "REMINDER_HOURS", value) for value in (-1, 0, 720, 721)],
 )
 def test_context_accepts_exactly_what_the_function_accepts(
     key: str, env_name: str, value: int

@@ -15,14 +15,18 @@ __all__ = ["REGIONS"]
 
 
 @pytest.fixture
-def notifier(
-    make_notifier: Callable[..., Notifier], sandbox_boto3_session: boto3.Session
-) -> Iterator[Notifier]:
-    """A freshly deployed notifier (its own table, topic and queue) watching two regions."""
-    # A bus of its own, so tests do not see each other's events (and moto's default bus may hold
-    # a deployed stack's schedule rule, which moto wrongly hands custom events to).
+def event_bus(sandbox_boto3_session: boto3.Session) -> Iterator[str]:
+    """The name of an event bus of the test's own, so tests do not see each other's events (and
+    moto's default bus may hold a deployed stack's schedule rule, which moto wrongly hands custom
+    events to)."""
     events = sandbox_boto3_session.client("events", region_name="us-east-1")
     bus = events.create_event_bus(Name=f"deployments-{uuid.uuid4().hex[:8]}")["EventBusArn"]
     name = bus.rsplit("/", 1)[1]
-    yield make_notifier(EVENT_BUS_NAME=name)
+    yield name
     events.delete_event_bus(Name=name)
+
+
+@pytest.fixture
+def notifier(make_notifier: Callable[..., Notifier], event_bus: str) -> Notifier:
+    """A freshly deployed notifier (its own table, topic and queue) watching two regions."""
+    return make_notifier(EVENT_BUS_NAME=event_bus)

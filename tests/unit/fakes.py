@@ -13,7 +13,14 @@ from datetime import datetime
 from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
 from config_notifier.events import Entry, PutResult
 from config_notifier.model import EntityId, Message, Record
-from config_notifier.stored import ChunkCommit, Chunked, Outbox, OutboxWrite, RegionSnapshot
+from config_notifier.stored import (
+    ChunkCommit,
+    Chunked,
+    Outbox,
+    OutboxWrite,
+    RegionSnapshot,
+    Reminded,
+)
 
 
 @dataclass
@@ -32,6 +39,7 @@ class MemorySnapshot:
         self.baselined: set[tuple[str, str, str]] = set()
         self.unavailable = False  # every call raises SnapshotUnavailable, as on an outage
         self.calls: list[str] = []
+        self.reminded: dict[tuple[str, str], Reminded] = {}
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -43,7 +51,13 @@ class MemorySnapshot:
         part = self.regions.setdefault((region, admin), _Partition())
         outbox = {s: o for (r, a, s), o in self.outboxes.items() if (r, a) == (region, admin)}
         baselined = frozenset(s for r, a, s in self.baselined if (r, a) == (region, admin))
-        return RegionSnapshot(dict(part.records), {0: part.revision}, baselined, outbox=outbox)
+        return RegionSnapshot(
+            dict(part.records),
+            {0: part.revision},
+            baselined,
+            outbox=outbox,
+            reminded=self.reminded.get((region, admin)),
+        )
 
     def save_region(
         self, region: str, before: Chunked, after: Mapping[EntityId, Record], admin: str = ""
@@ -83,6 +97,10 @@ class MemorySnapshot:
         current = self.outboxes.get(key)
         if current is not None and current.generation == outbox.generation:
             del self.outboxes[key]
+
+    def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None:
+        self._call("mark_reminded")
+        self.reminded[(region, admin)] = reminded
 
     def another_writer_moves(self, parent: EntityId, record: Record) -> None:
         """Another run commits `record` among `parent`'s members since this run loaded them."""

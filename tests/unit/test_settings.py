@@ -74,6 +74,19 @@ def test_numbers_out_of_range_are_refused() -> None:
         Settings.from_env(VALID | {"MAX_CONCURRENCY": "0"})
 
 
+def test_reminder_hours_default_to_a_day_and_a_bad_value_is_named_with_an_example() -> None:
+    # Given no REMINDER_HOURS, then 0, then a value past 30 days
+    assert Settings.from_env(VALID).reminder_hours == 24
+    assert Settings.from_env(VALID | {"REMINDER_HOURS": "0"}).reminder_hours == 0
+    # Then the bad one is refused, naming the range and a valid example
+    with pytest.raises(
+        SettingsError,
+        match="REMINDER_HOURS='721' is invalid: must be between 0 and 720; for example "
+        "REMINDER_HOURS=24",
+    ):
+        Settings.from_env(VALID | {"REMINDER_HOURS": "721"})
+
+
 def test_env_names_are_the_fields() -> None:
     assert Settings.env_names() == [
         "SNAPSHOT_TABLE_NAME",
@@ -86,6 +99,7 @@ def test_env_names_are_the_fields() -> None:
         "TIME_BUDGET_SECONDS",
         "STUCK_AFTER_MINUTES",
         "ACCOUNT_NAMES_REFRESH_HOURS",
+        "REMINDER_HOURS",
         "MUTES",
         "EVENT_BUS_NAME",
         "DELEGATED_ADMIN_ROLE_ARNS",
