@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.costs import Measured, monthly_cost
-from bench.scenarios import S1, S2_FAILING, S2_PACK, S2_REGION, S3, Shape, floor_seconds
+from bench.scenarios import (
+    S1,
+    S2_FAILING,
+    S2_PACK,
+    S2_REGION,
+    S3,
+    UNHEALTHY_FILTERS,
+    Shape,
+    floor_seconds,
+)
 from config_notifier.snapshot import SnapshotStore
 from infra import bundle
 from infra.constants import HANDLER, MEMORY_MB, RUNTIME
@@ -53,6 +62,7 @@ DETAIL_OPS = (
     "GetOrganizationConfigRuleDetailedStatus",
 )
 FIFTEEN_MINUTES = 900.0
+S5_RUNS = 6  # steady runs: the first warms the worker's clients, as after a cold start
 MEMORY_LIMIT_MIB = 256
 
 
@@ -206,7 +216,11 @@ def steady_report(
     )
     s1.check("SNS publishes", counts["sns_messages"], "= 0", counts["sns_messages"] == 0)
     ratio = steady["wall_s"] / floor
-    s1.data = {"wall_s": steady["wall_s"], "rcu": counts["dynamodb_rcu"]}
+    s1.data = {
+        "wall_s": steady["wall_s"],
+        "rcu": counts["dynamodb_rcu"],
+        "regions": len(S1.regions),
+    }
     s1.check("wall / floor", f"{ratio:.2f}x", "<= 1.20x", ratio <= 1.2)
 
     return s1
@@ -306,7 +320,8 @@ def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> l
             "S2 rollout failure: as S1, one pack fails in 100 of the 1,000 accounts in one region"
         )
         s2_calls = config_calls(sim)
-        floor = floor_seconds(latency_ms / 1000, S1, [S1.detail_pages()], concurrency)
+        # The failing pack's six filtered calls, one after another.
+        floor = floor_seconds(latency_ms / 1000, S1, [UNHEALTHY_FILTERS], concurrency)
         common_rows(s2, rollout, s2_calls, floor)
         detail = sum(s2_calls.get(op, 0) for op in DETAIL_OPS)
         messages = notifier.received()
@@ -315,8 +330,8 @@ def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> l
         s2.check(
             "detail calls",
             detail,
-            f"= {S1.detail_pages()} (the changed pack)",
-            detail == S1.detail_pages(),
+            f"= {UNHEALTHY_FILTERS} (the changed pack's filters; unfiltered: {S1.detail_pages()})",
+            detail == UNHEALTHY_FILTERS,
         )
         s2.check(
             "messages",
@@ -336,65 +351,152 @@ def steady_and_rollout(sandbox: Sandbox, latency_ms: int, concurrency: int) -> l
     return [s1, s2]
 
 
-def full_reconcile(sandbox: Sandbox, latency_ms: int, concurrency: int, shape: Shape) -> Report:
+@dataclass
+class AtScale:
+    """What S3 and S5 measured on one organization."""
+
+    load_s: float  # loading the organization into the simulator
+    baseline: dict[str, Any]
+    baseline_calls: dict[str, int]
+    steady: list[dict[str, Any]]
+    steady_calls: list[dict[str, int]]
+    steady_messages: int
+    reconcile: list[dict[str, Any]]
+    reconcile_calls: dict[str, int]
+    reconcile_messages: int
+
+
+def at_scale(sandbox: Sandbox, latency_ms: int, concurrency: int, shape: Shape) -> AtScale:
+    """One organization's first run (the baseline), steady runs while a few rules and packs have
+    been failing for days (S5), then the daily reconcile (S3), each at `latency_ms` per call."""
     sim = sandbox.config_sim
+    loading = time.perf_counter()
     with deployed(sandbox, shape, concurrency) as (notifier, worker):
-        started = time.perf_counter()
-        baseline = worker.run()
-        baseline_s = time.perf_counter() - started
-        notifier.received()
-        _age_reconcile(notifier, shape.regions)
+        load_s = time.perf_counter() - loading
         sim.set_fault(latency_ms=latency_ms)
         sim.reset_calls()
-        runs = [worker.run()]
-        while runs[-1]["summary"]["deferred_for_time"] and len(runs) < 10:
-            runs.append(worker.run())  # resumes where the last run stopped
-        calls = config_calls(sim)
-        parents = shape.org_rules + shape.org_packs
-        detail = sum(calls.get(op, 0) for op in DETAIL_OPS)
-        report = Report(
-            f"S3 full reconcile: {shape.accounts:,} accounts, {shape.org_packs} packs, "
-            f"{shape.org_rules} rules, {len(shape.regions)} region, every member read"
+        baseline = worker.run()
+        baseline_calls = config_calls(sim)
+        notifier.received()
+        steady, steady_calls = [], []
+        for _ in range(S5_RUNS):
+            sim.reset_calls()
+            steady.append(worker.run())
+            steady_calls.append(config_calls(sim))
+        steady_messages = len(notifier.received())
+        _age_reconcile(notifier, shape.regions)
+        sim.reset_calls()
+        reconcile = [worker.run()]
+        while reconcile[-1]["summary"]["deferred_for_time"] and len(reconcile) < 10:
+            reconcile.append(worker.run())  # resumes where the last run stopped
+        return AtScale(
+            load_s,
+            baseline,
+            baseline_calls,
+            steady,
+            steady_calls,
+            steady_messages,
+            reconcile,
+            config_calls(sim),
+            len(notifier.received()),
         )
-        floor = floor_seconds(
-            latency_ms / 1000, shape, [shape.detail_pages()] * parents, concurrency
-        )
-        merged = dict(runs[-1])
-        merged["wall_s"] = sum(r["wall_s"] for r in runs)
-        merged["counts"] = {k: sum(r["counts"][k] for r in runs) for k in runs[0]["counts"]}
-        merged["peak_rss_mib"] = max(r["peak_rss_mib"] for r in [*runs, baseline])
-        common_rows(report, merged, calls, floor)
-        report.row("runs", f"{len(runs)} (baseline before it: {baseline_s:.1f} s at no latency)")
-        report.data = {
-            "wall_s": merged["wall_s"],
-            "rcu": merged["counts"]["dynamodb_rcu"],
-            "accounts": shape.accounts,
-        }
-        report.check(
-            "detail calls",
-            detail,
-            f"= {parents * shape.detail_pages()} (every member)",
-            detail == parents * shape.detail_pages(),
-        )
-        report.check(
-            "messages",
-            merged["counts"]["sns_messages"],
-            "= 0 (nothing changed)",
-            merged["counts"]["sns_messages"] == 0,
-        )
-        within = len(runs) == 1 and merged["wall_s"] < FIFTEEN_MINUTES
-        report.check(
-            "completes",
-            f"{len(runs)} run(s)",
-            "1 run < 15 min, or resumes",
-            within or not runs[-1]["summary"]["deferred_for_time"],
-        )
-        report.check(
-            "peak memory",
-            f"{merged['peak_rss_mib']:.0f} MiB",
-            f"< {MEMORY_LIMIT_MIB} MiB",
-            merged["peak_rss_mib"] < MEMORY_LIMIT_MIB,
-        )
+
+
+def _described(shape: Shape) -> str:
+    return (
+        f"{shape.accounts:,} accounts, {shape.org_rules + shape.org_packs} rules and packs, "
+        f"{len(shape.regions)} region, {shape.unhealthy} of them failing in "
+        f"{shape.failing_accounts} accounts each for days"
+    )
+
+
+def _unhealthy_floor(shape: Shape, latency_ms: int, concurrency: int) -> float:
+    # Each unhealthy rule's or pack's filtered calls follow one another.
+    chains = [UNHEALTHY_FILTERS] * shape.unhealthy
+    return floor_seconds(latency_ms / 1000, shape, chains, concurrency)
+
+
+def steady_unhealthy_report(
+    shape: Shape, measured: AtScale, latency_ms: int, concurrency: int
+) -> Report:
+    report = Report(f"S5 steady, a few unhealthy: {_described(shape)}, nothing moving")
+    # The first run warms the worker's clients, as any run after a cold start; not measured.
+    runs, calls = measured.steady[1:], measured.steady_calls[1:]
+    walls = [r["wall_s"] for r in runs]
+    median = {**runs[-1], "wall_s": statistics.median(walls)}
+    common_rows(report, median, calls[-1], _unhealthy_floor(shape, latency_ms, concurrency))
+    report.row(
+        "wall time runs",
+        f"median of {len(walls)}: " + ", ".join(f"{w * 1000:.0f}" for w in walls) + " ms",
+    )
+    detail = max(sum(c.get(op, 0) for op in DETAIL_OPS) for c in measured.steady_calls)
+    report.check(
+        "detail calls per run",
+        f"{detail} (max)",
+        f"<= {shape.unhealthy_bound()}, {UNHEALTHY_FILTERS} per unhealthy "
+        f"(unfiltered: {shape.unfiltered_detail_calls():,})",
+        detail <= shape.unhealthy_bound(),
+    )
+    report.check(
+        "messages", measured.steady_messages, "= 0 (nothing moved)", not measured.steady_messages
+    )
+    report.data = {
+        "wall_s": median["wall_s"],
+        "rcu": median["counts"]["dynamodb_rcu"],
+        "regions": len(shape.regions),
+    }
+    return report
+
+
+def reconcile_report(shape: Shape, measured: AtScale, latency_ms: int, concurrency: int) -> Report:
+    report = Report(f"S3 baseline and full reconcile: {_described(shape)}")
+    runs = measured.reconcile
+    merged = dict(runs[-1])
+    merged["wall_s"] = sum(r["wall_s"] for r in runs)
+    merged["counts"] = {k: sum(r["counts"][k] for r in runs) for k in runs[0]["counts"]}
+    merged["peak_rss_mib"] = max(r["peak_rss_mib"] for r in [*runs, measured.baseline])
+    floor = _unhealthy_floor(shape, latency_ms, concurrency)
+    common_rows(report, merged, measured.reconcile_calls, floor)
+    baseline = measured.baseline
+    report.row(
+        "baseline (the first run)",
+        f"{baseline['wall_s']:.3f} s, peak memory {baseline['peak_rss_mib']:.0f} MiB",
+    )
+    report.row("runs", f"{len(runs)}; the simulator took {measured.load_s:.0f} s to load")
+    list_pages = shape.min_list_calls()
+    bound = list_pages + shape.unhealthy_bound()
+    every_member = list_pages + (shape.org_rules + shape.org_packs) * shape.detail_pages()
+    target = f"<= {bound} = {list_pages} list + {shape.unhealthy_bound()} (was {every_member:,})"
+    for name, calls in (
+        ("baseline", measured.baseline_calls),
+        ("reconcile", measured.reconcile_calls),
+    ):
+        total = sum(calls.values())
+        report.check(f"{name} Config calls", total, target, total <= bound)
+    report.check(
+        "reconcile messages",
+        measured.reconcile_messages,
+        "= 0 (nothing changed)",
+        not measured.reconcile_messages,
+    )
+    report.check(
+        "completes",
+        f"{len(runs)} run(s)",
+        "1 run < 15 min, or resumes",
+        (len(runs) == 1 and merged["wall_s"] < FIFTEEN_MINUTES)
+        or not runs[-1]["summary"]["deferred_for_time"],
+    )
+    report.check(
+        "peak memory",
+        f"{merged['peak_rss_mib']:.0f} MiB",
+        f"< {MEMORY_LIMIT_MIB} MiB",
+        merged["peak_rss_mib"] < MEMORY_LIMIT_MIB,
+    )
+    report.data = {
+        "wall_s": merged["wall_s"],
+        "rcu": merged["counts"]["dynamodb_rcu"],
+        "regions": len(shape.regions),
+    }
     return report
 
 
@@ -535,26 +637,39 @@ def _zipped_size(root: Path) -> int:
     return len(buffer.getvalue())
 
 
-def print_costs(steady: dict[str, float], reconcile: dict[str, float]) -> None:
-    measured = Measured(
-        steady_wall_s=steady["wall_s"],
-        steady_read_units=steady["rcu"],
-        reconcile_wall_s=reconcile["wall_s"],
-        reconcile_read_units=reconcile["rcu"],
-        reconcile_accounts=int(reconcile["accounts"]),
-        regions=len(S1.regions),
+COSTED_REGIONS = len(S1.regions)
+
+
+def print_costs(
+    healthy: dict[str, float] | None,
+    unhealthy: dict[str, float] | None,
+    reconcile: dict[str, float],
+) -> None:
+    """The monthly cost of 2 regions of S1's rules and packs, all healthy (S1's steady run) and
+    with 5 unhealthy per region (S5's), each with S3's daily reconcile. Any number of accounts:
+    neither grows with them."""
+    daily = Measured(reconcile["wall_s"], reconcile["rcu"], int(reconcile["regions"]))
+    print(
+        f"\n## Monthly cost, 5-minute schedule, {COSTED_REGIONS} regions of S1's rules and packs, "
+        "daily reconcile (S3's), any number of accounts (bench/costs.py: us-east-1 list prices)"
     )
     print(
-        "\n## Monthly cost, 5-minute schedule, 2 regions of S1's rules and packs, daily reconcile"
-        " (bench/costs.py: us-east-1 list prices)"
+        f"  {'steady runs':<40}  {'Lambda':>8}  {'DynamoDB':>8}  {'SNS':>6}  {'CloudWatch':>10}"
+        f"  {'total':>8}"
     )
-    print(
-        f"  {'accounts':>8}  {'Lambda':>8}  {'DynamoDB':>8}  {'SNS':>6}  {'CloudWatch':>10}  {'total':>8}"
-    )
-    for accounts in (100, 1_000, 10_000):
-        c = monthly_cost(measured, accounts)
+    for name, steady in (
+        ("every rule and pack healthy (S1)", healthy),
+        ("5 unhealthy in each region (S5)", unhealthy),
+    ):
+        if steady is None:
+            continue
+        c = monthly_cost(
+            Measured(steady["wall_s"], steady["rcu"], int(steady["regions"])),
+            daily,
+            COSTED_REGIONS,
+        )
         print(
-            f"  {accounts:>8,}  ${c['Lambda']:>7.2f}  ${c['DynamoDB']:>7.2f}  ${c['SNS']:>5.2f}"
+            f"  {name:<40}  ${c['Lambda']:>7.2f}  ${c['DynamoDB']:>7.2f}  ${c['SNS']:>5.2f}"
             f"  ${c['CloudWatch']:>9.2f}  ${c['total']:>7.2f}"
         )
 
@@ -568,9 +683,13 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=8, help="MAX_CONCURRENCY of the function"
     )
     parser.add_argument(
-        "--scenarios", default="S1,S2,S3,S4", help="which scenarios (S1 and S2 run together)"
+        "--scenarios",
+        default="S1,S2,S3,S4,S5",
+        help="which scenarios (S1 and S2 run together, and S3 and S5)",
     )
-    parser.add_argument("--s3-accounts", type=int, default=S3.accounts, help="accounts in S3")
+    parser.add_argument(
+        "--s3-accounts", type=int, default=S3.accounts, help="accounts in S3 and S5"
+    )
     args = parser.parse_args(argv)
     wanted = set(args.scenarios.upper().split(","))
     reports: list[Report] = []
@@ -582,19 +701,22 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(sandbox.env())
         if wanted & {"S1", "S2"}:
             reports += steady_and_rollout(sandbox, args.latency_ms, args.concurrency)
-        if "S3" in wanted:
-            shape = Shape(
-                args.s3_accounts, S3.regions, S3.org_rules, S3.org_packs, S3.account_packs
-            )
-            reports.append(full_reconcile(sandbox, args.latency_ms, args.concurrency, shape))
+        if wanted & {"S3", "S5"}:
+            shape = replace(S3, accounts=args.s3_accounts)
+            measured = at_scale(sandbox, args.latency_ms, args.concurrency, shape)
+            if "S5" in wanted:
+                reports.append(
+                    steady_unhealthy_report(shape, measured, args.latency_ms, args.concurrency)
+                )
+            if "S3" in wanted:
+                reports.append(reconcile_report(shape, measured, args.latency_ms, args.concurrency))
     if "S4" in wanted:
         reports.append(cold_start(repeats=21))
     for report in reports:
         report.print()
-    steady = next((r.data for r in reports if r.scenario.startswith("S1") and r.data), None)
-    reconcile = next((r.data for r in reports if r.scenario.startswith("S3") and r.data), None)
-    if steady and reconcile:
-        print_costs(steady, reconcile)
+    data = {r.scenario.split(" ")[0]: r.data for r in reports if r.data}
+    if "S3" in data and ("S1" in data or "S5" in data):
+        print_costs(data.get("S1"), data.get("S5"), data["S3"])
     missed = [
         f"{r.scenario.split(':')[0]}: {c.name}" for r in reports for c in r.checks if not c.ok
     ]

@@ -27,27 +27,27 @@ LOG_BYTES_PER_RUN = 2_000  # the run summary line and the metrics document
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    """What the benchmark measured for a steady run (S1) and a full reconcile (S3)."""
+    """One kind of run as the benchmark measured it, over `regions` regions."""
 
-    steady_wall_s: float
-    steady_read_units: float
-    reconcile_wall_s: float  # S3: one region of `reconcile_accounts` accounts
-    reconcile_read_units: float
-    reconcile_accounts: int
-    regions: int  # regions in the costed deployment
+    wall_s: float
+    read_units: float
+    regions: int
+
+    def per_region(self, regions: int) -> tuple[float, float]:
+        """Wall seconds and read units for `regions` regions: an upper bound, as a run reads its
+        regions side by side."""
+        scale = regions / self.regions
+        return self.wall_s * scale, self.read_units * scale
 
 
-def monthly_cost(measured: Measured, accounts: int) -> dict[str, float]:
-    """Dollars per month by service for an organization of `accounts` accounts."""
-    scale = accounts / measured.reconcile_accounts * measured.regions
-    lambda_seconds = (
-        measured.steady_wall_s * RUNS_PER_MONTH
-        + measured.reconcile_wall_s * scale * RECONCILES_PER_MONTH
-    )
-    read_units = (
-        measured.steady_read_units * RUNS_PER_MONTH
-        + measured.reconcile_read_units * scale * RECONCILES_PER_MONTH
-    )
+def monthly_cost(steady: Measured, reconcile: Measured, regions: int) -> dict[str, float]:
+    """Dollars per month by service for `regions` regions, from a measured steady run and daily
+    reconcile. Neither grows with the number of accounts: members are read only where a rule or
+    pack is unhealthy (docs/design.md rule 7)."""
+    steady_s, steady_units = steady.per_region(regions)
+    reconcile_s, reconcile_units = reconcile.per_region(regions)
+    lambda_seconds = steady_s * RUNS_PER_MONTH + reconcile_s * RECONCILES_PER_MONTH
+    read_units = steady_units * RUNS_PER_MONTH + reconcile_units * RECONCILES_PER_MONTH
     costs = {
         "Lambda": lambda_seconds * LAMBDA_GB * LAMBDA_GB_SECOND + RUNS_PER_MONTH * LAMBDA_REQUEST,
         "DynamoDB": read_units * DYNAMODB_READ_UNIT,

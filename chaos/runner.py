@@ -113,7 +113,8 @@ class Report:
             f"chaos run: {len(self.timeline.ticks)} ticks, seed {self.timeline.seed}, "
             f"{len(self.timeline.regions)} regions, {self.seconds:.0f} s",
             f"  scripted changes: {sum(len(t.events) for t in self.timeline.ticks)}; "
-            f"true transitions after the baseline: {s.true_transitions}",
+            f"true transitions after the baseline: {s.true_transitions} to tell, {s.quiet} "
+            "not told by design (healthy members, docs/design.md rule 7)",
             f"  fault-free ticks: {sum(1 for t in self.timeline.ticks if t.clean)}; "
             f"kills landed mid-run: {self.kills_landed}/"
             f"{sum(1 for t in self.ticks if t.mode == 'kill')}; "

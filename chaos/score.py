@@ -2,7 +2,9 @@
 
 The subscriber's picture starts as the truth at the baseline tick (the first run is a silent
 baseline) and moves with every delivered transition; a removed rule or pack takes its member
-accounts with it, as its message says. Against the truth at each tick boundary:
+accounts with it, as its message says. A subscriber must hear of less than every change: a member
+account that is healthy is never told of, so to a subscriber it is the same as one that is not
+there (chaos.world `heard`, docs/design.md rule 7). Against the truth at each tick boundary:
 
 - false: a delivered transition whose new state is not the entity's state at that tick (a status
   it never had then, or "disappeared" for something that exists, e.g. one that failed to be read);
@@ -19,9 +21,14 @@ accounts with it, as its message says. Against the truth at each tick boundary:
   one repeat;
 - lost: a true state the entity held at the end of at least one fault-free tick that the subscriber
   never reached while it held; a state held only while faults were active may be skipped
-  (collapsed: old -> new directly), which at-least-once allows;
-- stale: after a fault-free tick, an entity whose delivered state differs from the truth;
-- final: after the last tick (fault-free ticks at the end), the states must match exactly.
+  (collapsed: old -> new directly), which at-least-once allows. A change a subscriber is not told
+  of is quiet, not lost: between a healthy member and none, and into a status no filter asks for
+  (`unfiltered`) in a member the subscriber did not know as unhealthy;
+- stale: after a fault-free tick, an entity whose delivered state differs from what the
+  subscriber must know of the truth;
+- final: after the last tick (fault-free ticks at the end), the same, for every entity.
+
+Whether a delivered state is false is judged against the whole truth, healthy members included.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.world import MEMBER_KIND, PARENT_KIND, Key, State, Truth
+from chaos.world import MEMBER_KIND, PARENT_KIND, Key, State, Truth, heard, unfiltered
 
 _MEMBER_OF = {PARENT_KIND[k]: MEMBER_KIND[k] for k in PARENT_KIND}
 
@@ -89,7 +96,8 @@ class Finding:
 class Score:
     messages: int = 0  # transition messages received
     delivered: int = 0  # transitions in them
-    true_transitions: int = 0  # changes of state after the baseline, per the script
+    true_transitions: int = 0  # changes of state after the baseline a subscriber must hear of
+    quiet: int = 0  # changes of state after the baseline a subscriber is not told of (rule 7)
     reached: int = 0  # true transitions the subscriber reached
     collapsed: int = 0  # true transitions skipped while faults hid them (allowed)
     delayed: int = 0  # reached later than the tick they happened (allowed under faults)
@@ -259,15 +267,32 @@ def _mismatches(
     have: Mapping[Key, State], want: Mapping[Key, State]
 ) -> list[tuple[Key, State | None]]:
     return sorted(
-        ((key, want.get(key)) for key in set(have) | set(want) if have.get(key) != want.get(key)),
+        (
+            (key, want.get(key))
+            for key in set(have) | set(want)
+            if not _current(key, have.get(key), want.get(key))
+        ),
         key=lambda pair: pair[0],
     )
+
+
+def _current(key: Key, have: State | None, want: State | None) -> bool:
+    """True when a subscriber holding `have` knows what it must of the true state `want`."""
+    told = heard(key, have)
+    if told == heard(key, want):
+        return True
+    # A status no filter asks for, in a member the subscriber does not know as unhealthy: the
+    # notifier cannot have read it. (Had the subscriber known it as unhealthy, moving it to
+    # healthy or absent while this status held would be a false delivery, counted as such.)
+    return told is None and unfiltered(key, want)
 
 
 def _walks(
     result: Score, truth: Sequence[Truth], ticks: Sequence[TickInfo], seen: _Subscriber
 ) -> None:
-    """Each true transition after the baseline: reached, delayed, collapsed or lost."""
+    """Each true transition after the baseline a subscriber must hear of: reached, delayed,
+    collapsed or lost. A hold is a run of ticks that are alike to a subscriber: a member healthy
+    in one and absent in the next is one hold, and that change is quiet."""
     keys = sorted({key for states in truth for key in states})
     for key in keys:
         previous = truth[0].get(key)
@@ -275,12 +300,28 @@ def _walks(
         while start < len(truth):
             state = truth[start].get(key)
             end = start
-            while end + 1 < len(truth) and truth[end + 1].get(key) == state:
+            while end + 1 < len(truth) and heard(key, truth[end + 1].get(key)) == heard(key, state):
+                result.quiet += truth[end + 1].get(key) != truth[end].get(key)
                 end += 1
-            if state != previous:
+            hold = _Hold(key, previous, state, start, end)
+            if state != previous and _told_of(hold, seen):
                 result.true_transitions += 1
-                _judge(result, _Hold(key, previous, state, start, end), ticks, seen)
-            previous, start = state, end + 1
+                _judge(result, hold, ticks, seen)
+            elif state != previous:
+                result.quiet += 1
+            previous, start = truth[end].get(key), end + 1
+
+
+def _told_of(hold: _Hold, seen: _Subscriber) -> bool:
+    """Whether a subscriber must hear of this change (docs/design.md rule 7)."""
+    key = hold.key
+    if heard(key, hold.state) == heard(key, hold.previous):
+        return False
+    if unfiltered(key, hold.state):
+        # Only a member the notifier knew as unhealthy is read whatever its status: one the
+        # subscriber was told of as such.
+        return heard(key, seen.state_at(key, hold.start - 1)) is not None
+    return True
 
 
 @dataclass(frozen=True)
@@ -295,10 +336,12 @@ class _Hold:
 
 
 def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscriber) -> None:
-    key, state, start, end = hold.key, hold.state, hold.start, hold.end
-    already = seen.state_at(key, start - 1) == state
+    key, state, start, end = hold.key, heard(hold.key, hold.state), hold.start, hold.end
+    already = heard(key, seen.state_at(key, start - 1)) == state
     moves = [
-        when for when, value in seen.changes.get(key, []) if start <= when <= end and value == state
+        when
+        for when, value in seen.changes.get(key, [])
+        if start <= when <= end and heard(key, value) == state
     ]
     if already or moves:
         result.reached += 1
@@ -311,7 +354,8 @@ def _judge(result: Score, hold: _Hold, ticks: Sequence[TickInfo], seen: _Subscri
             Finding(
                 start,
                 key,
-                f"{_show(hold.previous)} -> {_show(state)} (held until tick {end}) never delivered"
+                f"{_show(hold.previous)} -> {_show(hold.state)} (held until tick {end}) never "
+                "delivered"
                 + (
                     f" (after a delivery at tick {last}, with {', '.join(causes)})"
                     if causes

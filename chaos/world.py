@@ -6,6 +6,12 @@ derives the organization-level status of a rule or pack from its members exactly
 does (and the simulator imitates): the override if one is set, else the first failing member by
 account id, else in progress if any member is, else successful.
 
+What a subscriber must hear is less than every change of the truth (docs/design.md rule 7): the
+notifier reads member accounts only through the unhealthy statuses' filters and the accounts it
+knew as not healthy, so a member that is healthy is never told of. To a subscriber it is the same
+as one that is not there (`heard`), and a status no filter asks for is seen only in a member the
+notifier already knew as not healthy (`unfiltered`).
+
 Pure: no I/O, except `Event.drive`, which only calls the simulator's scripting API.
 """
 
@@ -27,7 +33,16 @@ MEMBER_KIND: dict[DeployKind, str] = {
     "rule": "organization-rule-member",
     "pack": "organization-pack-member",
 }
+MEMBER_KINDS = frozenset(MEMBER_KIND.values())
 ACCOUNT_PACK = "account-pack"
+
+# The nine member statuses AWS documents: what a subscriber is not told of (successful), and the
+# six the notifier reads members through (docs/design.md rule 7).
+_OPERATIONS = ("CREATE", "UPDATE", "DELETE")
+SUCCESSFUL = frozenset(f"{operation}_SUCCESSFUL" for operation in _OPERATIONS)
+UNHEALTHY = frozenset(
+    f"{operation}_{state}" for operation in _OPERATIONS for state in ("FAILED", "IN_PROGRESS")
+)
 
 Key = tuple[str, str, str, str]
 """(region, kind, name, account id or ""): one entity the notifier watches."""
@@ -140,6 +155,25 @@ class World:
             if theirs_packs != data.account_packs:
                 problems.append(f"{region} account packs differ")
         return problems
+
+
+def heard(key: Key, state: State | None) -> State | None:
+    """What a subscriber must know of an entity in `state`: a member account that is successful
+    is neither read nor told of, so it is None, as one that is not there; anything else as it is.
+
+    A member that recovers is told of, with its successful status: that delivery takes the
+    subscriber to None too, and whether the status it told was the true one is judged against
+    the whole truth, not this.
+    """
+    if key[1] in MEMBER_KINDS and state is not None and state[0] in SUCCESSFUL:
+        return None
+    return state
+
+
+def unfiltered(key: Key, state: State | None) -> bool:
+    """A member in a status none of the nine documented ones (AWS may add one, rule 5): no filter
+    asks for it, so the notifier sees it only in a member it knew as not healthy."""
+    return key[1] in MEMBER_KINDS and state is not None and state[0] not in SUCCESSFUL | UNHEALTHY
 
 
 # Events: each changes the model and drives the simulator the same way ---------------------------

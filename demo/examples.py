@@ -129,13 +129,8 @@ def recovery() -> Message:
 def stuck() -> Message:
     rule = EntityId(REGION, Kind.ORG_RULE, RULE)
     status = Status("UPDATE_IN_PROGRESS", updated_at="2026-11-21T07:58:40+00:00")
-    report = Stuck(
-        rule,
-        status,
-        "2026-11-21T08:00:00+00:00",
-        (("UPDATE_SUCCESSFUL", 36),),
-        members_finished=True,
-    )
+    # Every member finished, so none is read (docs/design.md rule 7): no member is unhealthy.
+    report = Stuck(rule, status, "2026-11-21T08:00:00+00:00", (), members_finished=True)
     return render(Group(REGION, Kind.ORG_RULE, RULE, None, status, stuck=(report,)), CONTEXT)
 
 

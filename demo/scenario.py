@@ -193,8 +193,8 @@ def _account_joins(sim: ConfigSimulator, org: Organization) -> None:
     for name in REGIONS:
         region = sim.region(name)
         for rule in RULES:
-            region.set_member_status("rule", rule, org.newcomer, "CREATE_SUCCESSFUL")
-        region.set_member_status("pack", NEW_PACK, org.newcomer, "CREATE_SUCCESSFUL")
+            region.set_member_status("rule", rule, org.newcomer, "CREATE_IN_PROGRESS")
+        region.set_member_status("pack", NEW_PACK, org.newcomer, "CREATE_IN_PROGRESS")
 
 
 def after_the_last_tick(sim: ConfigSimulator, org: Organization) -> str:
@@ -295,10 +295,11 @@ def ticks(org: Organization) -> list[Tick]:
         ),
         Tick(
             "A new account joins",
-            f"Account {org.newcomer} joins the organization; Config deploys the org rules and "
-            f"{NEW_PACK} to it in both regions.",
-            "One message tells the new account's deployments in every rule and pack of both "
-            "regions, instead of one per rule, pack and region.",
+            f"Account {org.newcomer} joins the organization; Config starts deploying the org "
+            f"rules and {NEW_PACK} to it in both regions.",
+            "One message tells the new account, in progress, in every rule and pack of both "
+            "regions, instead of one per rule, pack and region (the notifier reads only members "
+            "that are not healthy, and one being deployed is not healthy yet).",
             _account_joins,
         ),
     ]

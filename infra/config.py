@@ -22,7 +22,7 @@ baselineMode        "silent"                    a region's first run: "silent", 
 logRetentionDays    90                          log retention (a value CloudWatch accepts)
 alarmEmail          ""                          who receives the notifier's own alarms
 maxConcurrency      8                           concurrent AWS requests per run (1-64)
-fullReconcileHours  24                          member accounts are re-read at least this often
+fullReconcileHours  24                          unhealthy members are read again at least this often
 stuckAfterMinutes   120                         in progress this long is reported as stuck (0: off)
 accountNamesRefreshHours 24                     account names are listed again this often (0: off)
 reminderHours       24                          one digest of what is still failing or stuck, this

@@ -82,6 +82,17 @@ def save_over_conflicts(
     return saved
 
 
+def tracked(members: Chunked) -> Chunked:
+    """The member records a snapshot keeps: those not known healthy (docs/design.md rule 7).
+
+    A member deployed successfully is not kept: it is read again only if it stops being
+    healthy, through the unhealthy statuses' filters. Records of healthy members that an older
+    version kept are left out here and dropped by the next commit of their chunk.
+    """
+    kept = {e: r for e, r in members.records.items() if not r.status.is_settled_ok}
+    return Chunked(kept, members.chunk_revisions)
+
+
 def parent_record(
     stored: Record | None,
     observation: Observation,
@@ -100,11 +111,23 @@ def parent_record(
     record = next_record(stored, observation, stamp)
     if reported_stuck:
         record = replace(record, stuck_reported=stamp)
-    if members_in_step:
-        record = replace(record, detail_synced=state_key(observation.status), detail_read_at=stamp)
+    synced = state_key(observation.status)
+    if members_in_step and not _read_every_run(stored, observation, synced):
+        record = replace(record, detail_synced=synced, detail_read_at=stamp)
     elif announce_members:
         record = replace(record, detail_synced=MEMBERS_PENDING)
     return record if record != stored else None
+
+
+def _read_every_run(stored: Record | None, observation: Observation, synced: str) -> bool:
+    """True for a rule or pack that is not successful and whose members were last read in this
+    very state: it is read every run whatever its time of reading (docs/design.md rule 7), and a
+    new time would rewrite the region's records at every run while nothing moves."""
+    return (
+        stored is not None
+        and stored.detail_synced == synced
+        and not observation.status.is_settled_ok
+    )
 
 
 class Committer:
@@ -122,15 +145,20 @@ class Committer:
         changes: Sequence[Transition],
         stalled: Sequence[EntityId],
     ) -> ChunkCommit:
-        """Commit a rule's or pack's members: their delivered changes and reported stalls."""
+        """Commit a rule's or pack's members: their delivered changes and reported stalls.
+        A member that is healthy now leaves the snapshot."""
         store, stamp = self._store, self._stamp
-        after = applied(changes, stalled, before.records, stamp)
+
+        def after_on(records: Records) -> Records:
+            return tracked(Chunked(applied(changes, stalled, records, stamp), {})).records
+
+        after = after_on(before.records)
         if after == before.records:
             return ChunkCommit()
         saved = save_over_conflicts(
             lambda base, new: store.save_members(parent, base, new),
             lambda: store.load_members(parent),
-            lambda loaded: applied(changes, stalled, loaded, stamp),
+            after_on,
             before,
             after,
         )

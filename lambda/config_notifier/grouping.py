@@ -67,11 +67,10 @@ def notices[K](keyed: Sequence[tuple[K, Group]]) -> list[Notice[K]]:
     by_deployment: dict[Deployment, list[tuple[K, Group]]] = defaultdict(list)
     for_accounts: list[tuple[K, Group]] = []
     for key, group in keyed:
-        own, theirs = _split(group, caused)
-        if theirs is not None:
-            for_accounts.append((key, theirs))
-        if own is not None:
-            by_deployment[deployment(group)].append((key, own))
+        if _moved_for_accounts(group, caused):
+            for_accounts.append((key, group))
+        else:
+            by_deployment[deployment(group)].append((key, group))
     found: list[Notice[K]] = [
         Notice(Cause.DEPLOYMENT, tuple(parts)) for parts in by_deployment.values()
     ]
@@ -98,19 +97,14 @@ def account_caused(groups: Sequence[Group]) -> frozenset[tuple[str, Deployment]]
     )
 
 
-def _split(
-    group: Group, caused: frozenset[tuple[str, Deployment]]
-) -> tuple[Group | None, Group | None]:
-    """The group as its deployment's (first) or as the accounts' (second). A group goes whole
-    to one message, so SNS's answer to that message is the group's (rule 2): one whose members
-    all moved for their accounts goes with the accounts, with its own move and stall; one with
-    any change of its own keeps its accounts' changes too."""
+def _moved_for_accounts(group: Group, caused: frozenset[tuple[str, Deployment]]) -> bool:
+    """True when every member change of the group is its account's: it goes, whole, with the
+    accounts' notice, its own move and stall too. A group goes whole to one message, so SNS's
+    answer to that message is the group's (rule 2); one with any change of its own keeps its
+    accounts' changes too."""
     d = deployment(group)
-    members = {t.entity.account_id for t in group.members}
-    members |= {s.entity.account_id for s in group.stuck if s.entity.account_id}
-    if members and all((account, d) in caused for account in members):
-        return None, group
-    return group, None
+    members = _accounts(group)
+    return bool(members) and all((account, d) in caused for account in members)
 
 
 def _accounts(group: Group) -> set[str]:

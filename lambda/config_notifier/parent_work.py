@@ -25,13 +25,13 @@ from config_notifier.changes import (
     parent_group,
     parent_stalls,
 )
-from config_notifier.commit import parent_record
+from config_notifier.commit import parent_record, tracked
 from config_notifier.dispatch import Piece, Sent
 from config_notifier.errors import OutboxTaken, SnapshotUnavailable, SourceUnreadable
 from config_notifier.model import EntityId, Observation, Record, SourceFailure, Stuck, Transition
-from config_notifier.read import CallCounter, read_members
+from config_notifier.read import CallCounter, read_unhealthy_members
 from config_notifier.scope import Scope
-from config_notifier.stored import ChunkCommit, Outbox, outbox_subject
+from config_notifier.stored import ChunkCommit, Chunked, Outbox, outbox_subject
 from config_notifier.survey import ConfigFor, Region
 
 logger = Logger(service=SERVICE, child=True)
@@ -127,16 +127,13 @@ class ParentWork:
             scope.report.deferred()
             return ParentOutcome(entity, Left.DEFERRED)
         try:
-            before = scope.store.load_members(entity)
+            before = tracked(scope.store.load_members(entity))
         except SnapshotUnavailable as exc:
             return ParentOutcome(entity, Left.SNAPSHOT, region.snapshot_failure("load", exc.reason))
-        members_now, failure = self._read_members(entity)
+        loaded = region.snapshot.outbox.get(outbox_subject(entity))
+        members_now, failure = self._read_members(observation, before, loaded)
         view = ParentView(
-            observation,
-            region.previous(entity.kind).get(entity),
-            before,
-            members_now,
-            region.snapshot.outbox.get(outbox_subject(entity)),
+            observation, region.previous(entity.kind).get(entity), before, members_now, loaded
         )
         in_baseline = region.in_baseline(entity.kind)
         changes = parent_changes(view, in_baseline=in_baseline, mode=scope.settings.baseline_mode)
@@ -200,14 +197,27 @@ class ParentWork:
         return ParentOutcome(entity, Left.SNAPSHOT, failure)
 
     def _read_members(
-        self, entity: EntityId
+        self, observation: Observation, before: Chunked, loaded: Outbox | None
     ) -> tuple[list[Observation] | None, SourceFailure | None]:
+        """Its members that are not healthy now, and those that subscribers may know as not
+        healthy: committed so, or told so by a run that could not commit (docs/design.md
+        rule 7). A member told and since healthy again must be read to tell its recovery."""
+        entity = observation.entity
+        told = loaded.told if loaded else {}
+        recheck = {e.account_id for e in before.records}
+        recheck |= {e.account_id for e in told if e != entity}
         try:
-            client = self._config_for(entity.region, entity.admin_account)
-            return read_members(client, entity, self._calls), None
+            members = read_unhealthy_members(
+                self._config_for(entity.region, entity.admin_account),
+                entity,
+                self._calls,
+                settled=observation.status.is_settled_ok,
+                recheck=recheck,
+            )
         except SourceUnreadable as exc:
             source = f"{entity.kind.value} {entity.name}"
             return None, SourceFailure(entity.region, source, exc.reason, entity.admin_account)
+        return members, None
 
     def _commit_members(
         self, region: Region, view: ParentView, changes: list[Transition], stalls: list[Stuck]

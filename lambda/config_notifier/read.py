@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -144,22 +144,42 @@ def read_account_packs(
     ]
 
 
+# The member statuses that are not healthy. A run reads a deployment's members through these
+# filters only, so its work follows what is unhealthy, not the organization's size
+# (docs/design.md rule 7).
+UNHEALTHY_STATUSES = tuple(
+    f"{operation}_{state}"
+    for state in ("FAILED", "IN_PROGRESS")
+    for operation in ("CREATE", "UPDATE", "DELETE")
+)
+
+
 def read_members(
-    client: ConfigServiceClient, parent: EntityId, calls: CallCounter
+    client: ConfigServiceClient,
+    parent: EntityId,
+    calls: CallCounter,
+    *,
+    status: str | None = None,
+    account: str | None = None,
 ) -> list[Observation]:
-    """Every member account's status for one organization rule or pack."""
+    """The member accounts' statuses of one organization rule or pack: all of them, or only
+    those in `status`, or only `account`, through the API's own filters."""
     if parent.kind is Kind.ORG_RULE:
         call: Callable[..., Any] = client.get_organization_config_rule_detailed_status
         result_key, status_key = "OrganizationConfigRuleDetailedStatus", "MemberAccountRuleStatus"
-        params = {"OrganizationConfigRuleName": parent.name}
+        params: dict[str, Any] = {"OrganizationConfigRuleName": parent.name}
     elif parent.kind is Kind.ORG_PACK:
         call = client.get_organization_conformance_pack_detailed_status
         result_key, status_key = "OrganizationConformancePackDetailedStatuses", "Status"
         params = {"OrganizationConformancePackName": parent.name}
     else:
         raise ValueError(f"{parent.kind} has no member accounts")
+    filters = {"AccountId": account} if account else {}
+    filters |= {status_key: status} if status else {}
+    if filters:
+        params["Filters"] = filters
     member_kind = parent.kind.member_kind
-    return [
+    observations = [
         Observation(
             EntityId(
                 parent.region, member_kind, parent.name, item["AccountId"], parent.admin_account
@@ -168,6 +188,52 @@ def read_members(
         )
         for item in _all_items(call, result_key, ORG_PAGE_LIMIT, calls, **params)
     ]
+    # A filter the service ignored must cost calls, never correctness: keep what was asked for.
+    return [
+        o
+        for o in observations
+        if status in (None, o.status.status) and account in (None, o.entity.account_id)
+    ]
+
+
+# Beyond this many accounts to check one by one, one read of every member costs no more calls
+# (10,000 accounts are 100 pages), so the checks stay bounded whatever the organization's size.
+MAX_RECHECKS = 100
+
+
+def read_unhealthy_members(
+    client: ConfigServiceClient,
+    parent: EntityId,
+    calls: CallCounter,
+    *,
+    settled: bool,
+    recheck: Iterable[str],
+) -> list[Observation]:
+    """The members of a rule or pack that are not healthy now, and the status now of each
+    account in `recheck` (those that were not healthy last time), whatever it is; an account of
+    `recheck` that is not a member any more is not among them.
+
+    A `settled` (successful) deployment is deployed in every member account: only the rechecks
+    are read. Any other is read through each unhealthy status's filter, a call or more each
+    (docs/design.md rule 7).
+    """
+    found: dict[str, Observation] = {}
+    for status in () if settled else UNHEALTHY_STATUSES:
+        for observation in read_members(client, parent, calls, status=status):
+            found[observation.entity.account_id] = observation
+    pending = sorted(set(recheck) - found.keys())
+    if len(pending) > MAX_RECHECKS:
+        wanted = set(pending)
+        found |= {
+            o.entity.account_id: o
+            for o in read_members(client, parent, calls)
+            if o.entity.account_id in wanted
+        }
+    else:
+        for account in pending:
+            for observation in read_members(client, parent, calls, account=account):
+                found[account] = observation
+    return list(found.values())
 
 
 def _all_items(
@@ -175,7 +241,7 @@ def _all_items(
     result_key: str,
     limit: int,
     calls: CallCounter,
-    **params: str,
+    **params: Any,
 ) -> Iterator[Mapping[str, Any]]:
     operation = call.__name__
     seen_tokens: set[str] = set()

@@ -74,7 +74,8 @@ def stuck_parent(record: Record, current: Observation, members: Iterable[Status]
     """The stall of an organization rule or pack, with its members by status when they were read.
 
     AWS Config has been seen to leave the organization-level status in progress long after every
-    member account finished; `members_finished` says so.
+    member account finished; `members_finished` says so. `members` are those read this run (the
+    ones not healthy): read, and none of them in progress, means every member has finished.
     """
     statuses = list(members) if members is not None else []
     counts = Counter(s.status for s in statuses)
@@ -83,5 +84,5 @@ def stuck_parent(record: Record, current: Observation, members: Iterable[Status]
         current.status,
         record.last_changed,
         member_statuses=tuple(sorted(counts.items())),
-        members_finished=bool(statuses) and not any(s.is_in_progress for s in statuses),
+        members_finished=members is not None and not any(s.is_in_progress for s in statuses),
     )

@@ -269,6 +269,10 @@ def describe(status: Status | None) -> str:
 def arrow(t: Transition, to: str = "->") -> str:
     """`CREATE_IN_PROGRESS -> CREATE_FAILED`; the chat card's arrow is `→`, which needs no
     escaping in Slack's markup."""
+    if t.change is Change.APPEARED and t.entity.kind.is_member:
+        # The snapshot keeps only members that are not healthy (docs/design.md rule 7): one
+        # that appears among them may be a new account or one that was deployed until now.
+        return f"now {describe(t.new)}"
     if t.change is Change.APPEARED:
         return f"new, {describe(t.new)}"
     if t.change is Change.DISAPPEARED:

@@ -1,6 +1,6 @@
 """Fault injection, per region and per operation: latency, throttling, access denied, and a
-service that misbehaves: a NextToken repeated forever, empty pages that still carry a token, and
-answers that leave out members the model calls optional."""
+service that misbehaves: a NextToken repeated forever, empty pages that still carry a token,
+answers that leave out members the model calls optional, and `Filters` that are ignored."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ class FaultRule:
     empty_pages: int = 0
     # Members left out of every listed item, e.g. ("ErrorCode", "LastUpdateTime").
     omit_fields: tuple[str, ...] = ()
+    # The request's Filters are ignored: a listing answers as if none were given (every member).
+    ignore_filters: bool = False
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
@@ -62,6 +64,7 @@ class FaultOutcome:
     token_loop: bool = False
     empty_pages: int = 0
     omit_fields: frozenset[str] = frozenset()
+    ignore_filters: bool = False
 
 
 class FaultInjector:
@@ -90,9 +93,9 @@ class FaultInjector:
 
     def decide(self, operation: str, region: str) -> FaultOutcome:
         """Every matching rule applies: latencies add up, any one throttle, denial or token loop
-        wins, the most empty pages and every omitted member count."""
+        wins, the most empty pages and every omitted member count; any one ignores Filters."""
         latency_ms = 0.0
-        throttled = denied = loop = False
+        throttled = denied = loop = unfiltered = False
         empty_pages = 0
         omitted: set[str] = set()
         for rule in self._rules:
@@ -101,6 +104,7 @@ class FaultInjector:
             latency_ms += rule.latency_ms
             denied = denied or rule.access_denied
             loop = loop or rule.token_loop
+            unfiltered = unfiltered or rule.ignore_filters
             empty_pages = max(empty_pages, rule.empty_pages)
             omitted.update(rule.omit_fields)
             # Draw only for rules that can throttle, so adding a latency rule does not shift
@@ -108,5 +112,11 @@ class FaultInjector:
             if rule.throttle_rate > 0 and self._random.random() < rule.throttle_rate:
                 throttled = True
         return FaultOutcome(
-            latency_ms / 1000, throttled, denied, loop, empty_pages, frozenset(omitted)
+            latency_ms / 1000,
+            throttled,
+            denied,
+            loop,
+            empty_pages,
+            frozenset(omitted),
+            unfiltered,
         )

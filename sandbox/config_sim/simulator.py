@@ -168,12 +168,14 @@ class ConfigSimulator(Lifecycle):
         token_loop: bool = False,
         empty_pages: int = 0,
         omit_fields: Iterable[str] = (),
+        ignore_filters: bool = False,
     ) -> None:
         """Add a fault rule (None: every region / every operation); rules accumulate.
 
         token_loop: a listing repeats the same NextToken forever; empty_pages: a listing starts
         with that many empty pages that carry a NextToken; omit_fields: members left out of
-        every listed item (e.g. "ErrorCode", "LastUpdateTime").
+        every listed item (e.g. "ErrorCode", "LastUpdateTime"); ignore_filters: a listing answers
+        as if the request had no Filters.
         """
         rule = FaultRule(
             region,
@@ -184,6 +186,7 @@ class ConfigSimulator(Lifecycle):
             token_loop=token_loop,
             empty_pages=empty_pages,
             omit_fields=tuple(omit_fields),
+            ignore_filters=ignore_filters,
         )
         with self._lock:
             self._faults.add(rule)
@@ -301,6 +304,8 @@ def _misbehaving(
     answer: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> dict[str, Any]:
     """The answer as a faulty service would give it: `answer` computes the correct one."""
+    if fault.ignore_filters:
+        params = {k: v for k, v in params.items() if k != "Filters"}
     # Names given: one answer, no paging, so no token to misbehave with.
     paged = not any(key.endswith("Names") and value for key, value in params.items())
     token = params.get("NextToken")

@@ -20,11 +20,15 @@ def baselined(deployment, sim) -> None:
 
 
 def test_unknown_status_values_are_passed_on_verbatim(deployment, config_sim):
-    # Given a baselined organization
+    # Given a baselined organization whose rule fails in one account (only members that are not
+    # healthy are read: docs/design.md rule 7)
     baselined(deployment, config_sim)
     us = config_sim.region(REGION)
-    # When a member, an organization-level status and an account pack report values the model
-    # does not list
+    us.set_member_status("rule", RULE, ACCOUNTS[1], "CREATE_FAILED")
+    deployment.run("failing")
+    deployment.received()
+    # When that member, an organization-level status and an account pack report values the
+    # model does not list
     us.set_member_status("rule", RULE, ACCOUNTS[1], "ROLLBACK_PAUSED")
     us.set_org_status("pack", PACK, "UPDATE_QUEUED")
     us.put_account_pack(LOCAL, state="UPDATE_ROLLBACK_COMPLETE")
@@ -37,6 +41,8 @@ def test_unknown_status_values_are_passed_on_verbatim(deployment, config_sim):
     }
     assert got == {
         ("organization-rule-member", ACCOUNTS[1]): "ROLLBACK_PAUSED",
+        # (with no member failing or in progress, the rule's own status is successful again)
+        ("organization-rule", None): "CREATE_SUCCESSFUL",
         ("organization-pack", None): "UPDATE_QUEUED",
         ("account-pack", None): "UPDATE_ROLLBACK_COMPLETE",
     }

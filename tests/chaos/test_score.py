@@ -84,12 +84,65 @@ def test_a_transition_delayed_by_a_fault_arrives_at_the_next_tick():
 
 
 def test_a_disappearance_of_something_that_still_exists_is_false():
-    # Given a member that never goes away, and a delivered "disappeared" (it only went unread)
-    truth = member(OK, OK)
-    result = score(truth, [moved(1, OK, None)], [CLEAN, CLEAN])
+    # Given a failing member that never goes away, and a delivered "disappeared" (it only went
+    # unread)
+    truth = member(FAILED, FAILED)
+    result = score(truth, [moved(1, FAILED, None)], [CLEAN, CLEAN])
     # Then the delivery is false, and the subscriber is stale afterwards
-    assert [f.detail for f in result.false] == ["delivered (absent), was CREATE_SUCCESSFUL"]
+    assert [f.detail for f in result.false] == [
+        "delivered (absent), was UPDATE_FAILED/NoAvailableConfigurationRecorderException"
+    ]
     assert len(result.stale) == 1
+
+
+def test_a_healthy_member_said_to_disappear_is_false_though_nobody_must_hear_of_it():
+    # Given a healthy member that stays, and a delivered "disappeared"
+    result = score(member(OK, OK), [moved(1, OK, None)], [CLEAN, CLEAN])
+    # Then the delivery is false, judged against the whole truth; yet healthy and absent are
+    # alike to a subscriber, so it is not stale
+    assert [f.detail for f in result.false] == ["delivered (absent), was CREATE_SUCCESSFUL"]
+    assert result.stale == result.final == []
+
+
+def test_a_healthy_member_that_joins_changes_or_leaves_is_quiet_not_lost():
+    # Given a member that joins healthy, is re-deployed successfully, then leaves, and nothing
+    # delivered about it
+    truth = member(None, OK, FIXED, None)
+    result = score(truth, [], [CLEAN] * 4)
+    # Then nothing is lost or stale: a subscriber is never told of a healthy member (rule 7)
+    assert (result.true_transitions, result.quiet) == (0, 3)
+    assert result.lost == result.stale == result.final == []
+
+
+def test_a_recovery_told_with_another_successful_status_is_false():
+    # Given a member that recovers as CREATE_SUCCESSFUL, told as UPDATE_SUCCESSFUL
+    result = score(member(FAILED, OK), [moved(1, FAILED, FIXED)], [CLEAN, CLEAN])
+    # Then the delivery is false, though it took the subscriber where it had to be
+    assert len(result.false) == 1
+    assert (result.true_transitions, result.reached) == (1, 1)
+    assert result.lost == result.stale == []
+
+
+def test_a_status_no_filter_asks_for_is_owed_only_for_a_member_known_unhealthy():
+    # Given two members moving into a status none of the nine documented ones: one the subscriber
+    # was told was failing, one it knows only as healthy
+    odd: State = ("ROLLBACK_PAUSED", None)
+    truth = [{MEMBER: OK, OTHER: OK}, {MEMBER: FAILED, OTHER: OK}, {MEMBER: odd, OTHER: odd}]
+    # When only the failure is delivered
+    result = score(truth, [moved(1, OK, FAILED)], [CLEAN] * 3)
+    # Then the known member's new status is lost and it is stale; the other's is quiet
+    assert [(f.tick, f.key) for f in result.lost] == [(2, MEMBER)]
+    assert [f.key for f in result.stale] == [MEMBER]
+    assert result.quiet == 1
+
+
+def test_a_status_no_filter_asks_for_after_a_failure_hidden_by_faults_is_quiet():
+    # Given a member failing only while faults hide it, then in an undocumented status
+    odd: State = ("UPDATE_QUEUED", None)
+    result = score(member(OK, FAILED, odd), [], [CLEAN, FAULTY, CLEAN])
+    # Then the failure is collapsed and the new status quiet: the notifier never knew of it
+    assert (result.collapsed, result.quiet) == (1, 1)
+    assert result.lost == result.stale == result.final == []
 
 
 def test_a_status_the_entity_never_had_is_false():
@@ -240,13 +293,13 @@ def test_a_silent_baseline_that_publishes_transitions_repeats_them():
 
 
 def test_a_removed_pack_takes_its_member_accounts_with_it():
-    # Given a pack with two member accounts, removed at tick 1
-    truth: list[Truth] = [{PACK: OK, MEMBER: OK, OTHER: OK}, {}]
+    # Given a failing pack with a failing and a healthy member account, removed at tick 1
+    truth: list[Truth] = [{PACK: FAILED, MEMBER: FAILED, OTHER: OK}, {}]
     # When only the pack's removal is delivered
-    result = score(truth, [Delivered(1, 0, PACK, OK, None)], [CLEAN, CLEAN])
-    # Then its members are gone for the subscriber too: nothing lost or stale
-    assert result.true_transitions == 3
-    assert result.reached == 3
+    result = score(truth, [Delivered(1, 0, PACK, FAILED, None)], [CLEAN, CLEAN])
+    # Then its members are gone for the subscriber too: nothing lost or stale (the healthy one's
+    # going is quiet)
+    assert (result.true_transitions, result.reached, result.quiet) == (2, 2, 1)
     assert result.lost == result.stale == result.final == []
 
 

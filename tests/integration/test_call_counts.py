@@ -1,4 +1,4 @@
-"""A small S1 and S2 of the benchmark: a regression in the work a run does fails CI.
+"""A small S1, S2, S3 and S5 of the benchmark: a regression in the work a run does fails CI.
 
 The notifier reaches moto through the fault proxy (no faults), which counts its DynamoDB requests.
 """
@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bench.scenarios import Shape, pack_name
+from config_notifier.read import UNHEALTHY_STATUSES
 from sandbox.fault_proxy import FaultProxy
 from sandbox.notifier import Notifier
 from tests.integration.test_notifier_runs import FAILING
@@ -72,8 +74,9 @@ def test_a_steady_run_makes_only_the_list_calls_and_writes_nothing(
 
 
 # A run while the pack fails in both regions: it queries each region's records and the pack's
-# members, and writes each region's records (the pack's member accounts were read again).
-FAILING_RUN = {"Query": 4, "PutItem": 2}
+# members, and writes nothing (its member accounts are read at every run while it fails, so the
+# time they were read is not written again: docs/design.md rule 7).
+FAILING_RUN = {"Query": 4}
 
 
 def test_reminders_cost_no_dynamodb_request_until_a_digest_is_due(
@@ -131,15 +134,43 @@ def test_a_rollout_failure_reads_only_the_changed_pack(notifier, config_sim) -> 
             "pack", pack_name(3), account, "CREATE_FAILED", "ConformancePackCreationFailed", "boom"
         )
     summary = notifier.run(REGIONS="us-east-1")
-    # Then only that pack's members are read (3 pages of 100), in one message, with two writes
+    # Then only that pack's unhealthy members are read: one filtered call per unhealthy status,
+    # whatever the number of accounts; in one message, with two writes
     assert (
         config_sim.call_count(operation="GetOrganizationConformancePackDetailedStatus")
-        == SHAPE.detail_pages()
-        == 3
+        == len(UNHEALTHY_STATUSES)
+        == 6
     )
     assert config_sim.call_count(operation="GetOrganizationConfigRuleDetailedStatus") == 0
-    assert config_sim.call_count() == SHAPE.min_list_calls() + 3
+    assert config_sim.call_count() == SHAPE.min_list_calls() + 6
     [message] = notifier.transitions()
     assert message.accounts == failing
     # one member chunk and the region's record chunk
     assert summary["records_written"] == 2
+
+
+def test_the_baseline_steady_runs_and_the_reconcile_read_only_the_unhealthy(
+    notifier, config_sim
+) -> None:
+    # Given the same organization with 3 of its 111 rules and packs failing in 3 accounts each
+    shape = replace(SHAPE, unhealthy=3)
+    config_sim.load_state(shape.state())
+    bound = shape.min_list_calls() + shape.unhealthy_bound()
+    every_member = shape.min_list_calls() + (shape.org_rules + shape.org_packs) * 3
+    assert (bound, every_member) == (5 + 3 * 6, 338)
+    # When the notifier runs for the first time, then twice more with nothing moving, then for
+    # the daily reconcile of every rule and pack (reminders off: test_reminders.py has them)
+    calls, written = [], []
+    for now in (None, None, None, datetime.now(UTC) + timedelta(days=2)):
+        config_sim.reset_calls()
+        summary = notifier.run(REGIONS="us-east-1", now=now, REMINDER_HOURS="0")
+        calls.append(config_sim.call_count())
+        written.append(summary["records_written"])
+    # Then each run reads the list pages and the unhealthy ones' six filters, nothing else,
+    # whatever the number of accounts
+    assert calls == [bound] * 4
+    # And the steady runs write nothing, while the reconcile records that it read them all
+    assert written[1:3] == [0, 0]
+    assert written[3] > 0
+    # And the baseline told of the failures once, and nothing after it
+    assert [d.attributes["event_type"] for d in notifier.received()] == ["baseline-summary"]

@@ -223,8 +223,11 @@ def test_unread_member_accounts_are_reported_when_readable(notifier, config_sim)
 
 
 def test_a_removed_pack_and_a_departed_account_are_reported_once(notifier, config_sim) -> None:
-    # Given a baselined organization
+    # Given a baselined organization whose pack fails in three accounts in eu-west-1
     baselined(notifier, config_sim)
+    fail_pack(config_sim, regions=("eu-west-1",))
+    notifier.run()
+    notifier.received()
     # When the pack is deleted in us-east-1
     config_sim.region("us-east-1").delete_org_pack(PACK)
     notifier.run()
@@ -232,30 +235,46 @@ def test_a_removed_pack_and_a_departed_account_are_reported_once(notifier, confi
     [removed] = notifier.transitions()
     assert removed.attributes["status"] == "REMOVED"
     assert removed.document["transitions"][0]["change"] == "disappeared"
-    # When an account leaves the organization
-    config_sim.remove_account(ACCOUNTS[0])
+    # When a failing account leaves the organization
+    config_sim.remove_account(FAILING[0])
     notifier.run()
-    # Then one message says that account is no longer reported by any remaining rule or pack
+    # Then the pack it failed in reports that one account as no longer reported
     [departed] = notifier.transitions()
-    assert departed.accounts == [ACCOUNTS[0]]
-    assert departed.document["cause"] == "accounts"
-    assert all(t["change"] == "disappeared" for t in departed.transitions)
-    assert len(departed.groups) == 3  # the rule in two regions, the pack in the other
+    assert departed.attributes["region"] == "eu-west-1"
+    assert departed.accounts == [FAILING[0]]
+    assert departed.document["transitions"][-1]["change"] == "disappeared"
     # And nothing repeats afterwards
     notifier.run()
     assert notifier.received() == []
 
 
-def test_an_account_pack_failure_and_an_unknown_status(notifier, config_sim) -> None:
-    # Given a baselined organization
+def test_a_healthy_account_that_leaves_costs_no_detail_read_and_no_message(
+    notifier, config_sim
+) -> None:
+    # Given a baselined organization where every deployment succeeded
     baselined(notifier, config_sim)
-    # When this account's own pack fails, and a member reports a status the API model lacks
+    config_sim.reset_calls()
+    # When a healthy account leaves the organization
+    config_sim.remove_account(ACCOUNTS[0])
+    notifier.run()
+    # Then nothing unhealthy moved: no member is read and nobody is told
+    # (the snapshot keeps only members that are not healthy: docs/design.md rule 7)
+    assert config_sim.call_count(operation="GetOrganizationConformancePackDetailedStatus") == 0
+    assert notifier.received() == []
+
+
+def test_an_account_pack_failure_and_an_unknown_status(notifier, config_sim) -> None:
+    # Given a baselined organization whose rule fails in one account
+    baselined(notifier, config_sim)
+    rules = config_sim.region("us-east-1")
+    rules.set_member_status("rule", "s3-bucket-encryption", ACCOUNTS[1], "CREATE_FAILED")
+    notifier.run()
+    notifier.received()
+    # When this account's own pack fails, and that member reports a status the API model lacks
     config_sim.region("eu-west-1").put_account_pack(
         "local-guardrails", state="CREATE_FAILED", reason="Template validation failed"
     )
-    config_sim.region("us-east-1").set_member_status(
-        "rule", "s3-bucket-encryption", ACCOUNTS[1], "ROLLBACK_PAUSED"
-    )
+    rules.set_member_status("rule", "s3-bucket-encryption", ACCOUNTS[1], "ROLLBACK_PAUSED")
     notifier.run()
     # Then both arrive, the unknown value verbatim
     deliveries = {d.attributes["kind"]: d for d in notifier.transitions()}
@@ -333,7 +352,8 @@ def test_an_org_status_left_in_progress_after_every_member_finished_is_reported_
     assert stuck["since"] == T0.isoformat()
     assert stuck["minutes"] == 120
     assert stuck["members_finished"] is True
-    assert stuck["member_statuses"] == {"CREATE_SUCCESSFUL": 40}
+    # Only members that are not healthy are read: none is left
+    assert stuck["member_statuses"] == {}
     assert summary["transitions"] == {"stuck": 1}
     # When it stays stuck for hours more
     notifier.run(now=T0 + timedelta(hours=5))
@@ -371,7 +391,7 @@ def test_a_member_account_stuck_in_progress_is_named_after_the_configured_thresh
     assert stuck[ACCOUNTS[7]]["since"] == (T0 + timedelta(minutes=5)).isoformat()
     # and the organization-level status, in progress as long, with the member summary
     assert stuck[None]["members_finished"] is False
-    assert stuck[None]["member_statuses"] == {"CREATE_SUCCESSFUL": 39, "UPDATE_IN_PROGRESS": 1}
+    assert stuck[None]["member_statuses"] == {"UPDATE_IN_PROGRESS": 1}
     # And the next run repeats nothing
     notifier.run(now=T0 + timedelta(minutes=40))
     assert notifier.received() == []

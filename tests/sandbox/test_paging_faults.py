@@ -1,5 +1,5 @@
-"""A misbehaving service: a NextToken that repeats forever, empty pages that carry a token, and
-answers without the members the model calls optional. The notifier's bad-input tests lean on
+"""A misbehaving service: a NextToken that repeats forever, empty pages that carry a token,
+answers without the members the model calls optional, and Filters it ignores. The notifier's bad-input tests lean on
 these; here they are checked against boto3 itself."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from tests.sandbox.support import (
     ACCOUNT_PACKS,
     DESCRIBE_PACKS,
     DESCRIBE_RULES,
+    DETAIL_OPS,
     PACK_DETAIL,
+    RULE_DETAIL,
     Op,
     account,
     output_problems,
@@ -87,11 +89,32 @@ def test_omitted_fields_leave_out_error_and_time_but_keep_the_rest(config, confi
     assert output_problems(PACK_DETAIL.name, wire.bodies(PACK_DETAIL.name)[0]) == []
 
 
+@pytest.mark.parametrize("op", DETAIL_OPS, ids=str)
+def test_ignored_filters_answer_every_member_page_by_page(op: Op, config, config_sim):
+    # Given 150 members, one of them failing, and a service that ignores Filters
+    op.populate(config_sim, "us-east-1", 150)
+    kind, name = ("rule", "detail-rule") if op is DETAIL_OPS[0] else ("pack", "detail-pack")
+    config_sim.region("us-east-1").set_member_status(kind, name, account(7), "CREATE_FAILED")
+    assert op.status_filter is not None
+    failed = {op.status_filter: "CREATE_FAILED"}
+    assert op.keys(op.call(config, Filters=failed)) == [account(7)]
+    config_sim.set_fault(operation=op.name, ignore_filters=True)
+    # When the failing members, then one account, are asked for through Filters
+    first = op.call(config, Filters=failed)
+    second = op.call(config, Filters=failed, NextToken=first["NextToken"])
+    alone = op.call(config, Filters={"AccountId": account(3)})
+    # Then every member comes back, over the pages an unfiltered listing takes
+    assert op.keys(first) + op.keys(second) == [account(i) for i in range(150)]
+    assert "NextToken" not in second
+    assert len(op.keys(alone)) == 100
+
+
 def test_the_new_fault_kinds_round_trip_through_the_control_api(config_sim):
     # Given rules with the new kinds, as JSON documents (what PUT /_sim/faults receives)
     docs = [
         {"operation": PACK_DETAIL.name, "token_loop": True},
         {"region": "eu-west-1", "empty_pages": 2, "omit_fields": ["ErrorCode"]},
+        {"operation": RULE_DETAIL.name, "ignore_filters": True},
     ]
     # When they are loaded and listed again
     config_sim.set_faults([FaultRule.from_doc(doc) for doc in docs])
@@ -99,6 +122,7 @@ def test_the_new_fault_kinds_round_trip_through_the_control_api(config_sim):
     # Then nothing is lost on the way
     assert listed[0]["token_loop"] is True
     assert (listed[1]["empty_pages"], list(listed[1]["omit_fields"])) == (2, ["ErrorCode"])
+    assert listed[2]["ignore_filters"] is True
 
 
 def test_the_new_fault_kinds_refuse_impossible_values(config_sim):

@@ -1,4 +1,5 @@
-"""The cost model: steady runs do not grow with accounts; the daily reconcile does."""
+"""The cost model: neither steady runs nor the reconcile grow with accounts; both scale with
+regions (docs/design.md rule 7)."""
 
 from __future__ import annotations
 
@@ -6,26 +7,23 @@ import pytest
 
 from bench.costs import Measured, monthly_cost
 
-MEASURED = Measured(
-    steady_wall_s=0.15,
-    steady_read_units=28,
-    reconcile_wall_s=100.0,
-    reconcile_read_units=60_000,
-    reconcile_accounts=10_000,
-    regions=2,
-)
+STEADY = Measured(wall_s=0.15, read_units=28, regions=2)
+RECONCILE = Measured(wall_s=1.5, read_units=40, regions=1)
 
 
-def test_cloudwatch_metrics_and_alarms_dominate_a_small_organization() -> None:
-    cost = monthly_cost(MEASURED, 100)
+def test_cloudwatch_metrics_and_alarms_dominate() -> None:
+    cost = monthly_cost(STEADY, RECONCILE, regions=2)
     assert cost["CloudWatch"] == pytest.approx(16 * 0.30 + 6 * 0.10 + 8_640 * 2_000 / 1e9 * 0.5)
     assert cost["total"] < 6
 
 
-def test_the_reconcile_scales_with_accounts() -> None:
-    small, large = monthly_cost(MEASURED, 1_000), monthly_cost(MEASURED, 10_000)
-    steady_lambda = 0.15 * 8_640 * 0.5 * 0.0000166667 + 8_640 * 0.2e-6
-    reconcile_lambda = 100.0 * 2 * 30 * 0.5 * 0.0000166667
-    assert large["Lambda"] == pytest.approx(steady_lambda + reconcile_lambda)
-    assert small["Lambda"] == pytest.approx(steady_lambda + reconcile_lambda / 10)
-    assert large["DynamoDB"] > small["DynamoDB"]
+def test_runs_and_reconciles_are_priced_per_region() -> None:
+    # Given runs measured over 2 regions (steady) and 1 region (reconcile)
+    # When 2 regions are costed
+    cost = monthly_cost(STEADY, RECONCILE, regions=2)
+    # Then the steady run counts as measured and the reconcile twice over
+    lambda_s = 0.15 * 8_640 + 1.5 * 2 * 30
+    assert cost["Lambda"] == pytest.approx(lambda_s * 0.5 * 0.0000166667 + 8_640 * 0.2e-6)
+    assert cost["DynamoDB"] == pytest.approx((28 * 8_640 + 40 * 2 * 30) * 0.125e-6)
+    # And 4 regions cost more than 2
+    assert monthly_cost(STEADY, RECONCILE, regions=4)["DynamoDB"] > cost["DynamoDB"]

@@ -17,9 +17,12 @@ def test_s1_minimum_is_twelve_list_pages() -> None:
 def test_floor_is_the_longest_list_chain_then_the_spread_detail() -> None:
     # S1: the three account-pack pages are the longest chain
     assert floor_seconds(0.03, S1, [], concurrency=8) == 0.03 * 3
-    # S2: then one pack's 10 detail pages, one after another
+    # S2 unfiltered: then one pack's 10 detail pages, one after another
     assert round(floor_seconds(0.03, S1, [10], concurrency=8), 6) == round(0.03 * 13, 6)
-    # S3: 200 rules and packs of 100 pages each over 8 workers, after 2 rule pages
+    # S3 and S5: 5 unhealthy rules and packs of 6 filtered calls each, side by side, after 2
+    # rule pages
+    assert round(floor_seconds(0.03, S3, [6] * 5, concurrency=8), 6) == round(0.03 * (2 + 6), 6)
+    # (and were every member of 200 read, 100 pages each over 8 workers)
     assert round(floor_seconds(0.03, S3, [100] * 200, concurrency=8), 6) == round(
         0.03 * (2 + 2500), 6
     )

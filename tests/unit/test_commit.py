@@ -135,3 +135,36 @@ def test_a_pack_record_says_which_state_its_members_reflect() -> None:
         )
         is None
     )
+
+
+def read_in(stored: Record | None, status: Status, stamp: str) -> Record | None:
+    """The pack's record after a run at `stamp` read its members in `status`."""
+    return parent_record(
+        stored,
+        Observation(PACK, status),
+        stamp,
+        reported_stuck=False,
+        members_in_step=True,
+        announce_members=False,
+    )
+
+
+def test_an_unhealthy_pack_read_again_in_the_same_state_is_not_rewritten() -> None:
+    # Given a failing pack whose members were read an hour ago
+    synced = read_in(None, FAILED, EARLIER)
+    assert synced is not None
+    # When a later run reads its members again, the organization-level state unchanged
+    # Then nothing is written: it is read every run anyway (docs/design.md rule 7), so a new
+    # time of reading would rewrite the region's records at every run while nothing moves
+    assert read_in(synced, FAILED, NOW) is None
+    # When it is successful again and its members are read, then that state and time are kept,
+    # which the daily reconcile counts from
+    fixed = Status("CREATE_SUCCESSFUL")
+    healthy = read_in(synced, fixed, NOW)
+    assert healthy is not None
+    assert (healthy.detail_synced, healthy.detail_read_at) == (state_key(fixed), NOW)
+    # And a reconcile of it a day later stamps the new time
+    later = "2026-11-30T10:00:00+00:00"
+    reconciled = read_in(healthy, fixed, later)
+    assert reconciled is not None
+    assert reconciled.detail_read_at == later
