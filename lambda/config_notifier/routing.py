@@ -7,6 +7,7 @@ route's destinations get, for each message, a copy of the items it matches and n
 no copy when it matches none (docs/messages.md, "Routes").
 
 `restrict` works on one Group: a message that tells several groups restricts each.
+`restrict_reminder` does the same for one deployment of the reminder digest.
 
 The ROUTES environment variable (and the `match` of each route in the `routes` CDK context key)
 is a JSON list, for example `[{"name": "payments", "match": {"deployments": ["payments-*"],
@@ -24,6 +25,7 @@ from typing import Any
 
 from config_notifier.jsonlist import json_list
 from config_notifier.model import EVERYONE, Group, Severity, Stuck, Transition
+from config_notifier.reminders import Reminder
 
 EXAMPLE = (
     '[{"name": "payments", "match": {"deployments": ["payments-*"], '
@@ -50,8 +52,12 @@ class Route:
 
     def takes(self, group: Group) -> bool:
         """Whether the rule or pack of `group` is one this route can match any item of."""
-        return (not self.regions or group.region in self.regions) and (
-            not self.deployments or any(fnmatchcase(group.name, g) for g in self.deployments)
+        return self.takes_deployment(group.name, group.region)
+
+    def takes_deployment(self, name: str, region: str) -> bool:
+        """Whether the rule or pack `name` in `region` is one this route can match any item of."""
+        return (not self.regions or region in self.regions) and (
+            not self.deployments or any(fnmatchcase(name, g) for g in self.deployments)
         )
 
     def matches(self, account_id: str, severity: Severity) -> bool:
@@ -78,6 +84,22 @@ def restrict(group: Group, route: Route) -> Group | None:
     if (parent, members, stuck) == (group.parent, group.members, group.stuck):
         return group
     return replace(group, parent=parent, members=members, stuck=stuck)
+
+
+def restrict_reminder(reminder: Reminder, route: Route) -> Reminder | None:
+    """The part of a reminder `route` matches, as `restrict` does for a group: the rule's or
+    pack's own broken state if the route takes it whole (names no accounts), the member accounts
+    it names; None when it matches nothing of it."""
+    deployment = reminder.deployment
+    if not route.takes_deployment(deployment.name, deployment.region):
+        return None
+    own = reminder.own
+    if own is not None and not route.matches("", own.severity):
+        own = None
+    members = tuple(b for b in reminder.members if route.matches(b.entity.account_id, b.severity))
+    if own is None and not members:
+        return None
+    return replace(reminder, own=own, members=members)
 
 
 def _kept(transition: Transition | None, route: Route) -> Transition | None:

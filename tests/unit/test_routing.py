@@ -21,7 +21,8 @@ from config_notifier.model import (
     Status,
     Stuck,
 )
-from config_notifier.routing import Route, parse_routes, restrict, to_json
+from config_notifier.reminders import Broken, Reminder
+from config_notifier.routing import Route, parse_routes, restrict, restrict_reminder, to_json
 from config_notifier.wording import Context
 
 CONTEXT = Context(run_id="run-1", sent_at="2026-11-21T10:00:00+00:00")
@@ -166,3 +167,39 @@ def test_routes_round_trip_through_the_environment() -> None:
 def test_a_bad_route_is_named_with_what_is_wrong(routes: str, problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         parse_routes(routes)
+
+
+def broken_pack(name: str, accounts: dict[str, Severity]) -> Reminder:
+    """A reminder of a pack failing itself and in `accounts` (each failing or stuck)."""
+    pack = EntityId(REGION, Kind.ORG_PACK, name)
+    since = "2026-11-20T10:00:00+00:00"
+    return Reminder(
+        pack,
+        Broken(pack, FAILED, since, Severity.FAILURE),
+        tuple(
+            Broken(EntityId(REGION, Kind.ORG_PACK_MEMBER, name, a), FAILED, since, severity)
+            for a, severity in accounts.items()
+        ),
+    )
+
+
+def test_a_route_s_reminder_is_the_part_it_matches_as_for_its_messages() -> None:
+    # Given a pack failing in one account and stuck in another, and another team's pack
+    ours = broken_pack("payments-baseline", {PAYMENTS: Severity.FAILURE, IDENTITY: Severity.STUCK})
+    theirs = broken_pack("identity-baseline", {IDENTITY: Severity.FAILURE})
+    # Then a route by name reminds its pack whole, and nothing of the other
+    by_name = Route("payments", deployments=("payments-*",))
+    assert restrict_reminder(ours, by_name) == ours
+    assert restrict_reminder(theirs, by_name) is None
+    # And a route by account gets that account alone, not the pack's own state
+    by_account = Route("tenant", accounts=(PAYMENTS,))
+    part = restrict_reminder(ours, by_account)
+    assert part is not None
+    assert part.own is None
+    assert [b.entity.account_id for b in part.members] == [PAYMENTS]
+    # And a route by severity gets what is stuck, and nothing of what only fails
+    stuck = Route("stalls", severities=(Severity.STUCK,))
+    part = restrict_reminder(ours, stuck)
+    assert part is not None
+    assert (part.own, [b.entity.account_id for b in part.members]) == (None, [IDENTITY])
+    assert restrict_reminder(theirs, stuck) is None
