@@ -39,6 +39,7 @@ from demo.scenario import REGIONS, Organization, Tick
 from demo.tap import Published, PublishTap
 from infra import REPO_ROOT
 from infra.filters import subscription_filter
+from infra.routes import TEAM_ID, TEAMS_CHANNEL_ID, TENANT_ID
 from sandbox import ConfigSimulator, Sandbox
 from sandbox.lambda_runtime import ExecutionEnvironment
 from sandbox.local_aws import ISOLATION
@@ -68,7 +69,10 @@ ROUTE_NAME, ROUTE_GLOB = "security", "security-*"
 ROUTE = {
     "name": ROUTE_NAME,
     "match": {"deployments": [ROUTE_GLOB]},
-    "destinations": {"emails": ["security-team@example.com"]},
+    "destinations": {
+        "emails": ["security-team@example.com"],
+        "teams": {"teamId": TEAM_ID, "channelId": TEAMS_CHANNEL_ID, "tenantId": TENANT_ID},
+    },
 }
 
 
@@ -97,6 +101,7 @@ class Shown:
     published: Published
     envelope: Delivery  # the SQS subscriber's copy
     received_by: tuple[str, ...]  # subscriber labels
+    routed: tuple[Published, ...] = ()  # the routes' copies of it: the part each one matches
 
     @property
     def severity(self) -> str:
@@ -307,7 +312,7 @@ class _Demo:
         topics = Settings.from_env(deployment.function_environment).topics
         taken = self.tap.take(topics)
         published = [p for p in taken if p.audience == EVERYONE]
-        routed = {(p.audience, _about_key(p)): p for p in taken if p.audience != EVERYONE}
+        routed = [p for p in taken if p.audience != EVERYONE]
         events = len(drain(sqs, self.events_queue))
         if events != summary["events_put"]:
             result.problems.append(
@@ -317,27 +322,29 @@ class _Demo:
         received = {s.label: _drain(sqs, s.queue_url) for s in subscribers}
         copies = received[subscribers[0].label]
         shown: list[Shown] = []
+        reached: set[int] = set()  # the route copies a stand-in received
         for message in published:
             envelope = copies.pop(message.message_id, None)
             problem = _compare(message, envelope)
             if problem is not None or envelope is None:
                 result.problems.append(f"tick {number}: {problem}")
                 continue
+            # The routes' copies of this message: the part of it each route matches.
+            parts = {p.audience: p for p in routed if _part_of(p, message)}
             others = []
             for s in subscribers[1:]:
-                # A route's stand-in gets the route's copy of the message, if it has one.
-                copy = (
-                    message
-                    if s.audience == EVERYONE
-                    else routed.pop((s.audience, _about_key(message)), None)
-                )
+                copy = message if s.audience == EVERYONE else parts.get(s.audience)
                 if copy is not None and copy.message_ids[s.rendering] in received[s.label]:
                     others.append(s.label)
-            shown.append(Shown(message, envelope, (subscribers[0].label, *others)))
+                    reached.add(id(copy))
+            shown.append(
+                Shown(message, envelope, (subscribers[0].label, *others), tuple(parts.values()))
+            )
         result.problems += [
-            f"tick {number}: SNS took a copy of {p.subject!r} for route {audience} that "
+            f"tick {number}: SNS took a copy of {p.subject!r} for route {p.audience} that "
             "no stand-in of the route received"
-            for (audience, _), p in routed.items()
+            for p in routed
+            if id(p) not in reached
         ]
         result.problems += [
             f"tick {number}: the SQS subscriber received {e.subject!r}, which the tap did not see"
@@ -401,6 +408,8 @@ class _Demo:
                     show.document_line(message.envelope.message, INDENT),
                 ]
             )
+        for copy in message.routed:  # what a route's channel got: its own part, its own card
+            screen.lines([show.teams_line(copy.audience, copy.bodies[Rendering.CHAT], INDENT)])
 
     def _operator_cli(self, deployment: Deployment, sqs: SQSClient) -> None:
         result = self.result
@@ -474,7 +483,7 @@ def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[S
             label = f"email {properties['Endpoint']}"
             wanted.append((f"{label}{_describe(policy)}", Rendering.TEXT, policy))
     topics = {Rendering.JSON: deployment.topic_arn, Rendering.TEXT: deployment.text_topic_arn}
-    return [
+    subscribers = [
         Subscriber(
             label,
             new_subscriber_queue(
@@ -489,6 +498,16 @@ def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[S
         )
         for index, (label, rendering, policy) in enumerate(wanted)
     ]
+    # The route's Teams channel: AWS Chatbot gets everything published to the route's own chat
+    # topic (no filter policy), so a queue on that topic stands in for it.
+    chat = Settings.from_env(deployment.function_environment).topics.chat[ROUTE_NAME]
+    for resource in deployment.synthesized.resources(
+        "AWS::Chatbot::MicrosoftTeamsChannelConfiguration"
+    ).values():
+        label = f"Teams channel {resource['Properties']['ConfigurationName']} [route {ROUTE_NAME}]"
+        queue = new_subscriber_queue(sns, sqs, chat, f"demo-subscriber-teams-{suffix}", {})
+        subscribers.append(Subscriber(label, queue, Rendering.CHAT, ROUTE_NAME))
+    return subscribers
 
 
 def _describe(policy: dict[str, list[str]]) -> str:
@@ -504,10 +523,19 @@ def _describe(policy: dict[str, list[str]]) -> str:
     return f" [{'; '.join(said)}]" if said else ""
 
 
-def _about_key(published: Published) -> tuple[str, ...]:
-    """What the copies of one message share: what it is about."""
-    attributes = published.attributes
-    return tuple(attributes.get(k, "") for k in ("event_type", "kind", "region", "name"))
+def _part_of(copy: Published, message: Published) -> bool:
+    """Whether a route's copy is part of `message` (everyone's): of the same kind of message, and
+    about rules and packs that message is about too."""
+    same_kind = copy.attributes.get("event_type") == message.attributes.get("event_type")
+    return same_kind and _deployments(copy) <= _deployments(message)
+
+
+def _deployments(published: Published) -> set[tuple[str, str, str]]:
+    """(region, kind, name) of each rule or pack a message tells of, from its JSON document: a
+    notice's groups, a digest's deployments, or the one a message about one is."""
+    document = json.loads(published.bodies[Rendering.JSON])
+    items = document.get("groups") or document.get("deployments") or [document]
+    return {(i.get("region", ""), i.get("kind", ""), i.get("name", "")) for i in items}
 
 
 def _compare(message: Published, envelope: Delivery | None) -> str | None:
@@ -559,13 +587,20 @@ def _display_order(shown: Shown) -> tuple[int, int, str, str]:
 
 
 def _about(published: Published) -> str:
+    """A message's severity and what it tells of, for its heading."""
     attributes = published.attributes
-    what = (
-        "baseline summary"
-        if attributes.get("event_type") == "baseline-summary"
-        else f"{attributes.get('kind')} {attributes.get('name')}"
-    )
-    return f"{attributes.get('severity')}, {what}, {attributes.get('region')}"
+    event = attributes.get("event_type")
+    if event == "baseline-summary":
+        what = f"baseline summary, {attributes.get('region')}"
+    elif event == "reminder":
+        what = "reminder digest"
+    else:
+        deployments = sorted(_deployments(published), key=lambda d: (d[2], d[0]))
+        names = list(dict.fromkeys(name for _, _, name in deployments))
+        regions = sorted({region for region, _, _ in deployments})
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        what = f"{shown} in {', '.join(regions)}"
+    return f"{attributes.get('severity')}, {what}"
 
 
 def _count(n: int, noun: str) -> str:

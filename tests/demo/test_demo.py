@@ -46,11 +46,12 @@ EXPECTED = {
     5: {"progress": 1},
     6: {"progress": 1},
     7: {"stuck": 1},  # two hours later: the rule's organization-level status
-    8: {"recovery": 1, "progress": 1},  # the pack's fix, and the stuck rule moving at last
-    9: {"progress": 1},
-    10: {"progress": 1},  # one account in two rules and one pack, in two regions: one message
+    8: {"failure": 1},  # the next morning: one reminder digest of what is still broken
+    9: {"recovery": 1, "progress": 1},  # the pack's fix, and the stuck rule moving at last
+    10: {"progress": 1},
+    11: {"progress": 1},  # one account in two rules and one pack, in two regions: one message
 }
-STUCK_TICK, JOIN_TICK = 7, 10
+STUCK_TICK, REMINDER_TICK, JOIN_TICK = 7, 8, 11
 
 
 @dataclass(frozen=True)
@@ -268,17 +269,54 @@ def test_the_summary_counts_what_the_subscribers_received(played: Played) -> Non
     )
 
 
+def about_the_pack(message: Any) -> bool:
+    """Whether a message tells of the security team's pack: its transitions, or a reminder
+    listing it."""
+    document = json.loads(message.envelope.message)
+    listed = document.get("groups") or document.get("deployments") or [document]
+    return any(d.get("name") == scenario.NEW_PACK for d in listed)
+
+
 def test_the_routed_team_channel_gets_its_packs_and_nothing_else(played: Played) -> None:
-    # Given the security team's route (security-*) and its email stand-in
-    [team] = [s.label for s in played.result.subscribers if "[route security]" in s.label]
+    # Given the security team's route (security-*): its email stand-in and its Teams channel's
+    stand_ins = [s.label for s in played.result.subscribers if "[route security]" in s.label]
+    assert [label.split()[0] for label in stand_ins] == ["email", "Teams"]
     messages = [m for t in played.result.ticks for m in t.messages]
-    # Then it received a copy of every message about the team's pack, and of no other
-    got = {m.envelope.attributes["name"] for m in messages if team in m.received_by}
-    assert got == {scenario.NEW_PACK}
-    about_the_pack = [m for m in messages if m.envelope.attributes["name"] == scenario.NEW_PACK]
-    assert all(team in m.received_by for m in about_the_pack)
-    # And the summary counts them
-    assert f"{team} stand-in received {len(about_the_pack)} of them" in played.text
+    ours = [m for m in messages if about_the_pack(m)]
+    assert len(ours) >= 4  # the rollout, its failure, the reminder, the fix, the account join
+    for team in stand_ins:
+        # Then each received a copy of every message about the team's pack, and of no other
+        assert [m for m in messages if team in m.received_by] == ours
+        # And the summary counts them
+        assert f"{team} stand-in received {len(ours)} of them" in played.text
+    # And the Teams channel's cards are printed: each the route's own part
+    assert "TEAMS route security: :red_circle: [FAILED] security-baseline" in played.text
+
+
+def test_the_next_morning_one_digest_reminds_what_is_still_broken(played: Played) -> None:
+    # Given the tick a day after the pack failed and the rule got stuck, nothing fixed
+    org = organization(played)
+    (tick,) = [t for t in played.result.ticks if t.number == REMINDER_TICK]
+    # Then one digest lists the pack in both regions with its failing accounts, and the rule
+    [digest] = tick.messages
+    assert digest.envelope.attributes["event_type"] == "reminder"
+    document = json.loads(digest.envelope.message)
+    listed = {
+        (d["region"], d["name"]): sorted(a["account_id"] for a in d["accounts"])
+        for d in document["deployments"]
+    }
+    assert listed == {
+        **{(region, scenario.NEW_PACK): sorted(org.failing(region)) for region in scenario.REGIONS},
+        (scenario.HOME, scenario.UPDATED_RULE): [],
+    }
+    assert digest.envelope.subject.startswith(
+        "[REMINDER] 2 deployments still failing or stuck in 2 regions: "
+    )
+    # And the security route's copy lists its pack alone
+    [routed] = digest.routed
+    assert routed.subject == (
+        f"[REMINDER] 1 deployment still failing or stuck in 2 regions: {scenario.NEW_PACK}"
+    )
 
 
 def test_a_joining_account_appears_in_every_rule_and_pack(played: Played) -> None:
