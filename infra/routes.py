@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from config_notifier.routing import ROUTE_KEYS, Route, parse_route, route_label
+from config_notifier.routing import ROUTE_KEYS, Route, read_route, route_label
 from infra import values
 from infra.values import (
     SLACK_CHANNEL,
@@ -101,11 +101,8 @@ def _route(item: Any, index: int, problems: list[str]) -> RouteConfig | None:
         return None
     unknown = _unknown_keys(where, item, KEYS, lambda _: EXAMPLE)
     problems += unknown
-    try:
-        route = parse_route({k: v for k, v in item.items() if k in ROUTE_KEYS}, index)
-    except ValueError as exc:
-        problems.append(f"{exc}; for example {EXAMPLE}")
-        route = None
+    route, own = read_route({k: v for k, v in item.items() if k in ROUTE_KEYS}, index)
+    problems += [f"{problem}; for example {EXAMPLE}" for problem in own]
     destinations = item.get("destinations")
     if not isinstance(destinations, dict) or not destinations:
         if "destinations" in item or not unknown:

@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from difflib import get_close_matches
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -125,55 +126,79 @@ def parse_routes(raw: Any) -> tuple[Route, ...]:
 
 def parse_route(item: Any, index: int, keys: Sequence[str] = ROUTE_KEYS) -> Route:
     """One route's name and match; `keys` are the keys it may have (the CDK context's routes
-    have destinations too)."""
+    have destinations too). ValueError names every problem of the route, "; " between them."""
+    route, problems = read_route(item, index, keys)
+    if route is None:
+        raise ValueError("; ".join(problems))
+    return route
+
+
+def read_route(
+    item: Any, index: int, keys: Sequence[str] = ROUTE_KEYS
+) -> tuple[Route | None, list[str]]:
+    """One route, or None and every problem it has, each naming the route."""
     where = route_label(item, index)
     if not isinstance(item, dict):
-        raise ValueError(f"{where} is {json.dumps(item)}, not an object")
-    unknown = sorted(set(item) - set(keys))
-    if unknown:
-        raise ValueError(f"{where} has unknown keys {unknown}; it takes {', '.join(keys)}")
+        return None, [f"{where} is {json.dumps(item)}, not an object"]
+    problems = [
+        f"{where} has unknown key {key!r}{_nearest(key, keys)}; it takes {', '.join(keys)}"
+        for key in sorted(set(item) - set(keys))
+    ]
     name = item.get("name")
     if not isinstance(name, str) or not NAME.match(name):
-        raise ValueError(
+        problems.append(
             f"{where}: name {json.dumps(name)} is not a route name (1-40 lower-case letters, "
             "digits and hyphens, starting with a letter or digit)"
         )
-    if name == EVERYONE:
-        raise ValueError(f'{where}: "{EVERYONE}" is the audience of the stack\'s own subscribers')
+    elif name == EVERYONE:
+        problems.append(f'{where}: "{EVERYONE}" is the audience of the stack\'s own subscribers')
     match = item.get("match")
     if not isinstance(match, dict):
-        raise ValueError(f"{where}: match must be an object with {', '.join(CRITERIA)}")
-    unknown = sorted(set(match) - set(CRITERIA))
-    if unknown:
-        raise ValueError(
-            f"{where}: match has unknown keys {unknown}; it takes {', '.join(CRITERIA)}"
-        )
-    values = {
-        key: _strings(match[key], f"{where}: match.{key}") for key in CRITERIA if key in match
-    }
-    if not any(values.values()):
-        raise ValueError(
+        problems.append(f"{where}: match must be an object with {', '.join(CRITERIA)}")
+        return None, problems
+    problems += [
+        f"{where}: match has unknown key {key!r}{_nearest(key, CRITERIA)}; it takes "
+        f"{', '.join(CRITERIA)}"
+        for key in sorted(set(match) - set(CRITERIA))
+    ]
+    values: dict[str, tuple[str, ...]] = {}
+    for key in (k for k in CRITERIA if k in match):
+        try:
+            values[key] = _strings(match[key], f"{where}: match.{key}")
+        except ValueError as exc:
+            problems.append(str(exc))
+    # (A criterion that could not be read is a problem of its own already.)
+    if not any(values.values()) and all(k in values for k in CRITERIA if k in match):
+        problems.append(
             f"{where} matches everything, like the stack's own subscribers: give it deployments, "
             "accounts, severities or regions"
         )
-    _check(values.get("accounts", ()), ACCOUNT, f"{where}: match.accounts", "a 12-digit account id")
-    _check(values.get("regions", ()), REGION, f"{where}: match.regions", "a region name")
+    problems += _bad(
+        values.get("accounts", ()), ACCOUNT, f"{where}: match.accounts", "a 12-digit account id"
+    )
+    problems += _bad(values.get("regions", ()), REGION, f"{where}: match.regions", "a region name")
     severities = []
     for value in values.get("severities", ()):
         try:
             severities.append(Severity(value))
         except ValueError:
             choices = ", ".join(s.value for s in Severity)
-            raise ValueError(
-                f"{where}: match.severities: {value!r} is not one of {choices}"
-            ) from None
-    return Route(
-        name=name,
+            problems.append(f"{where}: match.severities: {value!r} is not one of {choices}")
+    if problems:
+        return None, problems
+    route = Route(
+        name=str(name),
         deployments=values.get("deployments", ()),
         accounts=values.get("accounts", ()),
         severities=tuple(severities),
         regions=values.get("regions", ()),
     )
+    return route, []
+
+
+def _nearest(key: str, keys: Sequence[str]) -> str:
+    close = get_close_matches(key, keys, n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def route_label(item: Any, index: int) -> str:
@@ -188,10 +213,8 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-def _check(values: Sequence[str], pattern: re.Pattern[str], where: str, what: str) -> None:
-    bad = [v for v in values if not pattern.match(v)]
-    if bad:
-        raise ValueError(f"{where}: {bad[0]!r} is not {what}")
+def _bad(values: Sequence[str], pattern: re.Pattern[str], where: str, what: str) -> list[str]:
+    return [f"{where}: {v!r} is not {what}" for v in values if not pattern.match(v)]
 
 
 def to_json(routes: Sequence[Route]) -> str:

@@ -159,3 +159,18 @@ def test_the_examples_are_themselves_valid_routes() -> None:
     assert config.teams is not None
     assert config.queues
     assert config.functions
+
+
+def test_every_problem_of_one_route_is_reported_at_once() -> None:
+    # Given a route with a bad name, a mistyped match key and a bad severity
+    bad = {
+        "name": "Payments",
+        "match": {"deployment": ["payments-*"], "severities": ["bad"]},
+        "destinations": {"queues": [QUEUE]},
+    }
+    # Then synth reports all three, each naming the route, each with a valid example
+    problems = problems_of(bad)
+    assert len(problems) == 3
+    assert all(p.startswith('routes: route "Payments"') for p in problems)
+    assert all(p.endswith(f"for example {EXAMPLE}") for p in problems)
+    assert any('(did you mean "deployments"?)' in p for p in problems)

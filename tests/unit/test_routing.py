@@ -151,12 +151,15 @@ def test_routes_round_trip_through_the_environment() -> None:
         ('[{"name": "all", "match": {"regions": ["eu-west-1"]}}]', "the audience of the stack"),
         ('[{"name": "Payments Team", "match": {}}]', "is not a route name"),
         ('[{"name": "p", "match": {}}]', 'route "p" matches everything'),
-        ('[{"name": "p", "match": {"account": ["1"]}}]', "match has unknown keys ['account']"),
+        (
+            '[{"name": "p", "match": {"account": ["1"]}}]',
+            """match has unknown key 'account' (did you mean "accounts"?)""",
+        ),
         ('[{"name": "p", "match": {"accounts": ["1"]}}]', "'1' is not a 12-digit account id"),
         ('[{"name": "p", "match": {"regions": ["mars"]}}]', "'mars' is not a region name"),
         ('[{"name": "p", "match": {"deployments": "p-*"}}]', "must be a list of non-empty"),
         ('[{"name": "p"}]', "match must be an object"),
-        ('[{"name": "p", "to": [], "match": {}}]', "unknown keys ['to']"),
+        ('[{"name": "p", "to": [], "match": {}}]', "has unknown key 'to'; it takes name, match"),
         (
             '[{"name": "p", "match": {"regions": ["eu-west-1"]}},'
             ' {"name": "p", "match": {"regions": ["us-east-1"]}}]',
@@ -203,3 +206,15 @@ def test_a_route_s_reminder_is_the_part_it_matches_as_for_its_messages() -> None
     assert part is not None
     assert (part.own, [b.entity.account_id for b in part.members]) == (None, [IDENTITY])
     assert restrict_reminder(theirs, stuck) is None
+
+
+def test_every_problem_of_a_route_is_named_at_once() -> None:
+    # Given a route with a bad name, a mistyped criterion and a severity that does not exist
+    raw = '[{"name": "Payments", "match": {"deployment": ["p-*"], "severities": ["bad"]}}]'
+    # Then one error names all three
+    with pytest.raises(ValueError, match='route "Payments"') as caught:
+        parse_routes(raw)
+    message = str(caught.value)
+    assert 'name "Payments" is not a route name' in message
+    assert """match has unknown key 'deployment' (did you mean "deployments"?)""" in message
+    assert "match.severities: 'bad' is not one of" in message
