@@ -43,6 +43,7 @@ filter).
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -392,7 +393,12 @@ def _region_problems(read: dict[str, Any]) -> list[str]:
     watched, unlisted = read["regions"], read["unlistedRegions"]
     if not watched:
         return [f"regions: no region given; for example {EXAMPLES['regions']}"]
-    in_routes = routes.region_problems(read["routes"], watched) if "routes" in read else []
+    in_routes = (
+        routes.region_problems(read["routes"], watched)
+        + routes.destination_account_problems(read["routes"], os.environ)
+        if "routes" in read
+        else []
+    )
     return (
         [f"routes: {problem}" for problem in in_routes]
         + [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,11 +219,24 @@ def _emails(raw: Any) -> tuple[EmailSubscription, ...]:
     return values.emails(raw)
 
 
+def _queues(raw: Any) -> tuple[str, ...]:
+    queues = _arns(SQS_QUEUE_ARN, "sqs", "an SQS queue")(raw)
+    fifo = [arn for arn in queues if arn.endswith(".fifo")]
+    if fifo:
+        # The topics are standard topics; no AWS documentation says one delivers to a FIFO
+        # queue, so nothing may rest on it (docs/messages.md, "Routes").
+        raise ValueError(
+            f"{fifo[0]!r} is a FIFO queue: the notifier's topics are standard "
+            "topics; give a standard queue"
+        )
+    return queues
+
+
 _READERS: dict[str, Callable[[Any], Any]] = {
     "emails": _emails,
     "slack": _slack,
     "teams": _teams,
-    "queues": _arns(SQS_QUEUE_ARN, "sqs", "an SQS queue"),
+    "queues": _queues,
     "functions": _arns(LAMBDA_FUNCTION_ARN, "lambda", "a Lambda function"),
 }
 
@@ -240,3 +253,35 @@ def region_problems(routes: tuple[RouteConfig, ...], watched: tuple[str, ...]) -
                 f"; for example {EXAMPLE}"
             )
     return problems
+
+
+def destination_account_problems(
+    routes: tuple[RouteConfig, ...], environ: Mapping[str, str]
+) -> list[str]:
+    """Queues and functions are subscribed by the stack, so they live in its account, and a
+    function in its region too (the stack grants SNS the right to invoke it): every ARN must
+    name one account, and one region for functions. The account and region are the ones the CDK
+    CLI deploys to when it says so (CDK_DEFAULT_ACCOUNT, CDK_DEFAULT_REGION); an environment-
+    agnostic synth knows neither, and holds the ARNs to each other."""
+    arns = [(c.name, arn) for c in routes for arn in (*c.queues, *c.functions)]
+    functions = [(c.name, arn) for c in routes for arn in c.functions]
+    problems = _one_of(arns, 4, "account", environ.get("CDK_DEFAULT_ACCOUNT"))
+    problems += _one_of(functions, 3, "region", environ.get("CDK_DEFAULT_REGION"))
+    return problems
+
+
+def _one_of(arns: list[tuple[str, str]], field: int, what: str, expected: str | None) -> list[str]:
+    """A problem per ARN whose `field` (of arn:partition:service:region:account:...) is not the
+    expected value, or not the first ARN's when none is expected."""
+    if not arns:
+        return []
+    want = expected or arns[0][1].split(":")[field]
+    whose = "the stack's" if expected else f"the first destination's ({arns[0][1]})"
+    return [
+        f'route "{name}": destinations: {arn!r} is in {what} {arn.split(":")[field]}, not in '
+        f"{whose} {what} {want}: the stack subscribes queues and functions of its own {what} "
+        'only (subscribe another one from where it lives: docs/messages.md, "Routes"); '
+        f"for example {DESTINATION_EXAMPLES['queues' if ':sqs:' in arn else 'functions']}"
+        for name, arn in arns
+        if arn.split(":")[field] != want
+    ]

@@ -174,3 +174,55 @@ def test_every_problem_of_one_route_is_reported_at_once() -> None:
     assert all(p.startswith('routes: route "Payments"') for p in problems)
     assert all(p.endswith(f"for example {EXAMPLE}") for p in problems)
     assert any('(did you mean "deployments"?)' in p for p in problems)
+
+
+def test_a_fifo_queue_is_refused_the_topics_are_standard() -> None:
+    # Given a route whose queue is a FIFO queue
+    fifo = "arn:aws:sqs:us-east-1:123456789012:payments-deployments.fifo"
+    # Then synth refuses it, saying why, with a standard queue as example
+    [problem] = problems_of(route(queues=[fifo]))
+    assert problem == (
+        f'routes: route "payments": destinations.queues: {fifo!r} is a FIFO queue: the '
+        "notifier's topics are standard topics; give a standard queue; for example "
+        f"{DESTINATION_EXAMPLES['queues']}"
+    )
+
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:payments-tickets"
+
+
+def test_queues_and_functions_of_another_account_or_region_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a synth without a known account: destinations in two accounts, functions in two
+    # regions
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+    elsewhere = "arn:aws:lambda:eu-west-1:999999999999:function:tickets"
+    problems = problems_of(route(queues=[QUEUE], functions=[FUNCTION, elsewhere]))
+    # Then the stray one is named, in its account and in its region, against the first one's
+    account, region = problems
+    assert (
+        f"{elsewhere!r} is in account 999999999999, not in the first destination's ({QUEUE}) "
+        "account 123456789012" in account
+    )
+    assert (
+        f"{elsewhere!r} is in region eu-west-1, not in the first destination's ({FUNCTION}) "
+        "region us-east-1" in region
+    )
+    assert all("subscribe another one from where it lives" in p for p in problems)
+    assert account.endswith(f"for example {DESTINATION_EXAMPLES['functions']}")
+
+
+def test_destinations_are_held_to_the_account_and_region_cdk_deploys_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the CDK CLI deploying to account 111111111111 in us-east-1
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111111111111")
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "us-east-1")
+    # When a route's queue is in account 123456789012
+    [problem] = problems_of(route(queues=[QUEUE]))
+    # Then synth refuses it, naming the stack's account
+    assert (
+        f"{QUEUE!r} is in account 123456789012, not in the stack's account 111111111111" in problem
+    )
+    # And a queue of that account passes
+    ours = QUEUE.replace("123456789012", "111111111111")
+    config = AppConfig.from_context({"routes": [route(queues=[ours])]}.get, present={"routes": 1})
+    assert [r.queues for r in config.routes] == [(ours,)]
