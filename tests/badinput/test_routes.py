@@ -191,7 +191,9 @@ def test_a_fifo_queue_is_refused_the_topics_are_standard() -> None:
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:payments-tickets"
 
 
-def test_queues_and_functions_of_another_account_or_region_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_queues_and_functions_of_another_account_or_region_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Given a synth without a known account: destinations in two accounts, functions in two
     # regions
     monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
@@ -212,7 +214,9 @@ def test_queues_and_functions_of_another_account_or_region_are_refused(monkeypat
     assert account.endswith(f"for example {DESTINATION_EXAMPLES['functions']}")
 
 
-def test_destinations_are_held_to_the_account_and_region_cdk_deploys_to(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_destinations_are_held_to_the_account_and_region_cdk_deploys_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Given the CDK CLI deploying to account 111111111111 in us-east-1
     monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111111111111")
     monkeypatch.setenv("CDK_DEFAULT_REGION", "us-east-1")
