@@ -213,15 +213,7 @@ def _entries(form: Mapping[str, str]) -> list[_Entry]:
     for number, own in fields.items():
         if "Message" not in own:
             continue
-        names = {
-            m.group(1): v for k, v in own.items() if (m := _ATTRIBUTE.match(k)) and m[2] == "Name"
-        }
-        values = {
-            m.group(1): v
-            for k, v in own.items()
-            if (m := _ATTRIBUTE.match(k)) and m[2] == "Value.StringValue"
-        }
-        attributes = tuple(sorted((names[n], values.get(n, "")) for n in names))
+        attributes = _attributes(own)
         entry_id = own.get("Id", "") if number else ""
         entries.append(_Entry(entry_id, (own.get("Subject", ""), attributes), own["Message"]))
     return entries

@@ -218,3 +218,15 @@ def test_every_problem_of_a_route_is_named_at_once() -> None:
     assert 'name "Payments" is not a route name' in message
     assert """match has unknown key 'deployment' (did you mean "deployments"?)""" in message
     assert "match.severities: 'bad' is not one of" in message
+
+
+def test_a_route_s_part_of_an_account_message_without_its_accounts_names_the_deployments() -> None:
+    # Given one account whose deployment moved three packs' organization-level status to failed
+    groups = [pack_group(f"pack-{n}", {PAYMENTS: OK}) for n in range(3)]
+    [notice] = notices(list(enumerate(groups)))
+    assert notice.accounts == (PAYMENTS,)  # one message about the account
+    # When a route for failures takes its part: the packs' own failures, not the account's
+    [_, failures] = copies_of(notice, CONTEXT, [Route("alerts", severities=(Severity.FAILURE,))])
+    # Then its subject counts the deployments, and says no "0 accounts"
+    assert failures.subject == "[FAILED] 3 deployments in 1 region: 3 failing"
+    assert PAYMENTS not in failures.body(Rendering.TEXT)
