@@ -185,8 +185,9 @@ def rollout_fails() -> Message:
 
 
 def routed_copy() -> Message:
-    """The same message as a route for one of its accounts gets it: that account's part."""
-    route = Route("emea", accounts=("111122223333",))
+    """The same message as the `emea` route of docs/messages.md ("Routes") gets it: the part in
+    eu-west-1 about its two accounts."""
+    route = Route("emea", accounts=("111122223333", "444455556666"), regions=("eu-west-1",))
     part = for_route(_rollout_notice(), route)
     assert part is not None  # noqa: S101 - the route names one of the failing accounts
     return replace(render_notice(part, CONTEXT), audience=route.name)

@@ -283,7 +283,7 @@ def test_the_routed_team_channel_gets_its_packs_and_nothing_else(played: Played)
     assert [label.split()[0] for label in stand_ins] == ["email", "Teams"]
     messages = [m for t in played.result.ticks for m in t.messages]
     ours = [m for m in messages if about_the_pack(m)]
-    assert len(ours) >= 4  # the rollout, its failure, the reminder, the fix, the account join
+    assert len(ours) == 5  # the rollout, its failure, the reminder, the fix, the account join
     for team in stand_ins:
         # Then each received a copy of every message about the team's pack, and of no other
         assert [m for m in messages if team in m.received_by] == ours
