@@ -20,7 +20,7 @@ CUSTOM_METRIC_MONTH = 0.30
 # Powertools' ColdStart.
 METRICS = 16
 ALARM_MONTH = 0.10
-ALARMS = 6
+ALARMS = 7
 LOG_GB = 0.50
 LOG_BYTES_PER_RUN = 2_000  # the run summary line and the metrics document
 

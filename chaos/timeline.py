@@ -110,7 +110,9 @@ FAULT_KINDS: dict[str, FaultKind] = {
     # and several by PublishBatch: these faults take whichever the run makes.
     "sns-publish-error": FaultKind(repeats=True, needs="changes"),
     "sns-batch-error": FaultKind(repeats=True, needs="batch"),
-    "sns-batch-partial": FaultKind(needs="batch"),
+    # A message is one publish per topic: SNS may take its text and refuse its JSON document,
+    # and then the whole message goes again, so the topics that took it carry it twice.
+    "sns-batch-partial": FaultKind(repeats=True, needs="batch"),
     "sns-publish-lost-answer": FaultKind(repeats=True, needs="changes"),
     "dynamodb-read-error": FaultKind(),
     "dynamodb-write-error": FaultKind(repeats=True, needs="flap"),

@@ -7,8 +7,10 @@ entity the duplicate repeats:
 - SNS answered a publish with a 5xx: it may have taken the message all the same (a lost answer
   is one, and botocore's retry then publishes it again), so the notifier keeps what it told in
   the outbox and may tell it again. Concerns the transitions of the messages in that request.
-  A 4xx (throttling) is a certain refusal and leaves nothing unconfirmed; so does an entry a
-  PublishBatch answer lists as failed.
+  A 4xx (throttling) is a certain refusal; so is an entry a PublishBatch answer lists as failed.
+  It leaves the message unconfirmed only when another copy of it reached its own topic.
+  A message has a copy per rendering's topic (text, JSON, chat), each with the same subject and
+  attributes; what it is about is read from its JSON copy, so a fault on any copy names it.
 - DynamoDB answered a write of the snapshot with an error (injected, or its own conditional check
   failure when the write met another one) after a publish SNS took or may have taken: the commit
   that would have confirmed it. Concerns the entities of those publishes whose state that item
@@ -27,6 +29,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
 
@@ -45,7 +48,8 @@ _WRITES = ("PutItem", "DeleteItem")
 _SNS_NS = "{http://sns.amazonaws.com/doc/2010-03-31/}"
 _OK = 200
 _SERVER_ERROR = 500
-_BATCH_ENTRY = re.compile(r"^PublishBatchRequestEntries\.member\.(\d+)\.(Id|Message)$")
+_BATCH_FIELD = re.compile(r"^PublishBatchRequestEntries\.member\.(\d+)\.(.+)$")
+_ATTRIBUTE = re.compile(r"^MessageAttributes\.entry\.(\d+)\.(Name|Value\.StringValue)$")
 
 
 def unconfirmed(
@@ -57,35 +61,72 @@ def unconfirmed(
 ) -> list[Unconfirmed]:
     """What one tick's runs left unconfirmed. `faults`: the tick's faults, to name the one that
     failed a request; `killed`: a kill landed mid-run; `overlap`: two runs ran at once."""
-    found: list[Unconfirmed] = []
-    published: set[Key] = set()  # so far: entities in a message SNS took or may have taken
-    takers: dict[Key, set[str]] = defaultdict(set)  # entity -> the runs SNS took it from
-    for exchange in exchanges:
-        request, status = exchange.request, _status(exchange)
-        if request.service == "sns" and request.operation in _PUBLISH:
-            taken = [
-                (doc["run_id"], d.key) for doc in _taken(exchange) for d in deliveries(0, 0, doc)
-            ]
-            keys = frozenset(key for _, key in taken)
-            published |= keys
-            if status >= _SERVER_ERROR and keys:
-                found.append(Unconfirmed(_cause(exchange, faults), keys))
-            elif status == _OK:
-                for run, key in taken:
-                    takers[key].add(run)
-        elif request.service == "dynamodb" and request.operation in _WRITES and status != _OK:
-            keys = _commit_keys(exchange, exchanges, published)
-            if keys:
-                found.append(Unconfirmed(_cause(exchange, faults), keys))
+    about = _message_keys(exchanges)
+    found = [*_publish_faults(exchanges, faults, about), *_write_faults(exchanges, faults, about)]
     if killed:
         left = frozenset(key for keys in _outboxes_left(exchanges).values() for key in keys)
         if left:
             found.append(Unconfirmed("kill", left))
     if overlap:
-        both = frozenset(key for key, runs in takers.items() if len(runs) > 1)
+        both = frozenset(key for key, runs in _takers(exchanges).items() if len(runs) > 1)
         if both:
             found.append(Unconfirmed("overlap", both))
     return found
+
+
+def _publishes(exchanges: Iterable[Exchange]) -> Iterator[Exchange]:
+    for exchange in exchanges:
+        if exchange.request.service == "sns" and exchange.request.operation in _PUBLISH:
+            yield exchange
+
+
+def _publish_faults(
+    exchanges: Sequence[Exchange], faults: Sequence[Fault], about: Mapping[_Message, frozenset[Key]]
+) -> Iterator[Unconfirmed]:
+    """A publish SNS may have taken (a 5xx), and a copy surely refused on one topic while
+    another copy of its message reached its own topic: either way the notifier publishes the
+    message again, and a subscriber who heard it hears it twice."""
+    refused: list[tuple[Exchange, _Message]] = []
+    delivered: set[_Message] = set()  # messages SNS took, or may have taken, on some topic
+    for exchange in _publishes(exchanges):
+        took, maybe, surely_not = _answers(exchange)
+        delivered.update(took, maybe)
+        refused.extend((exchange, message) for message in surely_not)
+        keys = frozenset(key for message in maybe for key in about[message])
+        if keys:
+            yield Unconfirmed(_cause(exchange, faults), keys)
+    for exchange, message in refused:
+        if message in delivered and about[message]:
+            yield Unconfirmed(_cause(exchange, faults), about[message])
+
+
+def _write_faults(
+    exchanges: Sequence[Exchange], faults: Sequence[Fault], about: Mapping[_Message, frozenset[Key]]
+) -> Iterator[Unconfirmed]:
+    """A snapshot write that failed after a publish SNS took or may have taken (see
+    `_commit_keys`)."""
+    published: set[Key] = set()  # so far: entities in a message SNS took or may have taken
+    for exchange in exchanges:
+        request = exchange.request
+        if request.service == "sns" and request.operation in _PUBLISH:
+            took, maybe, _ = _answers(exchange)
+            published.update(key for message in (*took, *maybe) for key in about[message])
+        elif request.service == "dynamodb" and request.operation in _WRITES:
+            keys = (
+                _commit_keys(exchange, exchanges, published) if _status(exchange) != _OK else None
+            )
+            if keys:
+                yield Unconfirmed(_cause(exchange, faults), keys)
+
+
+def _takers(exchanges: Sequence[Exchange]) -> Mapping[Key, set[str]]:
+    """Each entity SNS took a JSON copy of, and the runs that published it."""
+    takers: dict[Key, set[str]] = defaultdict(set)
+    for exchange in _publishes(exchanges):
+        for doc in _taken(exchange):
+            for d in deliveries(0, 0, doc):
+                takers[d.key].add(doc["run_id"])
+    return takers
 
 
 def _commit_keys(
@@ -132,38 +173,107 @@ def _region(scope: str) -> str:
     return scope.split("@", 1)[0]
 
 
-def _taken(exchange: Exchange) -> list[dict[str, Any]]:
-    """The transition documents of a publish that SNS took, or may have taken (a 5xx); none if
-    it surely refused them (a 4xx, or an entry a PublishBatch answer lists as failed)."""
-    status, form = _status(exchange), exchange.request.form()
-    if status >= _SERVER_ERROR:
-        return [doc for _, doc in _documents(form)]
-    if status != _OK:
-        return []
-    if exchange.request.operation == "Publish":
-        return [doc for _, doc in _documents(form)]
-    assert exchange.response is not None  # noqa: S101 - a status came with it
-    took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
-    return [doc for entry_id, doc in _documents(form) if entry_id in took]
+# A message's identity on every topic it is published to: each rendering's copy carries the
+# same subject and message attributes (its audience among them); only its body differs.
+_Message = tuple[str, tuple[tuple[str, str], ...]]
 
 
-def _documents(form: Mapping[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(entry Id, or "" for a Publish; transition or notice document, the sqs protocol's body)
-    of each message of a Publish or PublishBatch form."""
-    messages = {"": form["Message"]} if "Message" in form else {}
-    ids: dict[str, str] = {}
-    for name, value in form.items():
-        match = _BATCH_ENTRY.match(name)
-        if match is not None and match.group(2) == "Id":
-            ids[match.group(1)] = value
-        elif match is not None:
-            messages[match.group(1)] = value
-    for number, message in messages.items():
-        body = json.loads(message).get("sqs")
-        document = json.loads(body) if body else None
+@dataclass(frozen=True)
+class _Entry:
+    """One message of a Publish (id "") or of a PublishBatch (its entry Id)."""
+
+    id: str
+    message: _Message
+    body: str
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        """The transition or notice document, when this is the JSON topic's copy (the text
+        topic's body is not JSON; the chat topic's is no transition document)."""
+        try:
+            document = json.loads(self.body)
+        except ValueError:
+            return None
         # About one rule or pack in one region, or a notice of several (its `groups`).
         if isinstance(document, dict) and document.get("schema") in (SCHEMA, NOTICE_SCHEMA):
-            yield ids.get(number, ""), document
+            return document
+        return None
+
+
+def _entries(form: Mapping[str, str]) -> list[_Entry]:
+    """Each message of a Publish or PublishBatch form."""
+    fields: dict[str, dict[str, str]] = defaultdict(dict)  # entry number -> its own fields
+    for name, value in form.items():
+        match = _BATCH_FIELD.match(name)
+        if match is not None:
+            fields[match.group(1)][match.group(2)] = value
+        elif name in ("Subject", "Message") or name.startswith("MessageAttributes."):
+            fields[""][name] = value
+    entries = []
+    for number, own in fields.items():
+        if "Message" not in own:
+            continue
+        attributes = _attributes(own)
+        entry_id = own.get("Id", "") if number else ""
+        entries.append(_Entry(entry_id, (own.get("Subject", ""), attributes), own["Message"]))
+    return entries
+
+
+def _attributes(fields: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(name, value) of each message attribute among one message's form fields, sorted."""
+    names: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for name, value in fields.items():
+        match = _ATTRIBUTE.match(name)
+        if match is not None:
+            (names if match.group(2) == "Name" else values)[match.group(1)] = value
+    return tuple(sorted((names[n], values.get(n, "")) for n in names))
+
+
+def _answers(exchange: Exchange) -> tuple[list[_Message], list[_Message], list[_Message]]:
+    """The messages of a publish SNS took, may have taken (a 5xx: its answer may be lost), and
+    surely refused (a 4xx, or an entry a PublishBatch answer lists as failed)."""
+    status, entries = _status(exchange), _entries(exchange.request.form())
+    if status >= _SERVER_ERROR:
+        return [], [e.message for e in entries], []
+    if status != _OK:
+        return [], [], [e.message for e in entries]
+    if exchange.request.operation == "Publish":
+        return [e.message for e in entries], [], []
+    assert exchange.response is not None  # noqa: S101 - a status came with it
+    took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
+    return (
+        [e.message for e in entries if e.id in took],
+        [],
+        [e.message for e in entries if e.id not in took],
+    )
+
+
+def _message_keys(exchanges: Iterable[Exchange]) -> Mapping[_Message, frozenset[Key]]:
+    """The entities each message published in `exchanges` is about, read from its JSON topic's
+    copy, whatever SNS answered to it: so a fault on any topic's copy names them."""
+    about: dict[_Message, frozenset[Key]] = defaultdict(frozenset)
+    for exchange in exchanges:
+        if exchange.request.service != "sns" or exchange.request.operation not in _PUBLISH:
+            continue
+        for entry in _entries(exchange.request.form()):
+            document = entry.document
+            if document is not None:
+                keys = frozenset(d.key for d in deliveries(0, 0, document))
+                about[entry.message] = about[entry.message] | keys
+    return about
+
+
+def _taken(exchange: Exchange) -> list[dict[str, Any]]:
+    """The documents of the JSON topic's copies SNS took (a 200, and its entry not failed)."""
+    if _status(exchange) != _OK:
+        return []
+    entries = _entries(exchange.request.form())
+    if exchange.request.operation == "PublishBatch":
+        assert exchange.response is not None  # noqa: S101 - a status came with it
+        took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
+        entries = [e for e in entries if e.id in took]
+    return [doc for e in entries if (doc := e.document) is not None]
 
 
 def _status(exchange: Exchange) -> int:

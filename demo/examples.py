@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from config_notifier.audiences import for_route
 from config_notifier.diff import diff
 from config_notifier.digest import render_digest
-from config_notifier.grouping import notices
+from config_notifier.grouping import Notice, notices
 from config_notifier.model import (
     EntityId,
     Group,
@@ -28,6 +29,7 @@ from config_notifier.model import (
 from config_notifier.reminders import Policy
 from config_notifier.render import render
 from config_notifier.render_notice import render_notice
+from config_notifier.routing import Route
 from config_notifier.summary import render_baseline_summary
 from config_notifier.wording import Context
 
@@ -179,6 +181,19 @@ def account_joins() -> Message:
 
 def rollout_fails() -> Message:
     """A pack rolled out to two regions, failing in a few accounts: one message."""
+    return render_notice(_rollout_notice(), CONTEXT)
+
+
+def routed_copy() -> Message:
+    """The same message as the `emea` route of docs/messages.md ("Routes") gets it: the part in
+    eu-west-1 about its two accounts."""
+    route = Route("emea", accounts=("111122223333", "444455556666"), regions=("eu-west-1",))
+    part = for_route(_rollout_notice(), route)
+    assert part is not None  # noqa: S101 - the route names one of the failing accounts
+    return replace(render_notice(part, CONTEXT), audience=route.name)
+
+
+def _rollout_notice() -> Notice[int]:
     failed = Status(
         "CREATE_FAILED",
         "ConformancePackCreationFailed",
@@ -195,7 +210,7 @@ def rollout_fails() -> Message:
         group = _pack_group("CREATE_IN_PROGRESS", "CREATE_FAILED", members)
         groups.append(group if region == REGION else _in_region(group, region))
     [notice] = notices(list(enumerate(groups)))
-    return render_notice(notice, CONTEXT)
+    return notice
 
 
 def _in_region(group: Group, region: str) -> Group:
@@ -262,20 +277,24 @@ KINDS: list[tuple[str, Callable[[], Message]]] = [
     ("This account's own conformance pack (kind `account-pack`)", account_pack),
     ("One account joining many rules and packs (cause `accounts`)", account_joins),
     ("A pack failing in two regions (cause `deployment`)", rollout_fails),
+    ("A route's copy of the same message (audience `emea`)", routed_copy),
     ("The first run's summary (event_type `baseline-summary`)", baseline_summary),
     ("The reminder digest (event_type `reminder`)", reminder_digest),
 ]
 
 
+ROUTED = next(n for n, (_, make) in enumerate(KINDS) if make is routed_copy)
+
+
 def markdown() -> str:
     """The docs/messages.md section: each kind's subject, email text and JSON document, and the
-    first one's chat card."""
+    chat cards of the first and of the route's copy."""
     parts = [
         "## Examples of every message",
         "",
         "Rendered by the notifier's own code (`python -m demo.examples` prints this section; a "
-        "test keeps it current). Every message also carries the chat card (`https`, shown for "
-        "the first) and the SNS message attributes above.",
+        "test keeps it current). Every message also carries the chat card (the chat topic's, "
+        "shown for the first) and the SNS message attributes above.",
     ]
     for number, (title, make) in enumerate(KINDS):
         message = make()
@@ -294,9 +313,15 @@ def markdown() -> str:
             document,
             "```",
         ]
-        if number == 0:
+        if number in (0, ROUTED):
             card = json.dumps(json.loads(message.bodies["https"]), indent=2, ensure_ascii=False)
-            parts += ["", "Its chat card, as AWS Chatbot receives it:", "", "```json", card, "```"]
+            where = (
+                "as AWS Chatbot receives it"
+                if number == 0
+                else "as the route's Slack or Microsoft Teams channel receives it (AWS Chatbot "
+                "on the route's chat topic)"
+            )
+            parts += ["", f"Its chat card, {where}:", "", "```json", card, "```"]
     return "\n".join(parts) + "\n"
 
 

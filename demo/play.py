@@ -32,10 +32,14 @@ import boto3
 
 from config_notifier import cli
 from config_notifier.events import SOURCE as EVENT_SOURCE
+from config_notifier.model import AUDIENCE_ATTRIBUTE, EVERYONE, Rendering
+from config_notifier.settings import Settings
 from demo import scenario, show
 from demo.scenario import REGIONS, Organization, Tick
 from demo.tap import Published, PublishTap
 from infra import REPO_ROOT
+from infra.filters import subscription_filter
+from infra.routes import TEAM_ID, TEAMS_CHANNEL_ID, TENANT_ID
 from sandbox import ConfigSimulator, Sandbox
 from sandbox.lambda_runtime import ExecutionEnvironment
 from sandbox.local_aws import ISOLATION
@@ -60,6 +64,16 @@ EMAILS = [
     {"address": "oncall@example.com", "filter": "failures"},
     {"address": "platform@example.com", "filter": "all"},
 ]
+# The security team's channel: their packs' part of each message, and nothing else.
+ROUTE_NAME, ROUTE_GLOB = "security", "security-*"
+ROUTE = {
+    "name": ROUTE_NAME,
+    "match": {"deployments": [ROUTE_GLOB]},
+    "destinations": {
+        "emails": ["security-team@example.com"],
+        "teams": {"teamId": TEAM_ID, "channelId": TEAMS_CHANNEL_ID, "tenantId": TENANT_ID},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +85,13 @@ class Options:
 
 @dataclass(frozen=True)
 class Subscriber:
-    """A queue on the deployed topic: the SQS subscriber, or a stand-in for an email one."""
+    """A queue on a deployed topic: the SQS subscriber (the JSON document), or a stand-in for an
+    email one (the text), each with the filter policy of the template's subscription."""
 
     label: str
     queue_url: str
+    rendering: Rendering = Rendering.JSON
+    audience: str = EVERYONE  # whose copies it selects: everyone's, or a route's
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,7 @@ class Shown:
     published: Published
     envelope: Delivery  # the SQS subscriber's copy
     received_by: tuple[str, ...]  # subscriber labels
+    routed: tuple[Published, ...] = ()  # the routes' copies of it: the part each one matches
 
     @property
     def severity(self) -> str:
@@ -207,7 +225,8 @@ class _Demo:
         self.screen.step(
             f"Synthesized stack {synthesized.stack_name}: "
             f"{len(synthesized.template['Resources'])} resources; regions {', '.join(REGIONS)}; "
-            f"{len(EMAILS)} email subscribers; a Slack channel through AWS Chatbot."
+            f"{len(EMAILS)} email subscribers; a Slack channel through AWS Chatbot; a route "
+            f"sending the {ROUTE_NAME} team's packs ({ROUTE_GLOB}) to their own email."
         )
         session = boto3.session.Session()
         # The stack's transition log is a rule on the configured bus: the bus comes first, as in
@@ -230,11 +249,13 @@ class _Demo:
             variables = ", ".join(sorted(deployment.function_environment))
             for line in (
                 "moto does not create the template's subscriptions, so the demo subscribes SQS "
-                "queues to the deployed topic: one SQS subscriber, and one stand-in per email "
-                "subscriber with the template's filter policy.",
-                "SNS gives each protocol its own body, so the email text and the Slack card shown "
-                "are the ones the handler's SNS client published (recorded on that client), each "
-                "matched by MessageId to the copy the SQS subscriber received.",
+                "queues to the deployed topics: one SQS subscriber of the JSON topic, and one "
+                "stand-in per email subscriber on the text topic, each with the template's filter "
+                "policy.",
+                "Each rendering of a message goes to a topic of its own (text, chat card, JSON "
+                "document), so the email text and the Slack card shown are the ones the handler's "
+                "SNS client published (recorded on that client), each matched by MessageId to the "
+                "copy a subscriber received.",
                 "Each tick runs config_notifier.handler.lambda_handler in this process with the "
                 f"deployed function's environment ({variables}); in AWS, EventBridge would invoke "
                 "it every 5 minutes. The handler's clock moves 5 minutes per tick (more where the "
@@ -288,7 +309,10 @@ class _Demo:
         )
         with self.tap.installed(), function:
             summary = function.invoke(f"tick-{number}", now=now).summary_or_raise()
-        published = [p for p in self.tap.take() if p.topic_arn == deployment.topic_arn]
+        topics = Settings.from_env(deployment.function_environment).topics
+        taken = self.tap.take(topics)
+        published = [p for p in taken if p.audience == EVERYONE]
+        routed = [p for p in taken if p.audience != EVERYONE]
         events = len(drain(sqs, self.events_queue))
         if events != summary["events_put"]:
             result.problems.append(
@@ -298,14 +322,30 @@ class _Demo:
         received = {s.label: _drain(sqs, s.queue_url) for s in subscribers}
         copies = received[subscribers[0].label]
         shown: list[Shown] = []
+        reached: set[int] = set()  # the route copies a stand-in received
         for message in published:
             envelope = copies.pop(message.message_id, None)
             problem = _compare(message, envelope)
             if problem is not None or envelope is None:
                 result.problems.append(f"tick {number}: {problem}")
                 continue
-            others = [s.label for s in subscribers[1:] if message.message_id in received[s.label]]
-            shown.append(Shown(message, envelope, (subscribers[0].label, *others)))
+            # The routes' copies of this message: the part of it each route matches.
+            parts = {p.audience: p for p in routed if _part_of(p, message)}
+            others = []
+            for s in subscribers[1:]:
+                copy = message if s.audience == EVERYONE else parts.get(s.audience)
+                if copy is not None and copy.message_ids[s.rendering] in received[s.label]:
+                    others.append(s.label)
+                    reached.add(id(copy))
+            shown.append(
+                Shown(message, envelope, (subscribers[0].label, *others), tuple(parts.values()))
+            )
+        result.problems += [
+            f"tick {number}: SNS took a copy of {p.subject!r} for route {p.audience} that "
+            "no stand-in of the route received"
+            for p in routed
+            if id(p) not in reached
+        ]
         result.problems += [
             f"tick {number}: the SQS subscriber received {e.subject!r}, which the tap did not see"
             for e in copies.values()
@@ -356,17 +396,20 @@ class _Demo:
         screen.lines(["", f"  {title}"])
         screen.text(f"Delivered to: {delivered}", INDENT)
         width = screen.width
-        screen.lines(show.email(published.subject, published.body_for("email"), INDENT, width))
+        text, card = published.bodies[Rendering.TEXT], published.bodies[Rendering.CHAT]
+        screen.lines(show.email(published.subject, text, INDENT, width))
         if index == 1:
-            screen.lines(show.slack(published.body_for("https"), INDENT, width))
+            screen.lines(show.slack(card, INDENT, width))
             screen.lines(show.document(message.envelope.message, INDENT, width))
         else:  # the same shape as the first message's: one line each
             screen.lines(
                 [
-                    show.slack_line(published.body_for("https"), INDENT),
+                    show.slack_line(card, INDENT),
                     show.document_line(message.envelope.message, INDENT),
                 ]
             )
+        for copy in message.routed:  # what a route's channel got: its own part, its own card
+            screen.lines([show.teams_line(copy.audience, copy.bodies[Rendering.CHAT], INDENT)])
 
     def _operator_cli(self, deployment: Deployment, sqs: SQSClient) -> None:
         result = self.result
@@ -414,6 +457,7 @@ def _stack_context(stack_name: str) -> dict[str, Any]:
         "slackWorkspaceId": "T0123ABCD",
         "slackChannelId": "C0123ABCD",
         "eventBusName": _event_bus(stack_name),
+        "routes": [ROUTE],
     }
 
 
@@ -424,41 +468,82 @@ def _event_bus(stack_name: str) -> str:
 
 
 def _subscribe(deployment: Deployment, sns: SNSClient, sqs: SQSClient) -> list[Subscriber]:
-    """The SQS subscriber, then a queue in place of each email subscription of the template."""
+    """The SQS subscriber of the json topic (audience all, as the stack's own subscribers), then
+    a queue on the text topic in place of each email subscription of the template, with its
+    filter policy."""
     suffix = deployment.function_name[-8:].lower()  # moto is process-wide: names must not clash
-    wanted: list[tuple[str, dict[str, list[str]] | None]] = [("SQS subscriber", None)]
-    topic = deployment.synthesized.template["Outputs"]["TopicArn"]["Value"]
+    outputs = deployment.synthesized.template["Outputs"]
+    wanted = [("SQS subscriber", Rendering.JSON, subscription_filter(EVERYONE))]
     for resource in deployment.synthesized.resources("AWS::SNS::Subscription").values():
         properties = resource["Properties"]
-        if properties["Protocol"] == "email" and properties["TopicArn"] == topic:
-            policy = properties.get("FilterPolicy")
+        if properties["Protocol"] == "email" and (
+            properties["TopicArn"] == outputs["TextTopicArn"]["Value"]
+        ):
+            policy = properties["FilterPolicy"]
             label = f"email {properties['Endpoint']}"
-            wanted.append((f"{label} [{_describe(policy)}]" if policy else label, policy))
-    return [
+            wanted.append((f"{label}{_describe(policy)}", Rendering.TEXT, policy))
+    topics = {Rendering.JSON: deployment.topic_arn, Rendering.TEXT: deployment.text_topic_arn}
+    subscribers = [
         Subscriber(
             label,
             new_subscriber_queue(
                 sns,
                 sqs,
-                deployment.topic_arn,
+                topics[rendering],
                 f"demo-subscriber-{index}-{suffix}",
-                {"FilterPolicy": json.dumps(policy)} if policy else None,
+                {"FilterPolicy": json.dumps(policy)},
             ),
+            rendering,
+            policy[AUDIENCE_ATTRIBUTE][0],
         )
-        for index, (label, policy) in enumerate(wanted)
+        for index, (label, rendering, policy) in enumerate(wanted)
     ]
+    # The route's Teams channel: AWS Chatbot gets everything published to the route's own chat
+    # topic (no filter policy), so a queue on that topic stands in for it.
+    chat = Settings.from_env(deployment.function_environment).topics.chat[ROUTE_NAME]
+    for resource in deployment.synthesized.resources(
+        "AWS::Chatbot::MicrosoftTeamsChannelConfiguration"
+    ).values():
+        label = f"Teams channel {resource['Properties']['ConfigurationName']} [route {ROUTE_NAME}]"
+        queue = new_subscriber_queue(sns, sqs, chat, f"demo-subscriber-teams-{suffix}", {})
+        subscribers.append(Subscriber(label, queue, Rendering.CHAT, ROUTE_NAME))
+    return subscribers
 
 
 def _describe(policy: dict[str, list[str]]) -> str:
-    return "; ".join(f"{name}: {' or '.join(values)}" for name, values in policy.items())
+    """What a filter policy selects: a route's copies, or of everyone's only some ("" when it
+    takes all of everyone's)."""
+    [audience] = policy[AUDIENCE_ATTRIBUTE]
+    said = [f"route {audience}"] if audience != EVERYONE else []
+    said += [
+        f"{name}: {' or '.join(values)}"
+        for name, values in policy.items()
+        if name != AUDIENCE_ATTRIBUTE
+    ]
+    return f" [{'; '.join(said)}]" if said else ""
+
+
+def _part_of(copy: Published, message: Published) -> bool:
+    """Whether a route's copy is part of `message` (everyone's): of the same kind of message, and
+    about rules and packs that message is about too."""
+    same_kind = copy.attributes.get("event_type") == message.attributes.get("event_type")
+    return same_kind and _deployments(copy) <= _deployments(message)
+
+
+def _deployments(published: Published) -> set[tuple[str, str, str]]:
+    """(region, kind, name) of each rule or pack a message tells of, from its JSON document: a
+    notice's groups, a digest's deployments, or the one a message about one is."""
+    document = json.loads(published.bodies[Rendering.JSON])
+    items = document.get("groups") or document.get("deployments") or [document]
+    return {(i.get("region", ""), i.get("kind", ""), i.get("name", "")) for i in items}
 
 
 def _compare(message: Published, envelope: Delivery | None) -> str | None:
     """Why the SQS copy is not the published message, or None if it is, byte for byte."""
     if envelope is None:
         return f"{message.subject!r} was published but the SQS subscriber did not receive it"
-    if envelope.message != message.body_for("sqs"):
-        return f"{message.subject!r}: the SQS copy differs from the published sqs body"
+    if envelope.message != message.bodies[Rendering.JSON]:
+        return f"{message.subject!r}: the SQS copy differs from the published JSON document"
     if envelope.subject != message.subject or envelope.attributes != message.attributes:
         return f"{message.subject!r}: the SQS copy's subject or attributes differ"
     return None
@@ -502,13 +587,20 @@ def _display_order(shown: Shown) -> tuple[int, int, str, str]:
 
 
 def _about(published: Published) -> str:
+    """A message's severity and what it tells of, for its heading."""
     attributes = published.attributes
-    what = (
-        "baseline summary"
-        if attributes.get("event_type") == "baseline-summary"
-        else f"{attributes.get('kind')} {attributes.get('name')}"
-    )
-    return f"{attributes.get('severity')}, {what}, {attributes.get('region')}"
+    event = attributes.get("event_type")
+    if event == "baseline-summary":
+        what = f"baseline summary, {attributes.get('region')}"
+    elif event == "reminder":
+        what = "reminder digest"
+    else:
+        deployments = sorted(_deployments(published), key=lambda d: (d[2], d[0]))
+        names = list(dict.fromkeys(name for _, _, name in deployments))
+        regions = sorted({region for region, _, _ in deployments})
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        what = f"{shown} in {', '.join(regions)}"
+    return f"{attributes.get('severity')}, {what}"
 
 
 def _count(n: int, noun: str) -> str:

@@ -277,6 +277,16 @@ def ticks(org: Organization) -> list[Tick]:
             minutes_later=120,
         ),
         Tick(
+            "The next morning",
+            f"A day after the rollout failed, nobody has fixed {NEW_PACK} in the "
+            f"{len(org.failures)} accounts, and {UPDATED_RULE} is still stuck. Nothing moved.",
+            "What is still broken a day after people were told is reminded in one digest (once "
+            "a day, reminderHours), each deployment with its accounts and for how long; the "
+            "security team's route (its Teams channel and email) gets the part that is theirs.",
+            _hours_pass,
+            minutes_later=22 * 60,
+        ),
+        Tick(
             f"Fix: {NEW_PACK} succeeds everywhere",
             f"The team lifts the SCP deny, starts the recorder, fixes the nested stack and frees "
             f"a pack slot; Config redeploys {NEW_PACK} to the {len(org.failures)} accounts: "

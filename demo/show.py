@@ -111,6 +111,11 @@ def slack_line(card: str, indent: str) -> str:
     return f"{indent}SLACK  {json.loads(card)['content']['title']}"
 
 
+def teams_line(route: str, card: str, indent: str) -> str:
+    """A route's chat card (its Microsoft Teams or Slack channel) in one line: its title."""
+    return f"{indent}TEAMS  route {route}: {json.loads(card)['content']['title']}"
+
+
 def document(raw: str, indent: str, width: int, items: int = JSON_ITEMS) -> list[str]:
     """The JSON document an SQS or Lambda subscriber got: its fields, then its first list items,
     each cut at a few rows."""

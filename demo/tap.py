@@ -1,10 +1,11 @@
 """What the handler published, as its SNS client sent it and SNS accepted it.
 
-A subscriber only ever sees the body SNS picks for its protocol, so no one queue can show the
-email text, the Slack card and the JSON document of one message. The tap listens on the handler's
-own SNS client (botocore events, in this process) and keeps each accepted message's parameters
-exactly as the handler passed them to the client: every protocol's body, the subject and the
-attributes. Nothing is rendered again; SNS's MessageId ties each record to what a queue received.
+Each rendering of a message goes to a topic of its own, and a subscriber sees only its topic's, so
+no one queue can show the email text, the Slack card and the JSON document of one message. The
+tap listens on the handler's own SNS client (botocore events, in this process) and keeps each
+accepted publish's parameters exactly as the handler passed them to the client: its topic, body,
+subject and attributes; `take` puts the renderings of each copy of a message back together.
+Nothing is rendered again; SNS's MessageId of each publish ties it to what a queue received.
 
 (moto server's /moto-api/data.json lists what each topic was sent, but answers HTTP 500 once the
 stack's Lambda function exists: it reads every attribute of every model, and one of the
@@ -14,16 +15,18 @@ function's asks for docker, which is not here.)
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
 import boto3.session
 from botocore.hooks import BaseEventHooks
+
+from config_notifier.model import AUDIENCE_ATTRIBUTE, EVERYONE, Rendering
+from config_notifier.publish import Topics
 
 _OPERATIONS = ("Publish", "PublishBatch")
 # Where a call's parameters wait for its response: botocore hands both events the same dict.
@@ -31,24 +34,39 @@ _CONTEXT_KEY = "demo_tap_params"
 
 
 @dataclass(frozen=True)
-class Published:
-    """One message SNS accepted: the Publish (or PublishBatch entry) parameters as sent."""
+class _Publish:
+    """One publish SNS accepted: the Publish (or PublishBatch entry) parameters as sent."""
 
     message_id: str
     topic_arn: str
     subject: str
-    message: str  # the Message parameter: with MessageStructure=json, one body per protocol
+    message: str
     attributes: dict[str, str]
 
     @property
-    def bodies(self) -> dict[str, str]:
-        """Protocol -> body, as SNS picks them: the protocol's own key, else "default"."""
-        bodies: dict[str, str] = json.loads(self.message)
-        return bodies
+    def copy_key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """What the renderings of one copy of a message share (one tick's copies differ in it)."""
+        return self.subject, tuple(sorted(self.attributes.items()))
 
-    def body_for(self, protocol: str) -> str:
-        bodies = self.bodies
-        return bodies.get(protocol, bodies["default"])
+
+@dataclass(frozen=True)
+class Published:
+    """One copy of a message SNS accepted in every rendering: each body, and the MessageId SNS
+    gave each publish."""
+
+    subject: str
+    attributes: dict[str, str]
+    bodies: dict[Rendering, str] = field(default_factory=dict)
+    message_ids: dict[Rendering, str] = field(default_factory=dict)
+
+    @property
+    def audience(self) -> str:
+        return self.attributes.get(AUDIENCE_ATTRIBUTE, EVERYONE)
+
+    @property
+    def message_id(self) -> str:
+        """The MessageId of its JSON document: what the SQS subscriber received."""
+        return self.message_ids[Rendering.JSON]
 
 
 class PublishTap:
@@ -56,7 +74,7 @@ class PublishTap:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the handler publishes from its worker threads
-        self._published: list[Published] = []
+        self._published: list[_Publish] = []
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -80,11 +98,24 @@ class PublishTap:
             events.register(f"before-parameter-build.sns.{operation}", self._before)
             events.register(f"after-call.sns.{operation}", self._after)
 
-    def take(self) -> list[Published]:
-        """What was accepted since the last call, in the order SNS answered."""
+    def take(self, topics: Topics) -> list[Published]:
+        """Each copy of a message accepted since the last call, put together from its publishes
+        to `topics`, in the order SNS first answered for it."""
         with self._lock:
             taken, self._published = self._published, []
-        return taken
+        renderings = {topics.text: Rendering.TEXT, topics.json: Rendering.JSON}
+        renderings |= dict.fromkeys(topics.chat.values(), Rendering.CHAT)
+        copies: dict[Any, Published] = {}
+        for publish in taken:
+            rendering = renderings.get(publish.topic_arn)
+            if rendering is None:
+                continue  # another topic's (the alarms')
+            found = copies.setdefault(
+                publish.copy_key, Published(publish.subject, publish.attributes)
+            )
+            found.bodies[rendering] = publish.message
+            found.message_ids[rendering] = publish.message_id
+        return list(copies.values())
 
     def _before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[_CONTEXT_KEY] = copy.deepcopy(params)
@@ -99,7 +130,7 @@ class PublishTap:
             ids = {e["Id"]: e["MessageId"] for e in parsed.get("Successful", [])}
             accepted = [(e, ids.get(e["Id"])) for e in params["PublishBatchRequestEntries"]]
         records = [
-            Published(
+            _Publish(
                 message_id=message_id,
                 topic_arn=params["TopicArn"],
                 subject=entry.get("Subject", ""),

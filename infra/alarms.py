@@ -17,6 +17,7 @@ from infra.constants import (
     EVENTS_DROPPED_METRIC,
     EVENTS_FAILED_METRIC,
     FAILED_SOURCES_METRIC,
+    MESSAGES_FAILED_METRIC,
     METRIC_SERVICE_DIMENSION,
     METRICS_NAMESPACE,
     SERVICE,
@@ -110,7 +111,21 @@ class Alarms(Construct):
             "Events the notifier could not put on its bus for 24 hours were dropped: rules on "
             "the bus missed them (SNS subscribers did not). The run's error log lists them.",
         )
-        return [self.failed_sources, self.events_failed, self.events_dropped]
+        # SNS refusing messages run after run (a topic or its key policy changed by hand): they
+        # are kept and published again each run, and while only some of a message's topics
+        # refuse it, the subscribers of the others get it again each run (docs/operations.md).
+        self.messages_failed = self._alarm(
+            "MessagesNotPublished",
+            self._own(MESSAGES_FAILED_METRIC),
+            "SNS refused some of the notifier's messages in two of the last three runs (a topic "
+            "deleted or its key policy changed by hand, or throttling): they are kept and "
+            "published again each run, so subscribers of the topics that took them get them "
+            "again each run. The run's log (publish failed; retried next run) names the topic "
+            "and why.",
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+        )
+        return [self.failed_sources, self.messages_failed, self.events_failed, self.events_dropped]
 
     def _own(self, metric_name: str) -> cloudwatch.Metric:
         """A metric the handler emits (Powertools Metrics, with its service dimension)."""

@@ -15,6 +15,9 @@ notificationEmails  []                          email subscribers: {"address": .
                                                 or a plain address (filter "all")
 slackWorkspaceId    ""                          AWS Chatbot's Slack workspace id, e.g. "T0123ABCD"
 slackChannelId      ""                          a Slack channel id, e.g. "C0123ABCD" (both or none)
+teamsTeamId         ""                          a Microsoft Teams team id authorized in AWS Chatbot
+teamsChannelId      ""                          its channel id, "19%3a...%40thread.tacv2"
+teamsTenantId       ""                          its tenant id (the three or none)
 baselineMode        "silent"                    a region's first run: "silent", "failures" or "all"
 logRetentionDays    90                          log retention (a value CloudWatch accepts)
 alarmEmail          ""                          who receives the notifier's own alarms
@@ -30,6 +33,8 @@ mutes               []                          transitions never published: [{"
                                                 "name": glob, "severity": ..., "until": date}]
 delegatedAdmins     []                          delegated administrator accounts to watch too: role
                                                 ARNs, or {"account": ..., "roleName": ...}
+routes              []                          who gets which part of the messages: [{"name": ...,
+                                                "match": {...}, "destinations": {...}}] (routes.py)
 
 A `filter` is "failures" (severities failure and stuck), "failures-and-recoveries" or "all" (no
 filter).
@@ -38,6 +43,7 @@ filter).
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -52,9 +58,17 @@ from config_notifier.settings import (
     STUCK_AFTER_MINUTES_RANGE,
     BaselineMode,
 )
-from infra import environment, regions, values
+from infra import environment, regions, routes, values
+from infra.routes import RouteConfig
 from infra.schedule import Schedule, parse_schedule
-from infra.values import RETENTION_DAYS, EmailFilter, EmailSubscription, SlackChannel
+from infra.values import (
+    RETENTION_DAYS,
+    EmailFilter,
+    EmailSubscription,
+    SlackChannel,
+    TeamsChannel,
+    ValueProblems,
+)
 
 __all__ = [
     "DEFAULTS",
@@ -64,8 +78,10 @@ __all__ = [
     "ContextError",
     "EmailFilter",
     "EmailSubscription",
+    "RouteConfig",
     "Schedule",
     "SlackChannel",
+    "TeamsChannel",
 ]
 
 ContextReader = Callable[[str], Any]
@@ -73,6 +89,17 @@ ContextReader = Callable[[str], Any]
 # The same bounds the function's Settings enforce (a test checks they agree).
 MAX_CONCURRENCY_RANGE = (1, 64)
 FULL_RECONCILE_HOURS_RANGE = (1, 24 * 30)
+
+
+TEAMS_EXAMPLE = (
+    f'"teamsTeamId": "{routes.TEAM_ID}", "teamsChannelId": "{routes.TEAMS_CHANNEL_ID}", '
+    f'"teamsTenantId": "{routes.TENANT_ID}"'
+)
+# Settings that describe one thing together: all or none of each group.
+TOGETHER = {
+    "Slack": ("slackWorkspaceId", "slackChannelId"),
+    "Microsoft Teams": ("teamsTeamId", "teamsChannelId", "teamsTenantId"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +161,26 @@ KEYS: tuple[Key, ...] = (
         "",
         '"slackWorkspaceId": "T0123ABCD", "slackChannelId": "C0123ABCD"',
         values.optional(values.SLACK_CHANNEL, "a Slack channel id"),
+    ),
+    Key(
+        "teamsTeamId",
+        "",
+        TEAMS_EXAMPLE,
+        values.optional(values.TEAMS_UUID, "a Microsoft Teams team id (a UUID)"),
+    ),
+    Key(
+        "teamsChannelId",
+        "",
+        TEAMS_EXAMPLE,
+        values.optional(
+            values.TEAMS_CHANNEL, "a Microsoft Teams channel id (19%3a...%40thread...)"
+        ),
+    ),
+    Key(
+        "teamsTenantId",
+        "",
+        TEAMS_EXAMPLE,
+        values.optional(values.TEAMS_UUID, "a Microsoft Teams tenant id (a UUID)"),
     ),
     Key(
         "baselineMode",
@@ -207,6 +254,7 @@ KEYS: tuple[Key, ...] = (
         values.delegated_admins,
         "delegated_admin_role_arns",
     ),
+    Key("routes", [], routes.EXAMPLE, routes.parse, "routes"),
 )
 DEFAULTS: dict[str, Any] = {key.name: key.default for key in KEYS}
 EXAMPLES: dict[str, str] = {key.name: key.example for key in KEYS}
@@ -250,6 +298,8 @@ class AppConfig:
     event_bus_name: str
     delegated_admin_role_arns: tuple[str, ...] = ()
     unlisted_regions: tuple[str, ...] = ()
+    teams: TeamsChannel | None = None
+    routes: tuple[RouteConfig, ...] = ()
 
     @property
     def log_retention(self) -> logs.RetentionDays:
@@ -271,14 +321,22 @@ class AppConfig:
             raw = get(key.name)
             try:
                 read[key.name] = key.parse(key.default if raw is None else raw)
+            except ValueProblems as exc:  # each says where, with an example of its own
+                problems += [f"{key.name}: {problem}" for problem in exc.problems]
+                if exc.partial is not None:
+                    read[key.name] = exc.partial
             except ValueError as exc:
                 problems.append(f"{key.name}: {exc}; for example {key.example}")
-        problems += _slack_problems(read) + _region_problems(read)
+        problems += _together_problems(read) + _region_problems(read)
         if problems:
             raise ContextError(problems)
         workspace, channel = read["slackWorkspaceId"], read["slackChannelId"]
+        team = read["teamsTeamId"]
         config = cls(
             slack=SlackChannel(workspace, channel) if workspace else None,
+            teams=TeamsChannel(team, read["teamsChannelId"], read["teamsTenantId"])
+            if team
+            else None,
             **{key.field: read[key.name] for key in KEYS if key.field},
         )
         too_large = environment.size_problem(config)
@@ -309,22 +367,23 @@ def unknown_key_problems(present: Iterable[str]) -> list[str]:
     return problems
 
 
-def _slack_problems(read: dict[str, Any]) -> list[str]:
-    """Both Slack ids or neither (only when each id on its own was valid)."""
-    if "slackWorkspaceId" not in read or "slackChannelId" not in read:
-        return []
-    workspace, channel = read["slackWorkspaceId"], read["slackChannelId"]
-    if bool(workspace) == bool(channel):
-        return []
-    given, missing = (
-        ("slackWorkspaceId", "slackChannelId")
-        if workspace
-        else ("slackChannelId", "slackWorkspaceId")
-    )
-    return [
-        f"{missing}: missing while {given} is set (give both Slack ids or neither); "
-        f"for example {EXAMPLES[missing]}"
-    ]
+def _together_problems(read: dict[str, Any]) -> list[str]:
+    """The ids of a Slack or Teams channel all or none (only when each id on its own was
+    valid)."""
+    problems = []
+    for what, names in TOGETHER.items():
+        if any(name not in read for name in names):
+            continue
+        given = [name for name in names if read[name]]
+        if not given or len(given) == len(names):
+            continue
+        problems += [
+            f"{missing}: missing while {', '.join(given)} {'is' if len(given) == 1 else 'are'} "
+            f"set (give every {what} id or none); for example {EXAMPLES[missing]}"
+            for missing in names
+            if missing not in given
+        ]
+    return problems
 
 
 def _region_problems(read: dict[str, Any]) -> list[str]:
@@ -334,10 +393,20 @@ def _region_problems(read: dict[str, Any]) -> list[str]:
     watched, unlisted = read["regions"], read["unlistedRegions"]
     if not watched:
         return [f"regions: no region given; for example {EXAMPLES['regions']}"]
-    return [
-        f"regions: {problem}; for example {EXAMPLES['regions']}"
-        for problem in regions.check_regions(watched, unlisted)
-    ] + [
-        f"unlistedRegions: {problem}; for example {EXAMPLES['unlistedRegions']}"
-        for problem in regions.check_unlisted(unlisted, watched)
-    ]
+    in_routes = (
+        routes.region_problems(read["routes"], watched)
+        + routes.destination_account_problems(read["routes"], os.environ)
+        if "routes" in read
+        else []
+    )
+    return (
+        [f"routes: {problem}" for problem in in_routes]
+        + [
+            f"regions: {problem}; for example {EXAMPLES['regions']}"
+            for problem in regions.check_regions(watched, unlisted)
+        ]
+        + [
+            f"unlistedRegions: {problem}; for example {EXAMPLES['unlistedRegions']}"
+            for problem in regions.check_unlisted(unlisted, watched)
+        ]
+    )

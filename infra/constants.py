@@ -78,7 +78,6 @@ PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 
 # --- messages and metrics (what handler.py emits; tests/infra check them against a real run) -----
-SEVERITY_ATTRIBUTE = "severity"  # the SNS message attribute subscription filters match on
 FAILED_SOURCES_METRIC = "FailedSources"
 EVENTS_FAILED_METRIC = "EventsFailed"  # events EventBridge refused, kept for the next run
 EVENTS_DROPPED_METRIC = "EventsDropped"  # events lost after a day of refusals

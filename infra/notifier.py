@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,7 +55,8 @@ class Notifier(Construct):
         config: AppConfig,
         code: Path,
         table: dynamodb.ITable,
-        topic: sns.ITopic,
+        topics: Sequence[sns.ITopic],
+        topic_arn_prefix: str,
         key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -96,7 +98,7 @@ class Notifier(Construct):
             timeout=function_timeout(config.schedule),
             reserved_concurrent_executions=RESERVED_CONCURRENCY,
             environment=function_environment(
-                config, table_name=table.table_name, topic_arn=topic.topic_arn
+                config, table_name=table.table_name, topic_arn_prefix=topic_arn_prefix
             ),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
@@ -111,7 +113,7 @@ class Notifier(Construct):
             max_event_age=_clamp(period, timedelta(minutes=1), timedelta(hours=6)),
         )
         findings.acknowledge(self.function, "AwsSolutions-L1")
-        self._allow(table=table, topic=topic, key=key, roles=config.delegated_admin_role_arns)
+        self._allow(table=table, topics=topics, key=key, roles=config.delegated_admin_role_arns)
         self._schedule(config.schedule)
 
     def _schedule(self, schedule: Schedule) -> None:
@@ -147,7 +149,7 @@ class Notifier(Construct):
         self,
         *,
         table: dynamodb.ITable,
-        topic: sns.ITopic,
+        topics: Sequence[sns.ITopic],
         key: kms.IKey,
         roles: tuple[str, ...],
     ) -> None:
@@ -159,7 +161,7 @@ class Notifier(Construct):
             (ORGANIZATIONS_ACTIONS, ["*"]),
             (EVENTS_ACTIONS, [self.event_bus.event_bus_arn]),
             (TABLE_ACTIONS, [table.table_arn]),
-            (TOPIC_ACTIONS, [topic.topic_arn]),
+            (TOPIC_ACTIONS, [topic.topic_arn for topic in topics]),
             (KEY_USE_ACTIONS, [key.key_arn]),
             (LOG_ACTIONS, [self.log_group.log_group_arn]),
         ]

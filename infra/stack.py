@@ -51,7 +51,8 @@ class NotifierStack(Stack):
             config=config,
             code=code,
             table=self.storage.table,
-            topic=self.notifications.topic,
+            topics=self.notifications.topics,
+            topic_arn_prefix=self.notifications.topic_arn_prefix,
             key=self.notifications.key,
         )
         self.notifications.allow_publisher(self.notifier.role)
@@ -92,9 +93,17 @@ class NotifierStack(Stack):
             Source.TRANSITIONS: self.transition_log.log_group.log_group_name,
         }
         outputs = {
-            "TopicArn": (
-                self.notifications.topic.topic_arn,
-                "Subscribe here to receive transitions",
+            "TextTopicArn": (
+                self.notifications.text_topic.topic_arn,
+                "Email text of every message: subscribe with a filter policy on audience",
+            ),
+            "JsonTopicArn": (
+                self.notifications.json_topic.topic_arn,
+                "JSON document of every message, for SQS, Lambda and HTTPS subscribers",
+            ),
+            "ChatTopicArn": (
+                self.notifications.chat_topic.topic_arn,
+                "AWS Chatbot card of every message for everyone (audience all)",
             ),
             "OperationsTopicArn": (
                 self.notifications.operations_topic.topic_arn,

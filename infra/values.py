@@ -52,6 +52,12 @@ _EMAIL = re.compile(r"^[^@\s\"',]+@[^@\s\"',]+\.[^@\s\"',]+$")
 # AWS::Chatbot::SlackChannelConfiguration's patterns.
 SLACK_WORKSPACE = re.compile(r"^[0-9A-Z]{1,255}$")
 SLACK_CHANNEL = re.compile(r"^[A-Za-z0-9]{1,256}$")
+# AWS::Chatbot::MicrosoftTeamsChannelConfiguration's patterns (its CloudFormation resource schema):
+# the team and tenant are UUIDs; the channel id is URL-encoded, "19%3a...%40thread.tacv2".
+TEAMS_UUID = re.compile(r"^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
+TEAMS_CHANNEL = re.compile(
+    r"^(?=.{1,256}$)[a-zA-Z0-9-_=+/.,]*%3[aA][a-zA-Z0-9-_=+/.,]*%40[a-zA-Z0-9-_=+/.,]*$"
+)
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 # Lambda allows 4 KB for all of a function's environment; the mutes get at most half of it.
@@ -90,6 +96,26 @@ class EmailSubscription:
 class SlackChannel:
     workspace_id: str
     channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsChannel:
+    """A Microsoft Teams channel, as AWS Chatbot's console shows its ids once the team is
+    authorized."""
+
+    team_id: str
+    channel_id: str
+    tenant_id: str
+
+
+class ValueProblems(ValueError):
+    """Several problems with one value, each a sentence naming where and with its own valid
+    example (infra/config.py reports each one)."""
+
+    def __init__(self, problems: list[str], *, partial: Any = None) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.partial = partial  # what of the value was right, for checks against other keys
 
 
 def text(raw: Any) -> str:

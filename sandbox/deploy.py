@@ -4,6 +4,8 @@
 CloudFormation can deploy; upload the file assets where the template looks for them; create the
 stack and wait. moto creates the table, topics, queue, role and function, and skips the types it
 does not model (`Deployment.skipped`): subscriptions, topic and queue policies, alarms, Chatbot.
+So the tools subscribe their own queues (sandbox.resources), with the filter policies the
+stack's subscriptions have.
 
 moto cannot invoke a Lambda function without docker: `sandbox.lambda_runtime.invoke` runs the
 real handler in-process with `Deployment.function_environment`, the deployed function's variables.
@@ -77,7 +79,12 @@ class Deployment:
 
     @property
     def topic_arn(self) -> str:
-        return self.outputs["TopicArn"]
+        """The json topic: where the tools' SQS subscribers listen."""
+        return self.outputs["JsonTopicArn"]
+
+    @property
+    def text_topic_arn(self) -> str:
+        return self.outputs["TextTopicArn"]
 
     @property
     def function_name(self) -> str:

@@ -1,15 +1,20 @@
 """The notifier's own resources, made in moto the way the CDK app makes them in AWS, and what a
-subscriber of its topic receives.
+subscriber of its topics receives.
 
 moto's CloudFormation skips AWS::SNS::Subscription, so every tool subscribes its own SQS queues:
-`new_subscriber_queue`, then `received` (or `drain`) to read what SNS delivered to one.
+`new_subscriber_queue` (with `audience_filter`, as the stack's subscriptions select an audience),
+then `received` (or `drain`) to read what SNS delivered to one.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from config_notifier.model import Severity
+from infra.filters import subscription_filter
 
 
 def create_snapshot_table(dynamodb: Any, name: str) -> None:
@@ -57,6 +62,12 @@ def new_subscriber_queue(
     return queue_url
 
 
+def audience_filter(audience: str, severities: Sequence[Severity] | None = None) -> dict[str, str]:
+    """Subscription attributes whose filter policy selects one audience's copies (and of those
+    only `severities`), the policy the stack writes for its subscribers."""
+    return {"FilterPolicy": json.dumps(subscription_filter(audience, severities))}
+
+
 def drain(sqs: Any, queue_url: str) -> list[str]:
     """Every message body the queue holds now, oldest first; each is deleted once read.
 
@@ -74,8 +85,9 @@ def drain(sqs: Any, queue_url: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One message as an SQS subscriber of the topic receives it: SNS's JSON envelope (not raw
-    delivery) around the body SNS picked for the sqs protocol."""
+    """One message as an SQS subscriber of a topic receives it: SNS's JSON envelope (not raw
+    delivery) around the body published to that topic (the JSON document on the json topic,
+    the email text on the text topic)."""
 
     message_id: str
     subject: str
@@ -94,13 +106,13 @@ class Delivery:
 
     @property
     def document(self) -> dict[str, Any]:
-        """The body's JSON document (the notifier's sqs body is one)."""
+        """The body's JSON document (what the json topic carries)."""
         document: dict[str, Any] = json.loads(self.message)
         return document
 
     @property
     def size(self) -> int:
-        """Bytes of the SNS message as published (the JSON of every protocol's body)."""
+        """Bytes of the SNS message as published."""
         return len(self.message.encode())
 
     @property

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from config_notifier.dry_run import DEFAULT_STACK, DryRunError, dry_run, read_deployed
 from config_notifier.errors import SourceUnreadable
-from config_notifier.model import EntityId, Kind, Observation
+from config_notifier.model import EVERYONE, EntityId, Kind, Observation, Rendering
 from config_notifier.read import (
     CallCounter,
     read_account_packs,
@@ -156,8 +156,9 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         docs = [
             {
                 "subject": m.subject,
+                "audience": m.audience,
                 "attributes": m.attributes,
-                "document": json.loads(m.bodies["sqs"]),
+                "document": json.loads(m.body(Rendering.JSON)),
             }
             for m in messages
         ]
@@ -166,9 +167,13 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     _print_configuration(applied, out)
     for message in messages:
-        out.write(f"=== {message.subject}\n{message.bodies['email']}\n\n")
+        to = "" if message.audience == EVERYONE else f" (to route {message.audience})"
+        out.write(f"=== {message.subject}{to}\n{message.body(Rendering.TEXT)}\n\n")
+    routed = sum(1 for m in messages if m.audience != EVERYONE)
     out.write(
-        f"{len(messages)} message(s) would be published; "
+        f"{len(messages)} message(s) would be published"
+        + (f" ({routed} of them for routes)" if routed else "")
+        + "; "
         f"{len(summary['failed_sources'])} source(s) could not be read; "
         f"{summary['muted']} held back by mutes.\n"
     )
@@ -186,7 +191,9 @@ def _print_configuration(applied: Mapping[str, Any], out: TextIO) -> None:
     mutes = applied["mutes"] or ["none"]
     out.write(f"  mutes: {'; '.join(str(m) for m in mutes)}\n")
     admins = applied["delegated_admins"] or {"none": ""}
-    out.write(f"  delegated administrators: {', '.join(admins)}\n\n")
+    out.write(f"  delegated administrators: {', '.join(admins)}\n")
+    routes = [f"{r['name']} {json.dumps(r['match'])}" for r in applied["routes"]] or ["none"]
+    out.write(f"  routes: {'; '.join(routes)}\n\n")
 
 
 def _client(service: str, region: str) -> Any:

@@ -41,11 +41,17 @@ class Letter:
     """One message to deliver, with what it tells.
 
     `group` is None for a message that tells no transition (a baseline summary). `answers_for`
-    are the outbox entries to take back should SNS surely refuse it."""
+    are the outbox entries to take back should SNS surely refuse it. `routed` are the copies of
+    the message for routes (audiences.py): SNS took the letter when it took every copy."""
 
     message: Message
     group: Group | None = None
     answers_for: frozenset[EntityId] = frozenset()
+    routed: tuple[Message, ...] = ()
+
+    @property
+    def copies(self) -> tuple[Message, ...]:
+        return (self.message, *self.routed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +103,7 @@ class Courier:
         published, and the next run finds the same changes again.
         """
         outbox = self.record(where, subject, told, loaded)
-        results = self.publish([letter.message for letter in letters])
+        results = self.publish([letter.copies for letter in letters])
         accepted = [letter for letter, r in zip(letters, results, strict=True) if r is None]
         refused = [(letter, r) for letter, r in zip(letters, results, strict=True) if r is not None]
         events = self.put_events([a.group for a in accepted if a.group is not None], context, where)
@@ -120,8 +126,9 @@ class Courier:
             told, self._generation, tuple(sorted({*(loaded.keys if loaded else ()), *keys}))
         )
 
-    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
-        """Step 2: each message to SNS; None where it was taken, else its refusal."""
+    def publish(self, messages: Sequence[Sequence[Message]]) -> list[PublishRefused | None]:
+        """Step 2: each message, as its copies (one per audience), to SNS; None where every copy
+        was taken, else its refusal."""
         return self._publisher.publish(messages) if messages else []
 
     def put_events(

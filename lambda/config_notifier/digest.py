@@ -78,16 +78,29 @@ class _Digest:
 
     @property
     def headline(self) -> str:
-        n = len(self.reminders)
-        names = ", ".join(f"{r.deployment.name} ({_where(r)})" for r in self.reminders)
-        return f"[REMINDER] {count(n, 'deployment')} still failing or stuck: {names}"
+        where: dict[str, list[str]] = {}
+        for r in self.reminders:
+            where.setdefault(r.deployment.name, []).append(_where(r))
+        return f"{self._head}: " + ", ".join(f"{n} ({', '.join(w)})" for n, w in where.items())
+
+    @property
+    def _names(self) -> list[str]:
+        # A pack failing in two regions is one deployment to its readers, named once.
+        return list(dict.fromkeys(r.deployment.name for r in self.reminders))
+
+    @property
+    def _head(self) -> str:
+        """How many deployments, and in how many regions when more than one: the subject's and
+        the body's first words alike."""
+        regions = len({r.deployment.region for r in self.reminders})
+        where = f" in {regions} regions" if regions > 1 else ""
+        return f"[REMINDER] {count(len(self._names), 'deployment')} still failing or stuck{where}"
 
     @property
     def subject(self) -> str:
         """Within SNS's 100 characters: the names give way from the end, whole, to "and N more"."""
-        n = len(self.reminders)
-        head = f"[REMINDER] {count(n, 'deployment')} still failing or stuck"
-        names = [r.deployment.name for r in self.reminders]
+        head, names = self._head, self._names
+        n = len(names)
         for shown in range(len(names), 0, -1):
             more = f", and {n - shown} more" if shown < n else ""
             line = f"{head}: {', '.join(names[:shown])}{more}"

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from aws_lambda_powertools import Logger
 
 from config_notifier import SERVICE
+from config_notifier.audiences import copies_of
 from config_notifier.delivery import Courier, MessageContext
 from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
 from config_notifier.grouping import Notice, notices
 from config_notifier.model import EntityId, Group
-from config_notifier.render_notice import render_notice
 from config_notifier.report import RunReport
+from config_notifier.routing import Route
 from config_notifier.stored import Outbox, Told
 
 logger = Logger(service=SERVICE, child=True)
@@ -62,10 +63,17 @@ class Sent:
 
 
 class Dispatch:
-    def __init__(self, courier: Courier, messages: MessageContext, report: RunReport) -> None:
+    def __init__(
+        self,
+        courier: Courier,
+        messages: MessageContext,
+        report: RunReport,
+        routes: Sequence[Route] = (),
+    ) -> None:
         self._courier = courier
         self._messages = messages
         self._report = report
+        self._routes = routes  # each message also goes, restricted, to each route it concerns
 
     def send(self, pieces: Sequence[Piece]) -> list[Sent]:
         """Deliver every piece's groups, regrouped by cause; what became of each, in order."""
@@ -113,13 +121,13 @@ class Dispatch:
     def _publish(self, found: Sequence[Notice[LetterKey]]) -> list[PublishRefused | None]:
         report = self._report
         contexts = [self._messages.for_groups(n.groups) for n in found]
-        messages = [render_notice(n, c) for n, c in zip(found, contexts, strict=True)]
-        outcomes = self._courier.publish(messages)
+        copies = [copies_of(n, c, self._routes) for n, c in zip(found, contexts, strict=True)]
+        outcomes = self._courier.publish(copies)
         for notice, context, message, outcome in zip(
-            found, contexts, messages, outcomes, strict=True
+            found, contexts, copies, outcomes, strict=True
         ):
             if outcome is not None:
-                report.publish_failed(message.group_key, outcome)
+                report.publish_failed(message[0].group_key, outcome)
                 continue
             report.delivered(notice.groups)
             by_region: dict[tuple[str, str], list[Group]] = defaultdict(list)

@@ -8,6 +8,7 @@ baseline mode and delegated administrators the function applies, and says which 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from config_notifier.handler import client_config_for
 from config_notifier.model import EntityId, Message, Record
 from config_notifier.mute import Mute
 from config_notifier.read import utc_session
+from config_notifier.routing import to_json as routes_json
 from config_notifier.run import Dependencies, run
 from config_notifier.settings import Settings
 from config_notifier.snapshot import SnapshotStore
@@ -60,6 +62,7 @@ class Deployed:
             "stuck_after_minutes": s.stuck_after_minutes,
             "mutes": [_mute_doc(m) for m in s.mutes],
             "delegated_admins": dict(s.delegated_admins),
+            "routes": json.loads(routes_json(s.routes)),
         }
 
 
@@ -103,8 +106,8 @@ def read_deployed(stack: str, region: str) -> Deployed:
 def dry_run(
     deployed: Deployed, now: datetime | None = None
 ) -> tuple[list[Message], dict[str, Any]]:
-    """The messages the next run would publish (at `now`, default the clock's time), and its
-    summary; nothing is published or written.
+    """The messages the next run would publish (at `now`, default the clock's time; each copy for
+    a route too), and its summary; nothing is published or written.
 
     Account names are not listed (a listing would refresh the cached copy): messages show ids.
     """
@@ -138,13 +141,14 @@ def dry_run(
 
 
 class RecordingPublisher:
-    """Accepts every message and keeps it: what the dry run shows instead of publishing."""
+    """Accepts every message and keeps each copy of it (one per audience): what the dry run shows
+    instead of publishing."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
-        self.messages.extend(messages)
+    def publish(self, messages: Sequence[Sequence[Message]]) -> list[PublishRefused | None]:
+        self.messages.extend(copy for copies in messages for copy in copies)
         return [None] * len(messages)
 
 

@@ -120,7 +120,7 @@ def _dependencies(current: Settings) -> Dependencies:
         snapshot=SnapshotStore(dynamodb, current.snapshot_table_name),
         publisher=Publisher(
             cast("SNSClient", _OnFirstUse(lambda: session.client("sns", config=client_config))),
-            current.topic_arn,
+            current.topics,
         ),
         account_names=AccountNames(
             cast(

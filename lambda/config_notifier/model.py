@@ -200,23 +200,68 @@ class Group:
         return min(severities, key=lambda s: s.rank)
 
 
+# Who a copy of a message is for, in its `audience` message attribute: the stack's own subscribers
+# get every message whole; each route's destinations a copy of what matches the route alone, under
+# the route's name (routing.py, docs/messages.md "Routes").
+EVERYONE = "all"
+AUDIENCE_ATTRIBUTE = "audience"
+
+
+class Rendering(StrEnum):
+    """The three renderings of a message. Each is published to a topic of its own with
+    MessageStructure String, the structure SNS delivers message attributes with, so subscription
+    filter policies act on them (docs/design.md, "AWS facts it relies on")."""
+
+    TEXT = "text"  # plain text a person reads: email
+    CHAT = "chat"  # the AWS Chatbot custom notification: Slack and Microsoft Teams
+    JSON = "json"  # the versioned JSON document: SQS, Lambda, HTTPS
+
+    @property
+    def body_key(self) -> str:
+        """The key of its body in `Message.bodies`."""
+        return _BODY_KEYS[self]
+
+
+_BODY_KEYS = {Rendering.TEXT: "email", Rendering.CHAT: "https", Rendering.JSON: "sqs"}
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One SNS publish: a subject, a body per protocol, and attributes for subscription filters."""
+    """One message: a subject, its bodies, and attributes for subscription filters.
+
+    `bodies` is keyed by the SNS protocol each body was first written for ("email", "https",
+    "sqs"; "default" and "lambda" repeat two of them); `body` picks a rendering's.
+    """
 
     subject: str
-    bodies: dict[str, str]  # protocol -> text; "default" is required by MessageStructure=json
+    bodies: dict[str, str]
     attributes: dict[str, str]
     group_key: str  # what the message is about; also the PublishBatch entry id (sanitized)
+    audience: str = EVERYONE  # sent as the `audience` attribute
+
+    def body(self, rendering: Rendering) -> str:
+        return self.bodies[rendering.body_key]
+
+    @property
+    def sns_attributes(self) -> dict[str, str]:
+        """The message attributes it is published with: its own and its audience."""
+        return {**self.attributes, AUDIENCE_ATTRIBUTE: self.audience}
+
+    def publish_size(self, rendering: Rendering) -> int:
+        """Bytes SNS counts against its 256 KiB limit for the publish of one rendering (body,
+        subject and attributes), the body counted as JSON text: escaped as SNS escapes it in the
+        envelope it wraps the message in for SQS and Lambda."""
+        return len(json.dumps(self.body(rendering)).encode()) + self._head_size
 
     @property
     def size(self) -> int:
-        """Bytes SNS counts against its 256 KiB limit (message, subject and attributes)."""
-        return (
-            len(json.dumps(self.bodies).encode())
-            + len(self.subject.encode())
-            + sum(
-                len(k.encode()) + len(v.encode()) + len(b"String")
-                for k, v in self.attributes.items()
-            )
+        """At least the bytes of each of its publishes: every body together, subject and
+        attributes; what docs/design.md rule 6 keeps under the limit."""
+        return len(json.dumps(self.bodies).encode()) + self._head_size
+
+    @property
+    def _head_size(self) -> int:
+        return len(self.subject.encode()) + sum(
+            len(k.encode()) + len(v.encode()) + len(b"String")
+            for k, v in self.sns_attributes.items()
         )

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from config_notifier.jsonlist import json_list
 from config_notifier.model import EntityId, Severity
 
 EXAMPLE = (
@@ -55,14 +56,7 @@ def is_muted(mutes: Sequence[Mute], entity: EntityId, severity: Severity, now: d
 
 def parse_mutes(raw: Any) -> tuple[Mute, ...]:
     """Mutes from their JSON text or already-parsed list; ValueError says what is wrong."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else []
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON ({exc.msg})") from None
-    if not isinstance(raw, list):
-        raise ValueError("not a JSON list of mutes")
-    return tuple(_mute(item, index) for index, item in enumerate(raw))
+    return tuple(_mute(item, index) for index, item in enumerate(json_list(raw, "mutes")))
 
 
 def to_json(mutes: Sequence[Mute]) -> str:

@@ -58,10 +58,11 @@ class SnapshotPort(Protocol):
 
 
 class PublisherPort(Protocol):
-    """The topic people subscribe to."""
+    """The topics people subscribe to."""
 
-    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
-        """In order: None where the message was accepted, else its refusal (never raised)."""
+    def publish(self, messages: Sequence[Sequence[Message]]) -> list[PublishRefused | None]:
+        """Each message as its copies, one per audience; in order: None where every copy of the
+        message was accepted, else its refusal (never raised)."""
         ...
 
 

@@ -1,22 +1,29 @@
 """The SNS adapter: hand rendered messages to SNS and say which ones it accepted.
 
+Each copy of a message is published once per rendering, to that rendering's topic, with
+MessageStructure String (the default): the structure SNS delivers message attributes with, so
+subscription filter policies select on them (docs/design.md, "AWS facts it relies on").
+
 Only an accepted message lets its transitions into the snapshot (docs/design.md rule 2), so a
 refusal is answered per message, as a PublishRefused that says whether SNS may have taken it all
-the same, and never raised: delivery commits what SNS took and the rest goes again next run.
+the same, and never raised: delivery commits what SNS took and the rest goes again next run. A
+message is accepted when every publish of it was; its refusal is certain only when every publish
+of it surely delivered nothing.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError
 from botocore.exceptions import EndpointConnectionError as CouldNotConnect
 
 from config_notifier.errors import PublishRefused
-from config_notifier.model import Message
+from config_notifier.model import EVERYONE, Message, Rendering
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -25,55 +32,113 @@ MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024  # the whole PublishBatch request, not each entry
 
 
-class Publisher:
-    """Publishes to one SNS topic with MessageStructure=json."""
+def topic_suffix(rendering: Rendering, audience: str = EVERYONE) -> str:
+    """What the stack names the topic of a rendering after `<stack name>-`: `text`, `json` and
+    `chat`, and `chat-<route>` for the chat channels of a route."""
+    if rendering is Rendering.CHAT and audience != EVERYONE:
+        return f"{Rendering.CHAT.value}-{audience}"
+    return rendering.value
 
-    def __init__(self, client: SNSClient, topic_arn: str) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Where each rendering goes. The text and JSON renderings of every audience go to one topic
+    each, whose subscriptions' filter policies pick an audience; the chat rendering goes to a
+    topic of the audience's own, because an AWS Chatbot channel receives everything published to
+    its topics (docs/messages.md, "Topics")."""
+
+    text: str
+    json: str
+    chat: Mapping[str, str] = field(default_factory=dict)  # audience -> topic ARN
+
+    def of(self, rendering: Rendering, audience: str) -> str | None:
+        if rendering is Rendering.TEXT:
+            return self.text
+        if rendering is Rendering.JSON:
+            return self.json
+        return self.chat.get(audience)
+
+    @classmethod
+    def named(cls, prefix: str, routes: Sequence[str]) -> Topics:
+        """The topics whose ARNs are `prefix` and their `topic_suffix`."""
+        return cls(
+            prefix + topic_suffix(Rendering.TEXT),
+            prefix + topic_suffix(Rendering.JSON),
+            {a: prefix + topic_suffix(Rendering.CHAT, a) for a in (EVERYONE, *routes)},
+        )
+
+    @property
+    def arns(self) -> list[str]:
+        return [self.text, self.json, *self.chat.values()]
+
+
+@dataclass(frozen=True, slots=True)
+class _Publish:
+    """One rendering of one copy of a message: what one Publish (or batch entry) sends."""
+
+    message_index: int
+    topic: str
+    rendering: Rendering
+    copy: Message
+
+    @property
+    def size(self) -> int:
+        return self.copy.publish_size(self.rendering)
+
+
+class Publisher:
+    """Publishes each copy of a message to the topic of each rendering (MessageStructure
+    String)."""
+
+    def __init__(self, client: SNSClient, topics: Topics) -> None:
         self._client = client
-        self._topic_arn = topic_arn
+        self._topics = topics
         # What each attempt of the current call came to, per thread (botocore retries inside
         # the call): only a call whose every attempt was refused surely delivered nothing.
         self._attempts = threading.local()
         self._watching = False
         self._lock = threading.Lock()
 
-    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
-        """Publish every message; returns, in order, None where SNS accepted one, else its
-        refusal."""
+    def publish(self, messages: Sequence[Sequence[Message]]) -> list[PublishRefused | None]:
+        """Publish every copy of every message in every rendering; returns, in order, None where
+        SNS accepted all of a message's publishes, else its refusal."""
         self._watch_attempts()
-        outcome: list[PublishRefused | None] = [PublishRefused("not published")] * len(messages)
-        for batch in _batches(messages):
-            if len(batch) == 1:
-                index, message = batch[0]
-                outcome[index] = self._publish_one(message)
-            else:
-                for index, error in self._publish_batch(batch):
-                    outcome[index] = error
-        return outcome
+        by_topic: dict[str, list[_Publish]] = defaultdict(list)
+        for index, copies in enumerate(messages):
+            for copy in copies:
+                for rendering in Rendering:
+                    topic = self._topics.of(rendering, copy.audience)
+                    if topic is not None:
+                        by_topic[topic].append(_Publish(index, topic, rendering, copy))
+        outcomes: list[list[PublishRefused | None]] = [[] for _ in messages]
+        for topic, publishes in by_topic.items():
+            for batch in _batches(publishes):
+                results = (
+                    [self._publish_one(batch[0])] if len(batch) == 1 else self._publish_batch(batch)
+                )
+                for publish, result in zip(batch, results, strict=True):
+                    outcomes[publish.message_index].append(_about(topic, publish, result))
+        return [_answer(results) for results in outcomes]
 
-    def _publish_one(self, message: Message) -> PublishRefused | None:
+    def _publish_one(self, publish: _Publish) -> PublishRefused | None:
         self._attempts.outcomes = []
         try:
-            self._client.publish(TopicArn=self._topic_arn, **_entry(message))
+            self._client.publish(TopicArn=publish.topic, **_entry(publish))
         except (ClientError, BotoCoreError) as exc:
             return _refused(str(exc), exc, certain=all(self._attempts.outcomes))
         return None
 
-    def _publish_batch(
-        self, batch: list[tuple[int, Message]]
-    ) -> Iterator[tuple[int, PublishRefused | None]]:
-        entries = [{"Id": f"m{index}", **_entry(message)} for index, message in batch]
+    def _publish_batch(self, batch: list[_Publish]) -> list[PublishRefused | None]:
+        entries = [{"Id": f"m{n}", **_entry(publish)} for n, publish in enumerate(batch)]
         self._attempts.outcomes = []
         try:
             response = self._client.publish_batch(
-                TopicArn=self._topic_arn,
+                TopicArn=batch[0].topic,
                 PublishBatchRequestEntries=entries,  # type: ignore[arg-type]
             )
         except (ClientError, BotoCoreError) as exc:
             certain = all(self._attempts.outcomes)
-            for index, _ in batch:
-                yield index, _refused(f"PublishBatch failed: {exc}", exc, certain=certain)
-            return
+            return [_refused(f"PublishBatch failed: {exc}", exc, certain=certain)] * len(batch)
         # An entry the answer lists as failed was not published by this attempt; an earlier
         # attempt may have published the whole batch unless each of them was refused.
         certain = all(self._attempts.outcomes[:-1])
@@ -82,14 +147,16 @@ class Publisher:
             for entry in response.get("Failed", [])
         }
         succeeded = {entry["Id"] for entry in response.get("Successful", [])}
-        for index, _ in batch:
-            entry_id = f"m{index}"
+        results: list[PublishRefused | None] = []
+        for n in range(len(batch)):
+            entry_id = f"m{n}"
             if entry_id in succeeded:
-                yield index, None
+                results.append(None)
             elif entry_id in failed:
-                yield index, PublishRefused(failed[entry_id], certain=certain)
+                results.append(PublishRefused(failed[entry_id], certain=certain))
             else:
-                yield index, PublishRefused("SNS did not report this entry")
+                results.append(PublishRefused("SNS did not report this entry"))
+        return results
 
     def _watch_attempts(self) -> None:
         # On the first publish: the client is made when first used, and most runs publish
@@ -125,27 +192,58 @@ def _refused(reason: str, cause: Exception, *, certain: bool) -> PublishRefused:
     return refusal
 
 
-def _entry(message: Message) -> dict[str, Any]:
+def _about(topic: str, publish: _Publish, result: PublishRefused | None) -> PublishRefused | None:
+    """The refusal of one publish, saying which topic and copy it was."""
+    if result is None:
+        return None
+    name = topic.rsplit(":", 1)[-1]
+    refusal = PublishRefused(
+        f"{publish.rendering.value} topic {name} ({publish.copy.audience}): {result.reason}",
+        certain=result.certain,
+    )
+    refusal.__cause__ = result.__cause__
+    return refusal
+
+
+def _answer(results: list[PublishRefused | None]) -> PublishRefused | None:
+    """One message's answer from its publishes: accepted when every one was; a refusal, certain
+    only when every one surely delivered nothing."""
+    refusals = [r for r in results if r is not None]
+    if not refusals:
+        return None
+    certain = len(refusals) == len(results) and all(r.certain for r in refusals)
+    first = refusals[0]
+    more = (
+        f" (and {len(refusals) - 1} more of its {len(results)} publishes)"
+        if len(refusals) > 1
+        else ""
+    )
+    answer = PublishRefused(first.reason + more, certain=certain)
+    answer.__cause__ = first.__cause__
+    return answer
+
+
+def _entry(publish: _Publish) -> dict[str, Any]:
+    message = publish.copy
     return {
         "Subject": message.subject,
-        "Message": json.dumps(message.bodies),
-        "MessageStructure": "json",
+        "Message": message.body(publish.rendering),
         "MessageAttributes": {
             name: {"DataType": "String", "StringValue": value}
-            for name, value in message.attributes.items()
+            for name, value in message.sns_attributes.items()
         },
     }
 
 
-def _batches(messages: Sequence[Message]) -> Iterator[list[tuple[int, Message]]]:
-    """Groups of at most 10 messages whose sizes add up to at most 256 KiB."""
-    batch: list[tuple[int, Message]] = []
+def _batches(publishes: Sequence[_Publish]) -> Iterator[list[_Publish]]:
+    """Groups of at most 10 publishes to one topic whose sizes add up to at most 256 KiB."""
+    batch: list[_Publish] = []
     size = 0
-    for index, message in enumerate(messages):
-        if batch and (len(batch) == MAX_BATCH_ENTRIES or size + message.size > MAX_BATCH_BYTES):
+    for publish in publishes:
+        if batch and (len(batch) == MAX_BATCH_ENTRIES or size + publish.size > MAX_BATCH_BYTES):
             yield batch
             batch, size = [], 0
-        batch.append((index, message))
-        size += message.size
+        batch.append(publish)
+        size += publish.size
     if batch:
         yield batch

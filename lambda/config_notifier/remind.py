@@ -4,13 +4,15 @@ Whether one is due is decided from what the survey loaded, every region's record
 kept among them: a run with nothing due makes no call of its own. When one is due, the committed
 snapshot of every region (and delegated administrator) says what subscribers were last told; what
 is still failing or stuck for an interval goes out as one message, through the same delivery as
-every other (no outbox: it tells no transition). The marker moves only after SNS accepted it, so a
+every other (no outbox: it tells no transition), with a copy for each route of the part it
+matches (docs/messages.md, "Routes"). The marker moves only after SNS accepted it, so a
 refused digest is tried again next run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
@@ -21,6 +23,7 @@ from config_notifier.digest import render_digest
 from config_notifier.errors import SnapshotUnavailable
 from config_notifier.model import EntityId, Kind, Record
 from config_notifier.reminders import Policy, Reminder, latest
+from config_notifier.routing import restrict_reminder
 from config_notifier.scope import Scope
 from config_notifier.stored import Reminded
 from config_notifier.survey import Region
@@ -62,8 +65,16 @@ def _send(scope: Scope, listed: list[Reminder], policy: Policy) -> bool:
     needs_names = any(r.deployment.admin_account or r.members for r in listed)
     context = scope.messages.with_names() if needs_names else scope.messages.base
     message = render_digest(listed, context, interval=policy.interval)
+    # Each route gets the digest of what it matches, as it got their transitions.
+    routed = []
+    for route in scope.settings.routes:
+        part = [r for reminder in listed if (r := restrict_reminder(reminder, route))]
+        if part:
+            copy = render_digest(part, context, interval=policy.interval)
+            routed.append(replace(copy, audience=route.name))
+    letter = Letter(message, routed=tuple(routed))
     sent = scope.courier.deliver(
-        ("", ""), REMINDER_DIGEST, [Letter(message)], told={}, loaded=None, context=context
+        ("", ""), REMINDER_DIGEST, [letter], told={}, loaded=None, context=context
     )
     if sent.refused:
         scope.report.publish_failed("reminder digest", sent.refused[0][1])

@@ -122,6 +122,12 @@ def _headline_parts(
         )
         where = f" in {count(len(notice.deployments), 'deployment')}, {regions}"
         tail = f": {len(failing)} failing" if failing else ""
+        if not accounts:  # a route's part of it: only the moves of the rules and packs themselves
+            name, where = count(len(notice.deployments), "deployment"), f" in {regions}"
+            failed = {
+                (i.group.region, i.group.name) for i in items if i.severity is Severity.FAILURE
+            }
+            tail = f": {len(failed)} failing" if failed else ""
     else:
         kind, name, admin = notice.deployments[0]
         what = SHORT.get(kind, kind.value) + (f", delegated admin {admin}" if admin else "")

@@ -157,7 +157,7 @@ def _tell_and_commit(
         for key, region in regions.items()
         if (single := singles[key]) and (piece := single.piece(region))
     }
-    sent = Dispatch(scope.courier, scope.messages, scope.report).send(
+    sent = Dispatch(scope.courier, scope.messages, scope.report, scope.settings.routes).send(
         [p.piece for p in pending] + list(told.values())
     )
     region_sent = dict(zip(told, sent[len(pending) :], strict=True))

@@ -9,6 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from config_notifier.mute import EXAMPLE, Mute, parse_mutes
+from config_notifier.publish import Topics
+from config_notifier.routing import EXAMPLE as ROUTES_EXAMPLE
+from config_notifier.routing import Route, parse_routes
 
 # 0 turns stuck detection off; at most 30 days.
 STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
@@ -16,13 +19,18 @@ STUCK_AFTER_MINUTES_RANGE = (0, 30 * 24 * 60)
 EVENT_BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]{1,256}$")
 NO_MUTES: tuple[Mute, ...] = ()
 NO_ROLES: tuple[str, ...] = ()
+NO_ROUTES: tuple[Route, ...] = ()
 # 0 turns reminders off; at most 30 days.
 REMINDER_HOURS_RANGE = (0, 30 * 24)
 # 0 turns account names off; at most 30 days.
 ACCOUNT_NAMES_REFRESH_HOURS_RANGE = (0, 30 * 24)
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+# The stack names its topics `<stack name>-text`, `-json`, `-chat` and `-chat-<route>`
+# (publish.Topics): the function is given what comes before the suffix.
+TOPIC_ARN_PREFIX = re.compile(
+    r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:(\d{12}):[A-Za-z][A-Za-z0-9-]{0,127}-$"
+)
 # An IAM role ARN (a path is allowed); group 1 is the role's account.
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 # AWS Config allows at most 3 delegated administrators per service; a little room for a move.
@@ -54,7 +62,7 @@ class Settings:
     """What the notifier reads from its environment; a field is its variable's name, lower-cased."""
 
     snapshot_table_name: str
-    topic_arn: str
+    topic_arn_prefix: str  # the topics' ARNs without their suffix; see `topics`
     regions: tuple[str, ...]
     baseline_mode: BaselineMode = BaselineMode.SILENT
     max_concurrency: int = 8
@@ -69,6 +77,13 @@ class Settings:
     # DELEGATED_ADMIN_ROLE_ARNS: a role to assume in each delegated administrator account whose
     # organization rules and packs are watched too (comma-separated; empty: none).
     delegated_admin_role_arns: tuple[str, ...] = ()
+    routes: tuple[Route, ...] = ()  # ROUTES: a JSON list, see routing.py
+
+    @property
+    def topics(self) -> Topics:
+        """A topic per rendering, and one for the chat rendering of each route (docs/messages.md,
+        "Topics")."""
+        return Topics.named(self.topic_arn_prefix, [r.name for r in self.routes])
 
     @property
     def delegated_admins(self) -> dict[str, str]:
@@ -85,7 +100,7 @@ class Settings:
         """Build settings from `environ`, or raise SettingsError naming every bad variable."""
         problems: list[str] = []
         values = {v.name.lower(): v.take(environ, problems) for v in _VARIABLES}
-        own = _TOPIC_ARN_ACCOUNT.match(values["topic_arn"] or "")
+        own = TOPIC_ARN_PREFIX.match(values["topic_arn_prefix"] or "")
         if own and own.group(1) in {
             role_account(arn) for arn in values["delegated_admin_role_arns"] or ()
         }:
@@ -107,9 +122,6 @@ def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
         return raw
 
     return parse
-
-
-_TOPIC_ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:(\d{12}):")
 
 
 def role_account(role_arn: str) -> str:
@@ -200,9 +212,9 @@ _VARIABLES = (
         "config-notifier-snapshot",
     ),
     _Variable(
-        "TOPIC_ARN",
-        _matching(_TOPIC_ARN, "an SNS topic ARN"),
-        "arn:aws:sns:us-east-1:123456789012:config-deployments",
+        "TOPIC_ARN_PREFIX",
+        _matching(TOPIC_ARN_PREFIX, "an SNS topic ARN up to the stack name and a hyphen"),
+        "arn:aws:sns:us-east-1:123456789012:ConfigDeploymentNotifier-",
     ),
     _Variable("REGIONS", _regions, "us-east-1,eu-west-1"),
     _Variable("BASELINE_MODE", _choice(BaselineMode), "silent", BaselineMode.SILENT),
@@ -223,4 +235,5 @@ _VARIABLES = (
         "default",
     ),
     _Variable("DELEGATED_ADMIN_ROLE_ARNS", parse_role_arns, ROLE_ARNS_EXAMPLE, NO_ROLES),
+    _Variable("ROUTES", parse_routes, ROUTES_EXAMPLE, NO_ROUTES),
 )

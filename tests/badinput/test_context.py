@@ -223,7 +223,9 @@ def test_an_environment_over_lambda_s_4_kb_stops_the_synth_naming_the_keys() -> 
 def test_the_size_counted_is_what_lambda_measures() -> None:
     # Given the variables of a configuration
     environment = function_environment(
-        AppConfig.defaults(), table_name="t", topic_arn="arn:aws:sns:us-east-1:123456789012:t"
+        AppConfig.defaults(),
+        table_name="t",
+        topic_arn_prefix="arn:aws:sns:us-east-1:123456789012:t-",
     )
     # Then the size is that of the JSON object Lambda reports measuring, in UTF-8 bytes
     assert measured_size(environment) == len(json.dumps(environment, separators=(",", ":")))

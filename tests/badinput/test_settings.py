@@ -13,7 +13,7 @@ from tests.badinput.conftest import ACCOUNTS, REGIONS
 
 BROKEN = {
     "SNAPSHOT_TABLE_NAME": "",  # missing
-    "TOPIC_ARN": "config-deployments",  # a name, not an ARN
+    "TOPIC_ARN_PREFIX": "config-deployments",  # a name, not the start of an ARN
     "REGIONS": "us-east-1,Atlantis",
     "BASELINE_MODE": "loud",
     "MAX_CONCURRENCY": "0",
@@ -56,7 +56,10 @@ def test_every_bad_variable_is_named_with_a_valid_example_and_nothing_happens(
 )
 def test_names_that_are_not_region_shaped_are_refused(regions):
     # Given a REGIONS value that is not a comma-separated list of region names
-    env = {"SNAPSHOT_TABLE_NAME": "t-1", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t"}
+    env = {
+        "SNAPSHOT_TABLE_NAME": "t-1",
+        "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:t-",
+    }
     # When the settings are read
     # Then REGIONS is refused, with an example
     with pytest.raises(SettingsError) as raised:

@@ -106,17 +106,24 @@ def test_ten_thousand_accounts_failing_in_one_pack_are_one_message_that_fits(
         error_message="the account already has 50 conformance packs",
     )
     summary = deployment.run("ten-thousand")
-    # Then exactly one message was published, and it fits SNS's 256 KiB with its subject and
-    # attributes
-    [publish] = [r.form() for r in proxy.recorded("sns") if r.operation.startswith("Publish")]
-    attributes = sum(
-        len(v.encode()) for k, v in publish.items() if k.startswith("MessageAttributes.")
-    )
-    assert len(publish["Message"].encode()) + len(publish["Subject"]) + attributes <= SNS_LIMIT
+    # Then exactly one message was published, once to each rendering's topic, and each publish
+    # fits SNS's 256 KiB with its subject and attributes
+    publishes = {
+        form["TopicArn"].rsplit("-", 1)[-1]: form
+        for form in (r.form() for r in proxy.recorded("sns"))
+        if form.get("Action", "").startswith("Publish")
+    }
+    assert sorted(publishes) == ["chat", "json", "text"]
+    for publish in publishes.values():
+        attributes = sum(
+            len(v.encode()) for k, v in publish.items() if k.startswith("MessageAttributes.")
+        )
+        assert len(publish["Message"].encode()) + len(publish["Subject"]) + attributes <= SNS_LIMIT
+        assert "MessageStructure" not in publish  # String: the default
     [delivery] = deployment.transitions()
     assert summary["messages_failed"] == 0
     # And the email says how many accounts it does not list
-    email = json.loads(publish["Message"])["email"]
+    email = publishes["text"]["Message"]
     listed_in_email = sum(1 for account in accounts if account in email)
     [more] = [int(n) for n in re.findall(r"and (\d+) more", email)]
     assert 0 < listed_in_email < 10_000

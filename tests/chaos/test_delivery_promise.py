@@ -6,6 +6,7 @@ happen."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -168,8 +169,10 @@ def test_account_packs_sns_took_despite_an_error_are_followed_by_their_recovery(
 
 def test_an_answer_lost_after_sns_accepted_is_a_duplicate_in_the_same_run(failing, fault_proxy):
     # Given a baselined organization, and a member account that fails
-    # When SNS accepts the publish but its answer is lost (botocore retries it)
-    fault_proxy.add_fault("sns", "Publish", "InternalError", count=1, applied=True)
+    # When SNS accepts the publish to the subscriber's topic but its answer is lost (botocore
+    # retries it)
+    topic = quote(failing.topic_arn, safe="")  # as the form-encoded request names it
+    fault_proxy.add_fault("sns", "Publish", "InternalError", count=1, applied=True, contains=topic)
     # Then the subscriber gets the failure twice: at least once, never lost
     assert told(failing, "lost-answer").count(MEMBER_FAILED) == 2
     # And the next run has nothing to repeat

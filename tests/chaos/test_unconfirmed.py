@@ -135,8 +135,10 @@ def test_a_run_that_confirmed_everything_leaves_no_outbox_for_a_kill_to_explain(
     assert unconfirmed(exchanges, killed=True) == []
 
 
-def publish(run_id: str, key: Key, status: int = 200) -> Exchange:
-    """A Publish request of one transition document, as the notifier sends it, and its answer."""
+def publish(run_id: str, key: Key, status: int = 200, *, topic: str = "json") -> Exchange:
+    """A Publish of one transition to the `topic` rendering's topic, as the notifier sends it
+    (MessageStructure String: the JSON topic's body is the document, the text topic's is text;
+    both carry the message's subject and attributes), and its answer."""
     region, kind, name, account = key
     document = {
         "schema": "config-deployment-notifier.transitions",
@@ -152,9 +154,16 @@ def publish(run_id: str, key: Key, status: int = 200) -> Exchange:
             }
         ],
     }
-    message = json.dumps({"default": "text", "sqs": json.dumps(document)})
-    body = urlencode({"Action": "Publish", "Message": message, "MessageStructure": "json"})
-    request = Request("POST", "/", [], body.encode(), "sns", "Publish")
+    form = {
+        "Action": "Publish",
+        "TopicArn": f"arn:aws:sns:{REGION}:123456789012:notifier-{topic}",
+        "Subject": f"[FAILED] {name} ({account or region})",
+        "Message": json.dumps(document) if topic == "json" else f"{name} failed in {account}",
+        "MessageAttributes.entry.1.Name": "severity",
+        "MessageAttributes.entry.1.Value.DataType": "String",
+        "MessageAttributes.entry.1.Value.StringValue": "error",
+    }
+    request = Request("POST", "/", [], urlencode(form).encode(), "sns", "Publish")
     return Exchange(request, Response(status, [], b""))
 
 
@@ -210,3 +219,34 @@ def test_a_snapshot_item_confirms_the_entities_it_holds(pk, sk, covered):
     # When asked which of them the item pk/sk confirms
     # Then exactly those it holds
     assert {key for key in keys if confirms(pk, sk, key)} == covered
+
+
+def test_a_lost_answer_on_the_text_topic_leaves_the_message_of_its_json_copy_unconfirmed():
+    # Given a message whose text copy SNS may have taken (a 5xx) and whose JSON copy it took
+    exchanges = [
+        publish("tick-0004", MEMBER_KEY, status=500, topic="text"),
+        publish("tick-0004", MEMBER_KEY),
+        publish("tick-0004", PACK_KEY),
+    ]
+    # Then the message's entities are unconfirmed, named from its JSON copy; the other's are not
+    assert unconfirmed(exchanges) == [
+        Unconfirmed("sns 500 (not injected)", frozenset({MEMBER_KEY}))
+    ]
+
+
+def test_a_copy_refused_on_one_topic_leaves_its_message_unconfirmed_when_another_copy_went():
+    # Given a message whose text copy SNS surely refused (a 4xx) and whose JSON copy it took
+    exchanges = [
+        publish("tick-0005", MEMBER_KEY, status=400, topic="text"),
+        publish("tick-0005", MEMBER_KEY),
+    ]
+    # Then it is unconfirmed: the notifier tells it again, and the JSON subscriber hears it twice
+    assert unconfirmed(exchanges) == [
+        Unconfirmed("sns 400 (not injected)", frozenset({MEMBER_KEY}))
+    ]
+    # And when every copy was surely refused, nothing is: its next delivery is its first
+    refused = [
+        publish("tick-0005", MEMBER_KEY, status=400, topic="text"),
+        publish("tick-0005", MEMBER_KEY, status=400),
+    ]
+    assert unconfirmed(refused) == []

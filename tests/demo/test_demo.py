@@ -21,7 +21,7 @@ from unittest import mock
 import pytest
 
 from config_notifier.errors import PublishRefused
-from config_notifier.model import Message
+from config_notifier.model import EVERYONE, Message
 from config_notifier.publish import Publisher
 from demo import scenario, show
 from demo.play import (
@@ -46,18 +46,19 @@ EXPECTED = {
     5: {"progress": 1},
     6: {"progress": 1},
     7: {"stuck": 1},  # two hours later: the rule's organization-level status
-    8: {"recovery": 1, "progress": 1},  # the pack's fix, and the stuck rule moving at last
-    9: {"progress": 1},
-    10: {"progress": 1},  # one account in two rules and one pack, in two regions: one message
+    8: {"failure": 1},  # the next morning: one reminder digest of what is still broken
+    9: {"recovery": 1, "progress": 1},  # the pack's fix, and the stuck rule moving at last
+    10: {"progress": 1},
+    11: {"progress": 1},  # one account in two rules and one pack, in two regions: one message
 }
-STUCK_TICK, JOIN_TICK = 7, 10
+STUCK_TICK, REMINDER_TICK, JOIN_TICK = 7, 8, 11
 
 
 @dataclass(frozen=True)
 class Played:
     result: DemoResult
     output: str
-    handed_to_sns: list[Message]  # what the notifier gave its publisher, every tick
+    handed_to_sns: list[Message]  # what the notifier gave its publisher, every tick, every copy
     new_threads: list[str]
 
     def tick(self, number: int) -> str:
@@ -72,11 +73,14 @@ class Played:
         return " ".join(self.output.split())
 
     def rendered(self, tick: int, subject: str) -> Message:
-        """The message with this subject the notifier handed to its publisher in this tick."""
+        """The message with this subject the notifier handed to its publisher in this tick (the
+        copy for everyone; a route's copy may have the same subject)."""
         (message,) = [
             m
             for m in self.handed_to_sns
-            if m.subject == subject and json.loads(m.bodies["sqs"])["run_id"] == f"tick-{tick}"
+            if m.subject == subject
+            and m.audience == EVERYONE
+            and json.loads(m.bodies["sqs"])["run_id"] == f"tick-{tick}"
         ]
         return message
 
@@ -95,7 +99,7 @@ def played() -> Played:
     original = Publisher.publish
 
     def spy(self: Publisher, messages: Any) -> list[PublishRefused | None]:
-        handed.extend(messages)
+        handed.extend(copy for copies in messages for copy in copies)
         return original(self, messages)
 
     out = io.StringIO()
@@ -233,7 +237,7 @@ def test_the_printed_bodies_are_the_published_ones(played: Played) -> None:
             # And the SQS subscriber received that message's JSON document, byte for byte
             assert shown.envelope.message == rendered.bodies["sqs"]
             assert shown.envelope.subject == rendered.subject
-            assert shown.envelope.attributes == rendered.attributes
+            assert shown.envelope.attributes == rendered.sns_attributes
 
 
 def test_the_summary_counts_what_the_subscribers_received(played: Played) -> None:
@@ -262,6 +266,56 @@ def test_the_summary_counts_what_the_subscribers_received(played: Played) -> Non
     assert (
         f"email oncall@example.com [severity: failure or stuck] stand-in received "
         f"{total['failure'] + total['stuck']} of them" in " ".join(summary.split())
+    )
+
+
+def about_the_pack(message: Any) -> bool:
+    """Whether a message tells of the security team's pack: its transitions, or a reminder
+    listing it."""
+    document = json.loads(message.envelope.message)
+    listed = document.get("groups") or document.get("deployments") or [document]
+    return any(d.get("name") == scenario.NEW_PACK for d in listed)
+
+
+def test_the_routed_team_channel_gets_its_packs_and_nothing_else(played: Played) -> None:
+    # Given the security team's route (security-*): its email stand-in and its Teams channel's
+    stand_ins = [s.label for s in played.result.subscribers if "[route security]" in s.label]
+    assert [label.split()[0] for label in stand_ins] == ["email", "Teams"]
+    messages = [m for t in played.result.ticks for m in t.messages]
+    ours = [m for m in messages if about_the_pack(m)]
+    assert len(ours) == 5  # the rollout, its failure, the reminder, the fix, the account join
+    for team in stand_ins:
+        # Then each received a copy of every message about the team's pack, and of no other
+        assert [m for m in messages if team in m.received_by] == ours
+        # And the summary counts them
+        assert f"{team} stand-in received {len(ours)} of them" in played.text
+    # And the Teams channel's cards are printed: each the route's own part
+    assert "TEAMS route security: :red_circle: [FAILED] security-baseline" in played.text
+
+
+def test_the_next_morning_one_digest_reminds_what_is_still_broken(played: Played) -> None:
+    # Given the tick a day after the pack failed and the rule got stuck, nothing fixed
+    org = organization(played)
+    (tick,) = [t for t in played.result.ticks if t.number == REMINDER_TICK]
+    # Then one digest lists the pack in both regions with its failing accounts, and the rule
+    [digest] = tick.messages
+    assert digest.envelope.attributes["event_type"] == "reminder"
+    document = json.loads(digest.envelope.message)
+    listed = {
+        (d["region"], d["name"]): sorted(a["account_id"] for a in d["accounts"])
+        for d in document["deployments"]
+    }
+    assert listed == {
+        **{(region, scenario.NEW_PACK): sorted(org.failing(region)) for region in scenario.REGIONS},
+        (scenario.HOME, scenario.UPDATED_RULE): [],
+    }
+    assert digest.envelope.subject.startswith(
+        "[REMINDER] 2 deployments still failing or stuck in 2 regions: "
+    )
+    # And the security route's copy lists its pack alone
+    [routed] = digest.routed
+    assert routed.subject == (
+        f"[REMINDER] 1 deployment still failing or stuck in 2 regions: {scenario.NEW_PACK}"
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 
 from infra import REPO_ROOT
+from infra.routes import TEAM_ID, TEAMS_CHANNEL_ID, TENANT_ID
 from sandbox import ConfigSimulator
 from sandbox.deploy import Deployment, deploy, synthesize
 
@@ -21,7 +22,11 @@ FAILING_ACCOUNT = "222222222222"
 # What cdk.json ships with: the default variant is exactly what `cdk synth` builds.
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
-# Everything optional switched on, every email filter once, a period longer than Lambda's limit.
+PAYMENTS_QUEUE = "arn:aws:sqs:us-east-1:123456789012:payments-deployments"
+PAYMENTS_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:payments-tickets"
+
+# Everything optional switched on, every email filter once, a period longer than Lambda's limit,
+# routes with every kind of destination.
 FULL_CONTEXT: dict[str, Any] = {
     **CDK_JSON_CONTEXT,
     "stackName": "NotifierEverythingOn",
@@ -46,6 +51,28 @@ FULL_CONTEXT: dict[str, Any] = {
     "delegatedAdmins": [
         "arn:aws:iam::111122223333:role/config-notifier-read",
         {"account": "444455556666", "roleName": "config-notifier-read"},
+    ],
+    "teamsTeamId": TEAM_ID,
+    "teamsChannelId": TEAMS_CHANNEL_ID,
+    "teamsTenantId": TENANT_ID,
+    "routes": [
+        {
+            "name": "payments",
+            "match": {"deployments": ["payments-*"], "severities": ["failure", "stuck"]},
+            "destinations": {
+                "emails": [{"address": "payments@example.com", "filter": "failures"}],
+                "slack": {"workspaceId": "T0123ABCD", "channelId": "C0456EFGH"},
+                "teams": {"teamId": TEAM_ID, "channelId": TEAMS_CHANNEL_ID, "tenantId": TENANT_ID},
+                "queues": [PAYMENTS_QUEUE],
+                "functions": [PAYMENTS_FUNCTION],
+            },
+        },
+        # An address that is also the stack's own subscriber: it gets both.
+        {
+            "name": "eu",
+            "match": {"regions": ["eu-west-1"]},
+            "destinations": {"emails": ["everything@example.com"]},
+        },
     ],
 }
 

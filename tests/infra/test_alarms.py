@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from bench import costs
 from config_notifier import METRICS_NAMESPACE, SERVICE, handler
 from sandbox.deploy import Synthesized
 
@@ -31,24 +32,29 @@ def operations_topic_id(synthesis: Synthesized) -> str:
     return topic_id
 
 
-def test_there_are_exactly_six_alarms(default: Synthesized) -> None:
+def test_there_are_exactly_seven_alarms(default: Synthesized) -> None:
+    # And the cost model prices as many (docs/performance.md)
+    assert len(default.resources("AWS::CloudWatch::Alarm")) == costs.ALARMS
     assert set(alarms_by_metric(default)) == {
         "Errors",
         "Throttles",
         "ApproximateNumberOfMessagesVisible",
         "FailedSources",
+        "MessagesFailed",
         "EventsFailed",
         "EventsDropped",
     }
 
 
 @pytest.mark.parametrize(
-    ("metric", "periods", "datapoints"), [("EventsFailed", 3, 2), ("EventsDropped", 1, 1)]
+    ("metric", "periods", "datapoints"),
+    [("EventsFailed", 3, 2), ("EventsDropped", 1, 1), ("MessagesFailed", 3, 2)],
 )
-def test_events_not_put_for_long_or_lost_alarm(
+def test_events_or_messages_not_put_for_long_or_lost_alarm(
     template: Template, metric: str, periods: int, datapoints: int
 ) -> None:
-    # The handler emits these (handler._emit); refusals repeated, or any event lost, need a person
+    # The handler emits these (handler._emit); refusals repeated, or any event lost, need a
+    # person
     assert metric in inspect.getsource(handler._emit)
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",

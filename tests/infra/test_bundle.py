@@ -343,7 +343,7 @@ def test_the_bundled_handler_sets_up_its_clients(lambda_bundle: Path) -> None:
     )
     env = {
         "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
-        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:deployments",
+        "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:deployments-",
         "REGIONS": "us-east-1,eu-west-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "PATH": "/usr/bin:/bin",

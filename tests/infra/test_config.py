@@ -10,6 +10,7 @@ import pytest
 
 from config_notifier.model import Severity
 from config_notifier.mute import Mute
+from config_notifier.routing import Route
 from config_notifier.settings import BaselineMode, Settings, SettingsError
 from infra.config import (
     DEFAULTS,
@@ -19,7 +20,9 @@ from infra.config import (
     EmailFilter,
     EmailSubscription,
     SlackChannel,
+    TeamsChannel,
 )
+from infra.routes import TEAM_ID, TEAMS_CHANNEL_ID, TENANT_ID
 from tests.infra.support import CDK_JSON_CONTEXT
 
 
@@ -50,6 +53,8 @@ def test_defaults_describe_the_documented_notifier() -> None:
     assert config.regions == ("us-east-1",)
     assert config.notification_emails == ()
     assert config.slack is None
+    assert config.teams is None
+    assert config.routes == ()
     assert config.baseline_mode is BaselineMode.SILENT
     assert config.log_retention_days == 90
     assert config.alarm_email is None
@@ -69,6 +74,9 @@ def test_every_key_is_read_and_typed() -> None:
         ],
         slackWorkspaceId="T0123ABCD",
         slackChannelId="C0123ABCD",
+        teamsTeamId=TEAM_ID,
+        teamsChannelId=TEAMS_CHANNEL_ID,
+        teamsTenantId=TENANT_ID,
         baselineMode="ALL",
         logRetentionDays=365,
         alarmEmail="oncall@example.com",
@@ -78,6 +86,13 @@ def test_every_key_is_read_and_typed() -> None:
         accountNamesRefreshHours=0,
         mutes='[{"severity": "progress", "until": "2027-01-31"}]',
         eventBusName="ops-events",
+        routes=[
+            {
+                "name": "payments",
+                "match": {"accounts": ["111122223333"]},
+                "destinations": {"queues": ["arn:aws:sqs:eu-west-1:111122223333:deployments"]},
+            }
+        ],
     )
 
     # Then each becomes its typed value (duplicate regions once, in order)
@@ -90,6 +105,10 @@ def test_every_key_is_read_and_typed() -> None:
         EmailSubscription("all@example.com", EmailFilter.ALL),
     )
     assert config.slack == SlackChannel("T0123ABCD", "C0123ABCD")
+    assert config.teams == TeamsChannel(TEAM_ID, TEAMS_CHANNEL_ID, TENANT_ID)
+    [route] = config.routes
+    assert route.route == Route("payments", accounts=("111122223333",))
+    assert route.queues == ("arn:aws:sqs:eu-west-1:111122223333:deployments",)
     assert config.baseline_mode is BaselineMode.ALL
     assert config.log_retention_days == 365
     assert config.alarm_email == "oncall@example.com"
@@ -177,6 +196,12 @@ def test_schedule_rejects_what_eventbridge_rejects(expression: str) -> None:
         ({"slackWorkspaceId": "T0123ABCD"}, "slackChannelId"),
         ({"slackChannelId": "C0123ABCD"}, "slackWorkspaceId"),
         ({"slackWorkspaceId": "t-lowercase", "slackChannelId": "C1"}, "slackWorkspaceId"),
+        ({"teamsTeamId": TEAM_ID, "teamsChannelId": TEAMS_CHANNEL_ID}, "teamsTenantId"),
+        ({"teamsChannelId": TEAMS_CHANNEL_ID, "teamsTenantId": TENANT_ID}, "teamsTeamId"),
+        (
+            {"teamsTeamId": TEAM_ID, "teamsChannelId": "C0123ABCD", "teamsTenantId": TENANT_ID},
+            "teamsChannelId",
+        ),
         ({"baselineMode": "loud"}, "baselineMode"),
         ({"logRetentionDays": 42}, "logRetentionDays"),
         ({"logRetentionDays": "ninety"}, "logRetentionDays"),
@@ -269,7 +294,7 @@ def test_context_accepts_exactly_what_the_function_accepts(
     # Given a value at or just past the function's bounds
     env = {
         "SNAPSHOT_TABLE_NAME": "snapshot",
-        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:topic",
+        "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:topic-",
         "REGIONS": "us-east-1",
         env_name: str(value),
     }

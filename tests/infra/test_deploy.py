@@ -17,11 +17,12 @@ from typing import Any
 import boto3
 import pytest
 
+from config_notifier.model import EVERYONE
 from config_notifier.settings import Settings
 from sandbox import Sandbox
 from sandbox.deploy import Deployment
 from sandbox.lambda_runtime import invoke
-from sandbox.resources import new_subscriber_queue, received
+from sandbox.resources import audience_filter, new_subscriber_queue, received
 from tests.infra.support import FAILING_ACCOUNT, PACK, REGION, deploy_stack, failing_pack
 
 pytestmark = pytest.mark.slow
@@ -69,9 +70,16 @@ def test_stack_deploys_and_its_function_reads_exactly_its_settings(
     # Given the deployed function's configuration, as moto's Lambda reports it
     environment = deployment.stack.function_environment
 
-    # Then it has every variable the code reads, naming the deployed table and topic
+    # Then it has every variable the code reads, naming the deployed table and topics: each
+    # topic's ARN is the prefix and the topic's suffix, as the function builds them
     assert set(environment) == set(Settings.env_names())
-    assert environment["TOPIC_ARN"] == deployment.stack.outputs["TopicArn"]
+    topics = Settings.from_env(environment).topics
+    outputs = deployment.stack.outputs
+    assert (topics.text, topics.json, topics.chat["all"]) == (
+        outputs["TextTopicArn"],
+        outputs["JsonTopicArn"],
+        outputs["ChatTopicArn"],
+    )
     assert environment["SNAPSHOT_TABLE_NAME"] == deployment.stack.outputs["SnapshotTableName"]
     assert environment["BASELINE_MODE"] == "failures"
     table = deployment.client("dynamodb").describe_table(
@@ -98,6 +106,7 @@ def test_a_failing_pack_reaches_a_subscriber_of_the_deployed_topic(
         deployment.client("sqs"),
         deployment.stack.topic_arn,
         f"subscriber-{uuid.uuid4().hex[:8]}",
+        audience_filter(EVERYONE),
     )
     environment = deployment.stack.function_environment
 

@@ -28,6 +28,11 @@ ADMIN = "111122223333"
 ROLE = f"arn:aws:iam::{ADMIN}:role/config-notifier-read"
 ACCOUNTS = [str(200_000_000_000 + i) for i in range(4)]
 PACK, MUTED_PACK, RULE, ADMIN_PACK = "ops-baseline", "sandbox-tools", "required-tags", "admin-pack"
+ROUTE = {
+    "name": "ops",
+    "match": {"deployments": ["ops-*"]},
+    "destinations": {"emails": ["ops@example.com"]},
+}
 
 
 def dry_run(*args: str) -> tuple[int, str]:
@@ -59,6 +64,7 @@ def test_the_dry_run_applies_the_deployed_configuration_and_agrees_with_the_next
         "stuckAfterMinutes": 30,
         "mutes": [{"name": MUTED_PACK}],
         "delegatedAdmins": [ROLE],
+        "routes": [ROUTE],
     }
     deployment = deploy(
         synthesize(context, tmp_path, lambda_bundle), sandbox_boto3_session, endpoint
@@ -66,7 +72,7 @@ def test_the_dry_run_applies_the_deployed_configuration_and_agrees_with_the_next
     queue = new_subscriber_queue(
         clients["sns"],
         clients["sqs"],
-        deployment.outputs["TopicArn"],
+        deployment.topic_arn,
         f"dry-{uuid.uuid4().hex[:8]}",
     )
     # and an organization baselined 40 minutes ago, whose rule has been updating since
@@ -100,6 +106,7 @@ def test_the_dry_run_applies_the_deployed_configuration_and_agrees_with_the_next
     assert applied["stuck_after_minutes"] == 30
     assert applied["mutes"] == [{"name": MUTED_PACK}]
     assert applied["delegated_admins"] == {ADMIN: ROLE}
+    assert applied["routes"] == [{"name": "ops", "match": {"deployments": ["ops-*"]}}]
     # And nothing was published or written by it
     assert received(clients["sqs"], queue) == []
     # When the real run follows
@@ -107,9 +114,15 @@ def test_the_dry_run_applies_the_deployed_configuration_and_agrees_with_the_next
         summary = function.invoke("next").summary_or_raise()
     delivered = received(clients["sqs"], queue)
     # Then both held back the muted pack, reported the stuck rule and the admin's pack, and
-    # told the same messages
+    # told the same messages, the route's copy of the ops pack's among them (the queue listens to
+    # every audience)
     dry = sorted(m["subject"] for m in report["messages"])
     assert dry == sorted(d.subject for d in delivered)
+    assert [m["document"]["name"] for m in report["messages"] if m["audience"] == "ops"] == [PACK]
+    assert sorted(d.attributes["audience"] for d in delivered if d.attributes["name"] == PACK) == [
+        "all",
+        "ops",
+    ]
     # (the pack's own transition and its member's)
     assert report["summary"]["muted"] == summary["muted"] == 2
     assert any(s.startswith(f"[STUCK] {RULE}") for s in dry)

@@ -134,22 +134,21 @@ def test_environment_is_exactly_what_the_code_reads(
 def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthesized) -> None:
     # Given the full variant's context
     variables = function_of(full)["Environment"]["Variables"]
-    table_id, topic_id = Capture(), Capture()
+    table_id = Capture()
 
     # Then each variable holds the configured value, or a reference to the resource it names
     Template.from_json(full.template).has_resource_properties(
         "AWS::Lambda::Function",
         {
             "Environment": {
-                "Variables": Match.object_like(
-                    {"SNAPSHOT_TABLE_NAME": {"Ref": table_id}, "TOPIC_ARN": {"Ref": topic_id}}
-                )
+                "Variables": Match.object_like({"SNAPSHOT_TABLE_NAME": {"Ref": table_id}})
             }
         },
     )
     resources = full.template["Resources"]
     assert resources[table_id.as_string()]["Type"] == "AWS::DynamoDB::Table"
-    assert resources[topic_id.as_string()]["Properties"]["DisplayName"] == "Config deployments"
+    # (the topics' ARNs are this prefix and their names' suffixes: test_publish_is_scoped_...)
+    assert variables["TOPIC_ARN_PREFIX"]["Fn::Join"][1][-1] == ":NotifierEverythingOn-"
     assert variables["REGIONS"] == "us-east-1,eu-west-1"
     assert variables["BASELINE_MODE"] == "failures"
     assert variables["MAX_CONCURRENCY"] == "4"
@@ -166,11 +165,13 @@ def test_environment_carries_the_context_and_the_stack_s_resources(full: Synthes
         {
             **variables,
             "SNAPSHOT_TABLE_NAME": "snapshot",
-            "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:topic",
+            "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:topic-",
         }
     )
     assert parsed.regions == ("us-east-1", "eu-west-1")
     assert parsed.max_concurrency == 4
+    assert [r.name for r in parsed.routes] == ["payments", "eu"]
+    assert parsed.routes[0].deployments == ("payments-*",)
 
 
 def test_function_logs_to_its_own_log_group_with_the_configured_retention(
@@ -396,7 +397,23 @@ def test_put_events_is_granted_on_the_configured_bus_only(
     assert function_of(synthesis)["Environment"]["Variables"]["EVENT_BUS_NAME"] == bus
 
 
-def test_publish_is_scoped_to_the_notification_topic(default: Synthesized) -> None:
-    (statement,) = [s for s in role_statements(default) if actions_of(s) == ["sns:Publish"]]
-    topic_id = statement["Resource"]["Ref"]
-    assert function_of(default)["Environment"]["Variables"]["TOPIC_ARN"] == {"Ref": topic_id}
+@pytest.mark.parametrize("variant", ["default", "full"])
+def test_publish_is_scoped_to_the_topics_the_function_names(
+    synthesized: Callable[[str], Synthesized], variant: str
+) -> None:
+    # Given the topics the function's settings name (their ARNs: its prefix and their suffixes)
+    synthesis = synthesized(variant)
+    variables = function_of(synthesis)["Environment"]["Variables"]
+    prefix = "arn:aws:sns:us-east-1:123456789012:Stack-"
+    topics = Settings.from_env(
+        {**variables, "SNAPSHOT_TABLE_NAME": "snapshot", "TOPIC_ARN_PREFIX": prefix}
+    ).topics
+    named = sorted(arn.removeprefix(prefix) for arn in topics.arns)
+    # Then the role may publish to exactly the stack's topics of those names
+    (statement,) = [s for s in role_statements(synthesis) if actions_of(s) == ["sns:Publish"]]
+    resources = synthesis.template["Resources"]
+    granted = sorted(
+        resources[ref["Ref"]]["Properties"]["TopicName"].removeprefix(f"{synthesis.stack_name}-")
+        for ref in statement["Resource"]
+    )
+    assert granted == named

@@ -1,4 +1,4 @@
-"""Stack outputs: where to find the topic, table, function and its logs after a deploy."""
+"""Stack outputs: where to find the topics, table, function and its logs after a deploy."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def outputs(default: Synthesized) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("output", "resource_type"),
     [
-        ("TopicArn", "AWS::SNS::Topic"),
+        ("TextTopicArn", "AWS::SNS::Topic"),
+        ("JsonTopicArn", "AWS::SNS::Topic"),
+        ("ChatTopicArn", "AWS::SNS::Topic"),
         ("OperationsTopicArn", "AWS::SNS::Topic"),
         ("SnapshotTableName", "AWS::DynamoDB::Table"),
         ("FunctionName", "AWS::Lambda::Function"),

@@ -23,10 +23,11 @@ from typing import Any
 import boto3
 import pytest
 
+from config_notifier.model import EVERYONE
 from sandbox import Sandbox
 from sandbox.lambda_runtime import scheduled_event
 from sandbox.local_aws import ISOLATION
-from sandbox.resources import Delivery, new_subscriber_queue, received
+from sandbox.resources import Delivery, audience_filter, new_subscriber_queue, received
 from sandbox.runtime_api import (
     FunctionConfiguration,
     Invocation,
@@ -84,7 +85,11 @@ def ran(
         resource, deployment.function_name, deployment.function_environment
     )
     queue_url = new_subscriber_queue(
-        clients["sns"], clients["sqs"], deployment.topic_arn, f"runtime-{uuid.uuid4().hex[:8]}"
+        clients["sns"],
+        clients["sqs"],
+        deployment.topic_arn,
+        f"runtime-{uuid.uuid4().hex[:8]}",
+        audience_filter(EVERYONE),
     )
     # And an organization whose pack failed in one member account
     sandbox.config_sim.reset()

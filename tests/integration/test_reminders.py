@@ -51,7 +51,7 @@ def test_a_pack_still_failing_a_day_later_is_reminded_once(notifier, config_sim)
     # Then one digest names the pack in both regions, with its failing accounts and since when
     [digest] = digests(notifier)
     assert summary["reminders_sent"] == 2
-    assert digest.subject.startswith("[REMINDER] 2 deployments still failing or stuck")
+    assert digest.subject == f"[REMINDER] 1 deployment still failing or stuck in 2 regions: {PACK}"
     assert PACK in digest.subject
     doc = digest.document
     assert doc["schema"] == "config-deployment-notifier.reminder-digest"

@@ -127,14 +127,15 @@ class ScriptedPublisher:
         self._snapshot = snapshot
         self.outboxes_seen: list[dict[tuple[str, str, str], Outbox]] = []
 
-    def publish(self, messages: Sequence[Message]) -> list[PublishRefused | None]:
+    def publish(self, messages: Sequence[Sequence[Message]]) -> list[PublishRefused | None]:
+        """One answer per message, for all its copies; `accepted` keeps every copy taken."""
         if self._snapshot is not None:
             self.outboxes_seen.append(dict(self._snapshot.outboxes))
         results: list[PublishRefused | None] = []
-        for message in messages:
+        for copies in messages:
             refusal = self.refusals.pop(0) if self.refusals else None
             if refusal is None:
-                self.accepted.append(message)
+                self.accepted.extend(copies)
             results.append(refusal)
         return results
 

@@ -13,7 +13,7 @@ RECONCILE = Measured(wall_s=1.5, read_units=40, regions=1)
 
 def test_cloudwatch_metrics_and_alarms_dominate() -> None:
     cost = monthly_cost(STEADY, RECONCILE, regions=2)
-    assert cost["CloudWatch"] == pytest.approx(16 * 0.30 + 6 * 0.10 + 8_640 * 2_000 / 1e9 * 0.5)
+    assert cost["CloudWatch"] == pytest.approx(16 * 0.30 + 7 * 0.10 + 8_640 * 2_000 / 1e9 * 0.5)
     assert cost["total"] < 6
 
 

@@ -16,7 +16,7 @@ from sandbox.lambda_runtime import forget_environment
 
 ENV = {
     "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
-    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:deployments",
+    "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:deployments-",
     "REGIONS": "us-east-1,eu-west-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",

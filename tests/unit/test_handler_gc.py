@@ -12,7 +12,7 @@ LAMBDA = Path(__file__).resolve().parents[2] / "lambda"
 ENV = {
     "PYTHONPATH": str(LAMBDA),
     "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
-    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:deployments",
+    "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:deployments-",
     "REGIONS": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
 }

@@ -1,24 +1,58 @@
-"""PublishBatch packing: at most 10 entries and 256 KiB per request."""
+"""PublishBatch packing (at most 10 entries and 256 KiB per request), and how one message's
+answer follows from the publishes of its renderings and copies."""
 
 from __future__ import annotations
 
-from config_notifier.model import Message
-from config_notifier.publish import MAX_BATCH_BYTES, _batches
+from config_notifier.errors import PublishRefused
+from config_notifier.model import Message, Rendering
+from config_notifier.publish import MAX_BATCH_BYTES, _answer, _batches, _Publish
 
 
-def message(size: int) -> Message:
-    return Message(subject="s", bodies={"default": "x" * size}, attributes={}, group_key="k")
+def publish(size: int, index: int = 0) -> _Publish:
+    body = "x" * size
+    message = Message(
+        subject="s",
+        bodies={"email": body, "https": body, "sqs": body},
+        attributes={},
+        group_key="k",
+    )
+    return _Publish(index, "arn:aws:sns:us-east-1:123456789012:t", Rendering.TEXT, message)
 
 
-def test_batches_hold_at_most_ten_messages() -> None:
-    batches = list(_batches([message(10)] * 25))
+def test_batches_hold_at_most_ten_publishes() -> None:
+    batches = list(_batches([publish(10, i) for i in range(25)]))
     assert [len(b) for b in batches] == [10, 10, 5]
-    assert [i for b in batches for i, _ in b] == list(range(25))
+    assert [p.message_index for b in batches for p in b] == list(range(25))
 
 
 def test_batches_stay_under_the_request_size() -> None:
-    # Given messages of about 100 KB each
-    batches = list(_batches([message(100_000)] * 5))
+    # Given publishes of about 100 KB each
+    batches = list(_batches([publish(100_000)] * 5))
     # Then no batch adds up to more than 256 KiB
-    assert all(sum(m.size for _, m in b) <= MAX_BATCH_BYTES for b in batches)
+    assert all(sum(p.size for p in b) <= MAX_BATCH_BYTES for b in batches)
     assert [len(b) for b in batches] == [2, 2, 1]
+
+
+def test_a_message_is_accepted_only_when_every_publish_of_it_was() -> None:
+    assert _answer([None, None, None]) is None
+    refusal = _answer([None, PublishRefused("json topic: Throttled", certain=True), None])
+    assert refusal is not None
+    assert refusal.reason.startswith("json topic: Throttled")
+
+
+def test_a_refusal_is_certain_only_when_every_publish_was_surely_refused() -> None:
+    # Given one publish SNS took and one it surely refused: subscribers of the first heard it
+    partly = _answer([None, PublishRefused("Throttled", certain=True)])
+    assert partly is not None
+    assert not partly.certain
+    # Given one publish surely refused and one SNS may have taken (a 5xx)
+    unsure = _answer([PublishRefused("Throttled", certain=True), PublishRefused("InternalError")])
+    assert unsure is not None
+    assert not unsure.certain
+    # Given every publish surely refused
+    surely = _answer(
+        [PublishRefused("NotFound", certain=True), PublishRefused("NotFound", certain=True)]
+    )
+    assert surely is not None
+    assert surely.certain
+    assert "and 1 more of its 2 publishes" in surely.reason

@@ -187,7 +187,7 @@ def test_the_digest_names_each_deployment_its_accounts_and_how_long() -> None:
     assert '"required-tags" in eu-west-1, delegated admin 111122223333' in text
     assert "R&D <lab> (222200000001)  CREATE_FAILED for 24 h 0 min (Failed)" in text
     assert message.subject == (
-        "[REMINDER] 2 deployments still failing or stuck: required-tags, ops-baseline"
+        "[REMINDER] 2 deployments still failing or stuck in 2 regions: required-tags, ops-baseline"
     )
     # And the chat card escapes what Slack reads as markup
     card = json.loads(message.bodies["https"])
@@ -199,6 +199,22 @@ def test_the_digest_names_each_deployment_its_accounts_and_how_long() -> None:
     assert [d["name"] for d in doc["deployments"]] == ["required-tags", "ops-baseline"]
     assert message.attributes["event_type"] == "reminder"
     assert message.attributes["severity"] == "failure"
+
+
+def test_a_pack_failing_in_two_regions_is_one_deployment_named_once() -> None:
+    # Given one pack failing for a day in two regions
+    us, eu = PACK, EntityId("eu-west-1", Kind.ORG_PACK, PACK.name)
+    found = listed([record(us, "CREATE_FAILED", DAY), record(eu, "CREATE_FAILED", DAY)], {})
+    # When it is rendered
+    message = render_digest(found, CONTEXT, interval=DAY)
+    # Then subject and email headline count one deployment in two regions, and name it once
+    head = "[REMINDER] 1 deployment still failing or stuck in 2 regions"
+    assert message.subject == f"{head}: ops-baseline"
+    assert message.bodies["email"].startswith(f"{head}: ops-baseline (")
+    assert message.bodies["email"].splitlines()[0].count("ops-baseline") == 1
+    # And the document still lists it in each region
+    doc = json.loads(message.bodies["sqs"])
+    assert sorted(d["region"] for d in doc["deployments"]) == ["eu-west-1", "us-east-1"]
 
 
 def test_a_huge_digest_fits_sns_and_says_how_much_it_left_out() -> None:

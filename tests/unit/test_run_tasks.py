@@ -20,7 +20,7 @@ from config_notifier.stored import RegionSnapshot
 SETTINGS = Settings.from_env(
     {
         "SNAPSHOT_TABLE_NAME": "snapshot",
-        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:deployments",
+        "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:deployments-",
         "REGIONS": "us-east-1",
     }
 )

@@ -10,7 +10,7 @@ from config_notifier.settings import BaselineMode, Settings, SettingsError
 
 VALID = {
     "SNAPSHOT_TABLE_NAME": "notifier-snapshot",
-    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:config-deployments",
+    "TOPIC_ARN_PREFIX": "arn:aws:sns:us-east-1:123456789012:config-deployments-",
     "REGIONS": "us-east-1, eu-west-1",
 }
 
@@ -45,7 +45,7 @@ def test_every_knob_is_read() -> None:
 def test_every_problem_is_reported_at_once_with_an_example() -> None:
     # Given an environment with a missing table, a bad ARN, a bad region and a bad number
     env = {
-        "TOPIC_ARN": "not-an-arn",
+        "TOPIC_ARN_PREFIX": "not-an-arn",
         "REGIONS": "us-east-1,mars-north-9x",
         "MAX_CONCURRENCY": "lots",
         "BASELINE_MODE": "loud",
@@ -58,7 +58,7 @@ def test_every_problem_is_reported_at_once_with_an_example() -> None:
     assert len(problems) == 5
     text = str(raised.value)
     assert "SNAPSHOT_TABLE_NAME is missing; for example SNAPSHOT_TABLE_NAME=" in text
-    assert "TOPIC_ARN='not-an-arn' is invalid: not an SNS topic ARN" in text
+    assert "TOPIC_ARN_PREFIX='not-an-arn' is invalid: not an SNS topic ARN up to" in text
     assert "REGIONS='us-east-1,mars-north-9x' is invalid: not a region name: mars-north-9x" in text
     assert (
         "MAX_CONCURRENCY='lots' is invalid: not a whole number; for example MAX_CONCURRENCY=8"
@@ -90,7 +90,7 @@ def test_reminder_hours_default_to_a_day_and_a_bad_value_is_named_with_an_exampl
 def test_env_names_are_the_fields() -> None:
     assert Settings.env_names() == [
         "SNAPSHOT_TABLE_NAME",
-        "TOPIC_ARN",
+        "TOPIC_ARN_PREFIX",
         "REGIONS",
         "BASELINE_MODE",
         "MAX_CONCURRENCY",
@@ -103,6 +103,7 @@ def test_env_names_are_the_fields() -> None:
         "MUTES",
         "EVENT_BUS_NAME",
         "DELEGATED_ADMIN_ROLE_ARNS",
+        "ROUTES",
     ]
 
 
@@ -176,3 +177,30 @@ def test_bad_delegated_admin_roles_are_refused_with_an_example(value: str, probl
     text = str(raised.value)
     assert problem in text
     assert re.search(rf"for example (DELEGATED_ADMIN_ROLE_ARNS=)?{re.escape(ADMIN_ROLE)}", text)
+
+
+ROUTES = '[{"name": "payments", "match": {"deployments": ["payments-*"]}}]'
+
+
+def test_routes_are_read_and_each_has_a_chat_topic() -> None:
+    # Given a route
+    settings = Settings.from_env(VALID | {"ROUTES": ROUTES})
+    # Then it is read
+    [route] = settings.routes
+    assert (route.name, route.deployments) == ("payments", ("payments-*",))
+    # And the topics are the stack's, by their names: one per rendering, and the route's chat
+    prefix = VALID["TOPIC_ARN_PREFIX"]
+    topics = settings.topics
+    assert (topics.text, topics.json) == (f"{prefix}text", f"{prefix}json")
+    assert topics.chat == {"all": f"{prefix}chat", "payments": f"{prefix}chat-payments"}
+
+
+def test_a_bad_route_is_named_with_an_example() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(
+            VALID | {"ROUTES": '[{"name": "payments", "match": {"severities": ["loud"]}}]'}
+        )
+    [problem] = raised.value.problems
+    assert problem.startswith("ROUTES=")
+    assert "route \"payments\": match.severities: 'loud' is not one of failure" in problem
+    assert "for example ROUTES=[{" in problem
