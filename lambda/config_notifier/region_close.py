@@ -125,8 +125,9 @@ class RegionClose:
     def _release_members(self, region: Region, outcomes: Sequence[ParentOutcome]) -> None:
         """The region's commit failed, so the outboxes stay for the next run; but the members of
         each rule or pack committed this run are in the snapshot already, so its outbox keeps only
-        the rule's or pack's own status. Left in it, a member told healthy, which the snapshot
-        does not keep (docs/design.md rule 7), would read as never told and be told again."""
+        the rule's or pack's own status (docs/design.md rule 2). Left in it, a member told
+        healthy, which the snapshot does not keep (rule 7), would read as never told and be told
+        again."""
         for outcome in outcomes:
             outbox = outcome.outbox
             if outcome.left is not None or outbox is None:
