@@ -152,10 +152,18 @@ class Courier:
     ) -> Outbox | None:
         """Step 4: `subject`'s outbox once what SNS surely did not deliver is put back as the run
         found it; None when nothing is left of it."""
-        name, admin = where
         before = loaded.told if loaded is not None else {}
         told = {e: s for e, s in written.told.items() if e not in refused}
         told.update((e, before[e]) for e in refused if e in before)
+        return self.rewrite(where, subject, written, told, "after a certain refusal")
+
+    def rewrite(
+        self, where: tuple[str, str], subject: str, written: Outbox, told: Told, why: str
+    ) -> Outbox | None:
+        """`subject`'s outbox, as `written`, made to say `told` instead (`why`, for the log); None
+        when nothing is left of it. Left as written when it cannot be: the next run may then
+        repeat a transition, never lose one."""
+        name, admin = where
         try:
             if not told:
                 self._store.delete_outbox(name, subject, written, admin)
@@ -163,10 +171,9 @@ class Courier:
             write = OutboxWrite(subject, told, self._generation, written)
             keys = self._store.put_outbox(name, write, admin)
         except SnapshotUnavailable as exc:
-            # Left as written: the next run may repeat a transition, never lose one.
             logger.warning(
-                "outbox not put back after a certain refusal",
-                extra={"subject": subject, "error": exc.reason},
+                "outbox not rewritten",
+                extra={"subject": subject, "why": why, "error": exc.reason},
             )
             return written
         except OutboxTaken:

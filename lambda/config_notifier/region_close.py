@@ -118,7 +118,29 @@ class RegionClose:
             except SnapshotUnavailable as exc:
                 # Left behind, they are published again next run: a duplicate, never a loss.
                 self._write_failed(region, "outbox cleanup", exc)
+        else:
+            self._release_members(region, outcomes)
         self._baseline_summary(region, outcomes)
+
+    def _release_members(self, region: Region, outcomes: Sequence[ParentOutcome]) -> None:
+        """The region's commit failed, so the outboxes stay for the next run; but the members of
+        each rule or pack committed this run are in the snapshot already, so its outbox keeps only
+        the rule's or pack's own status (docs/design.md rule 2). Left in it, a member told
+        healthy, which the snapshot does not keep (rule 7), would read as never told and be told
+        again."""
+        for outcome in outcomes:
+            outbox = outcome.outbox
+            if outcome.left is not None or outbox is None:
+                continue
+            own = {e: s for e, s in outbox.told.items() if not e.kind.is_member}
+            if len(own) < len(outbox.told):
+                self._scope.courier.rewrite(
+                    region.where,
+                    outbox_subject(outcome.parent),
+                    outbox,
+                    own,
+                    "after the region's commit failed",
+                )
 
     def _singles_sent(
         self, region: Region, singles: Singles, sent: Sent | None

@@ -110,11 +110,15 @@ def outbox_from_items(
     keys = tuple(p["sk"]["S"] for p in pieces)
     if head is None:
         return Outbox({}, None, keys)
-    generation = head["generation"]["S"]
+    generation, parts = head["generation"]["S"], int(head["parts"]["N"])
+    # A run that puts a shorter outbox in place of its own (same generation) leaves the longer
+    # one's last pieces behind: only those numbered below the head's count are its own.
     mine = sorted(
-        (p["sk"]["S"], p["told"]["S"]) for p in pieces if p["piece_of"]["S"] == generation
+        (p["sk"]["S"], p["told"]["S"])
+        for p in pieces
+        if p["piece_of"]["S"] == generation and int(p["sk"]["S"].rpartition("#")[2]) < parts
     )
-    if len(mine) != int(head["parts"]["N"]) - 1:
+    if len(mine) != parts - 1:
         # Cannot happen (pieces are written before their head, and removed after it); should
         # it, an unreadable outbox must not stop the region: it is cleared with the next commit.
         return Outbox({}, generation, (head["sk"]["S"], *keys))

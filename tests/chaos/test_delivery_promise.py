@@ -23,6 +23,7 @@ EXTRA = "local-extra"
 FAILING = ACCOUNTS[3]
 # The snapshot's record chunks carry a revision; the outbox is written before publishing.
 COMMIT_WRITES = '"rev"'
+REGION_RECORDS = '"records#'  # the sort key of the region's record chunks, not member chunks
 Change = tuple[str, str, str | None, Any]  # (kind, name, account id, new status or None)
 
 
@@ -208,6 +209,26 @@ def test_a_commit_that_meets_other_writers_is_applied_again_and_not_repeated(fai
     # And the next run has nothing to repeat
     fault_proxy.clear_faults()
     assert told(failing, "next") == []
+
+
+def test_a_recovery_whose_members_were_committed_is_not_repeated_when_the_region_commit_fails(
+    failing, config_sim, fault_proxy
+):
+    # Given a baselined organization, and a member account whose failure was told and committed
+    assert MEMBER_FAILED in told(failing, "failed")
+    # When it recovers, and the run delivers that and commits the pack's members (a healthy
+    # member leaves the snapshot, docs/design.md rule 7), but every write of the region's
+    # records is refused as another writer's
+    fix_member(config_sim)
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=REGION_RECORDS
+    )
+    assert MEMBER_FIXED in told(failing, "region-conflict")
+    # Then the next run, without conflict, does not tell the recovery again: the commit of the
+    # members, which succeeded, holds it (only the pack's own move may be repeated)
+    fault_proxy.clear_faults()
+    assert MEMBER_FIXED not in told(failing, "next")
+    assert told(failing, "after") == []
 
 
 def test_a_snapshot_write_error_is_reported_not_raised(failing, fault_proxy):

@@ -190,6 +190,23 @@ def test_an_outbox_reads_back_as_written_even_when_it_spans_several_items(store)
     assert set(loaded.keys) == set(keys)
 
 
+def test_an_outbox_its_run_cuts_down_reads_back_as_cut_down(store) -> None:
+    # Given an outbox spanning several items, and the same run putting a shorter one in its
+    # place (say, what SNS surely refused taken back): same generation, fewer pieces
+    subject = "organization-pack#ops-baseline"
+    written = told(3_000)
+    keys = store.put_outbox(OUTBOX_REGION, OutboxWrite(subject, written, "g1", None))
+    first = store.load_region(OUTBOX_REGION).outbox[subject]
+    shorter = dict(list(written.items())[:1])
+    store.put_outbox(OUTBOX_REGION, OutboxWrite(subject, shorter, "g1", first))
+    # When the region is loaded
+    loaded = store.load_region(OUTBOX_REGION).outbox[subject]
+    # Then it says what the second write said, not nothing: the first write's pieces are
+    # left-overs, still listed so that the outbox's removal takes them too
+    assert loaded.told == shorter
+    assert set(loaded.keys) == set(keys)
+
+
 def test_a_second_run_cannot_take_over_an_outbox_it_did_not_load(store) -> None:
     # Given two runs that loaded the region before either wrote an outbox
     subject = "organization-pack#ops-baseline"
