@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from config_notifier.diff import moved
+from config_notifier.errors import SnapshotUnavailable
 from config_notifier.model import Change, EntityId, Kind, Observation, Record, Transition
 from config_notifier.plan import MEMBERS_PENDING, state_key
 from config_notifier.ports import SnapshotPort
@@ -199,10 +200,19 @@ class Committer:
         return _plus(total, saved)
 
     def clean_outboxes(self, where: tuple[str, str], done: Mapping[str, Outbox]) -> None:
-        """Remove the outboxes whose statuses the snapshot now holds."""
+        """Remove the outboxes whose statuses the snapshot now holds: each one, whatever became
+        of the others. An outbox left behind makes the next run tell again what it names (a
+        member told healthy is absent from the snapshot, rule 7), so one failure must not keep
+        the rest. Raises SnapshotUnavailable naming every one that stayed."""
         name, admin = where
+        stayed: list[str] = []
         for subject, outbox in done.items():
-            self._store.delete_outbox(name, subject, outbox, admin)
+            try:
+                self._store.delete_outbox(name, subject, outbox, admin)
+            except SnapshotUnavailable as exc:
+                stayed.append(f"{subject}: {exc.reason}")
+        if stayed:
+            raise SnapshotUnavailable("; ".join(stayed))
 
 
 def _plus(a: ChunkCommit, b: ChunkCommit) -> ChunkCommit:

@@ -45,7 +45,7 @@ def changes(deployment: Notifier) -> list[Change]:
     return [
         (t["kind"], t["name"], t["account_id"], t["new"] and t["new"]["status"])
         for d in deployment.transitions()
-        for t in d.document["transitions"]
+        for t in d.transitions  # of every rule or pack the message tells
     ]
 
 
@@ -303,3 +303,35 @@ def test_overlapping_runs_may_both_deliver_but_leave_a_consistent_snapshot(faili
     # And the snapshot is consistent: the next runs deliver at most the repeat, then nothing
     assert set(told(failing, "next")) <= {MEMBER_FAILED}
     assert told(failing, "after") == []
+
+
+def test_an_outbox_whose_removal_fails_does_not_keep_the_next_ones(
+    deployment, config_sim, fault_proxy
+):
+    # Given two packs whose member account's failure was told and committed
+    other = "ops-extra"
+    config_sim.region(REGION).put_org_pack(other)
+    baselined(deployment, config_sim)
+    for pack in (PACK, other):
+        config_sim.region(REGION).set_member_status(
+            "pack",
+            pack,
+            FAILING,
+            "CREATE_FAILED",
+            "NoAvailableConfigurationRecorderException",
+            "no",
+        )
+    assert len(told(deployment, "failed")) == 4  # each pack's own failure and its member's
+    # When both recover, and removing the first pack's outbox fails past the retries
+    for pack in (PACK, other):
+        config_sim.region(REGION).set_member_status("pack", pack, FAILING, "CREATE_SUCCESSFUL")
+    first = f"outbox#organization-pack#{PACK}"
+    fault_proxy.add_fault("dynamodb", "DeleteItem", "InternalServerError", contains=first)
+    recovered = told(deployment, "cleanup-fails")
+    assert ("organization-pack-member", other, FAILING, "CREATE_SUCCESSFUL") in recovered
+    # Then the next run repeats at most the first pack's recovery, whose outbox stayed: the
+    # other's outbox was removed all the same
+    fault_proxy.clear_faults()
+    again = told(deployment, "next")
+    assert [c for c in again if c[1] == other] == []
+    assert told(deployment, "after") == []
