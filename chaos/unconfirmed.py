@@ -8,7 +8,8 @@ entity the duplicate repeats:
   is one, and botocore's retry then publishes it again), so the notifier keeps what it told in
   the outbox and may tell it again. Concerns the transitions of the messages in that request.
   A 4xx (throttling) is a certain refusal; so is an entry a PublishBatch answer lists as failed.
-  It leaves the message unconfirmed only when another copy of it reached its own topic.
+  It leaves the message unconfirmed only when another copy of it reached its own topic, and the
+  run did not publish the refused copy again, taken, in the same tick.
   A message has a copy per rendering's topic (text, JSON, chat), each with the same subject and
   attributes; what it is about is read from its JSON copy, so a fault on any copy names it.
 - DynamoDB answered a write of the snapshot with an error (injected, or its own conditional check
@@ -86,17 +87,21 @@ def _publish_faults(
     """A publish SNS may have taken (a 5xx), and a copy surely refused on one topic while
     another copy of its message reached its own topic: either way the notifier publishes the
     message again, and a subscriber who heard it hears it twice."""
-    refused: list[tuple[Exchange, _Message]] = []
+    refused: list[tuple[Exchange, str, _Message]] = []
     delivered: set[_Message] = set()  # messages SNS took, or may have taken, on some topic
+    taken_on: set[tuple[str, _Message]] = set()  # (topic, message) SNS took
     for exchange in _publishes(exchanges):
         took, maybe, surely_not = _answers(exchange)
+        topic = exchange.request.form().get("TopicArn", "")
         delivered.update(took, maybe)
-        refused.extend((exchange, message) for message in surely_not)
+        taken_on.update((topic, message) for message in took)
+        refused.extend((exchange, topic, message) for message in surely_not)
         keys = frozenset(key for message in maybe for key in about[message])
         if keys:
             yield Unconfirmed(_cause(exchange, faults), keys)
-    for exchange, message in refused:
-        if message in delivered and about[message]:
+    for exchange, topic, message in refused:
+        # Unless the run published it again on that topic, and SNS took it then.
+        if message in delivered and (topic, message) not in taken_on and about[message]:
             yield Unconfirmed(_cause(exchange, faults), about[message])
 
 

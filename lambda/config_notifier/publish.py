@@ -14,6 +14,7 @@ of it surely delivered nothing.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
 MAX_BATCH_ENTRIES = 10
+# A PublishBatch entry SNS failed on its side (SenderFault false) is published again in the same
+# run, this many times, pausing a little longer each time.
+ENTRY_RETRIES = 2
+ENTRY_RETRY_PAUSE_S = 0.2
 MAX_BATCH_BYTES = 256 * 1024  # the whole PublishBatch request, not each entry
 
 
@@ -103,22 +108,49 @@ class Publisher:
         """Publish every copy of every message in every rendering; returns, in order, None where
         SNS accepted all of a message's publishes, else its refusal."""
         self._watch_attempts()
-        by_topic: dict[str, list[_Publish]] = defaultdict(list)
-        for index, copies in enumerate(messages):
-            for copy in copies:
-                for rendering in Rendering:
-                    topic = self._topics.of(rendering, copy.audience)
-                    if topic is not None:
-                        by_topic[topic].append(_Publish(index, topic, rendering, copy))
+        publishes = [
+            _Publish(index, topic, rendering, copy)
+            for index, copies in enumerate(messages)
+            for copy in copies
+            for rendering in Rendering
+            if (topic := self._topics.of(rendering, copy.audience)) is not None
+        ]
+        results: list[PublishRefused | None] = [None] * len(publishes)
+        todo = list(range(len(publishes)))
+        for attempt in range(1 + ENTRY_RETRIES):
+            if attempt:
+                time.sleep(ENTRY_RETRY_PAUSE_S * attempt)
+            answers = self._send([publishes[i] for i in todo])
+            for i, (answer, _) in zip(todo, answers, strict=True):
+                results[i] = _after(results[i], answer)
+            # A batch entry SNS failed on its side is published again now: the message's other
+            # copies may have been taken, and would otherwise all go again next run.
+            todo = [i for i, (_, retryable) in zip(todo, answers, strict=True) if retryable]
+            if not todo:
+                break
         outcomes: list[list[PublishRefused | None]] = [[] for _ in messages]
-        for topic, publishes in by_topic.items():
-            for batch in _batches(publishes):
+        for publish, result in zip(publishes, results, strict=True):
+            outcomes[publish.message_index].append(_about(publish.topic, publish, result))
+        return [_answer(r) for r in outcomes]
+
+    def _send(self, publishes: Sequence[_Publish]) -> list[tuple[PublishRefused | None, bool]]:
+        """Each publish's answer, in order, and whether it is worth publishing again now (an
+        entry a PublishBatch answer lists as failed by SNS, not by the sender)."""
+        by_topic: dict[str, list[int]] = defaultdict(list)
+        for position, publish in enumerate(publishes):
+            by_topic[publish.topic].append(position)
+        answers: list[tuple[PublishRefused | None, bool]] = [(None, False)] * len(publishes)
+        for positions in by_topic.values():
+            for batch in _batches([publishes[p] for p in positions]):
+                taken = [positions.pop(0) for _ in batch]
                 results = (
-                    [self._publish_one(batch[0])] if len(batch) == 1 else self._publish_batch(batch)
+                    [(self._publish_one(batch[0]), False)]
+                    if len(batch) == 1
+                    else self._publish_batch(batch)
                 )
-                for publish, result in zip(batch, results, strict=True):
-                    outcomes[publish.message_index].append(_about(topic, publish, result))
-        return [_answer(results) for results in outcomes]
+                for position, result in zip(taken, results, strict=True):
+                    answers[position] = result
+        return answers
 
     def _publish_one(self, publish: _Publish) -> PublishRefused | None:
         self._attempts.outcomes = []
@@ -128,7 +160,7 @@ class Publisher:
             return _refused(str(exc), exc, certain=all(self._attempts.outcomes))
         return None
 
-    def _publish_batch(self, batch: list[_Publish]) -> list[PublishRefused | None]:
+    def _publish_batch(self, batch: list[_Publish]) -> list[tuple[PublishRefused | None, bool]]:
         entries = [{"Id": f"m{n}", **_entry(publish)} for n, publish in enumerate(batch)]
         self._attempts.outcomes = []
         try:
@@ -138,24 +170,26 @@ class Publisher:
             )
         except (ClientError, BotoCoreError) as exc:
             certain = all(self._attempts.outcomes)
-            return [_refused(f"PublishBatch failed: {exc}", exc, certain=certain)] * len(batch)
+            refusal = _refused(f"PublishBatch failed: {exc}", exc, certain=certain)
+            return [(refusal, False)] * len(batch)
         # An entry the answer lists as failed was not published by this attempt; an earlier
         # attempt may have published the whole batch unless each of them was refused.
         certain = all(self._attempts.outcomes[:-1])
-        failed = {
-            entry["Id"]: f"{entry.get('Code')}: {entry.get('Message')}"
-            for entry in response.get("Failed", [])
-        }
+        failed = {entry["Id"]: entry for entry in response.get("Failed", [])}
         succeeded = {entry["Id"] for entry in response.get("Successful", [])}
-        results: list[PublishRefused | None] = []
+        results: list[tuple[PublishRefused | None, bool]] = []
         for n in range(len(batch)):
             entry_id = f"m{n}"
             if entry_id in succeeded:
-                results.append(None)
+                results.append((None, False))
             elif entry_id in failed:
-                results.append(PublishRefused(failed[entry_id], certain=certain))
+                entry = failed[entry_id]
+                reason = f"{entry.get('Code')}: {entry.get('Message')}"
+                # SenderFault false: SNS's side failed it, so the same entry may go through now.
+                retryable = not entry.get("SenderFault", True)
+                results.append((PublishRefused(reason, certain=certain), retryable))
             else:
-                results.append(PublishRefused("SNS did not report this entry"))
+                results.append((PublishRefused("SNS did not report this entry"), False))
         return results
 
     def _watch_attempts(self) -> None:
@@ -202,6 +236,16 @@ def _about(topic: str, publish: _Publish, result: PublishRefused | None) -> Publ
         certain=result.certain,
     )
     refusal.__cause__ = result.__cause__
+    return refusal
+
+
+def _after(before: PublishRefused | None, now: PublishRefused | None) -> PublishRefused | None:
+    """One publish's answer after another attempt of it: taken if this one was; else refused,
+    surely only if every attempt surely was."""
+    if now is None or before is None:
+        return now
+    refusal = PublishRefused(now.reason, certain=before.certain and now.certain)
+    refusal.__cause__ = now.__cause__
     return refusal
 
 

@@ -335,3 +335,22 @@ def test_an_outbox_whose_removal_fails_does_not_keep_the_next_ones(
     again = told(deployment, "next")
     assert [c for c in again if c[1] == other] == []
     assert told(deployment, "after") == []
+
+
+def test_batch_entries_sns_failed_on_its_side_are_published_again_in_the_same_run(
+    two_account_packs, fault_proxy
+):
+    # Given a baselined organization with two account packs, which both fail
+    # When SNS fails half the entries of the run's first PublishBatch on its side (the text
+    # topic's: the JSON topic's batch goes through)
+    fault_proxy.add_fault("sns", "PublishBatch", "InternalError", entries=0.5, count=1)
+    summary = two_account_packs.run("partial")
+    # Then those entries went again in the same run: every message was taken, none failed
+    assert summary["messages_failed"] == 0
+    assert sorted(changes(two_account_packs)) == [
+        ("account-pack", EXTRA, None, "CREATE_FAILED"),
+        ("account-pack", LOCAL, None, "CREATE_FAILED"),
+    ]
+    # And the next run repeats nothing to the subscribers whose copies went the first time
+    fault_proxy.clear_faults()
+    assert told(two_account_packs, "next") == []

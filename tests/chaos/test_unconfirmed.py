@@ -250,3 +250,7 @@ def test_a_copy_refused_on_one_topic_leaves_its_message_unconfirmed_when_another
         publish("tick-0005", MEMBER_KEY, status=400),
     ]
     assert unconfirmed(refused) == []
+    # And when the run published the refused copy again and SNS took it, nothing is: it is
+    # accepted, and its next delivery is a new transition's
+    taken_again = [*exchanges, publish("tick-0005", MEMBER_KEY, topic="text")]
+    assert unconfirmed(taken_again) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from config_notifier.errors import PublishRefused
 from config_notifier.model import Message, Rendering
-from config_notifier.publish import MAX_BATCH_BYTES, _answer, _batches, _Publish
+from config_notifier.publish import MAX_BATCH_BYTES, _after, _answer, _batches, _Publish
 
 
 def publish(size: int, index: int = 0) -> _Publish:
@@ -56,3 +56,20 @@ def test_a_refusal_is_certain_only_when_every_publish_was_surely_refused() -> No
     assert surely is not None
     assert surely.certain
     assert "and 1 more of its 2 publishes" in surely.reason
+
+
+def test_a_publish_tried_again_is_taken_if_its_last_attempt_was_and_surely_refused_only_if_each_was() -> (
+    None
+):
+    surely = PublishRefused("InternalError", certain=True)
+    # Given an entry SNS failed, then took when it went again: taken
+    assert _after(surely, None) is None
+    # Given one failed, then answered with a 5xx (SNS may have taken it): not surely refused
+    maybe = _after(surely, PublishRefused("InternalError", certain=False))
+    assert maybe is not None
+    assert not maybe.certain
+    # Given one failed twice, surely each time: surely refused
+    twice = _after(surely, PublishRefused("InternalError again", certain=True))
+    assert twice is not None
+    assert twice.certain
+    assert twice.reason == "InternalError again"
