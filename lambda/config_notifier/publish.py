@@ -130,7 +130,7 @@ class Publisher:
                 break
         outcomes: list[list[PublishRefused | None]] = [[] for _ in messages]
         for publish, result in zip(publishes, results, strict=True):
-            outcomes[publish.message_index].append(_about(publish.topic, publish, result))
+            outcomes[publish.message_index].append(_about(publish, result))
         return [_answer(r) for r in outcomes]
 
     def _send(self, publishes: Sequence[_Publish]) -> list[tuple[PublishRefused | None, bool]]:
@@ -141,15 +141,17 @@ class Publisher:
             by_topic[publish.topic].append(position)
         answers: list[tuple[PublishRefused | None, bool]] = [(None, False)] * len(publishes)
         for positions in by_topic.values():
+            start = 0
             for batch in _batches([publishes[p] for p in positions]):
-                taken = [positions.pop(0) for _ in batch]
                 results = (
                     [(self._publish_one(batch[0]), False)]
                     if len(batch) == 1
                     else self._publish_batch(batch)
                 )
-                for position, result in zip(taken, results, strict=True):
+                end = start + len(batch)
+                for position, result in zip(positions[start:end], results, strict=True):
                     answers[position] = result
+                start = end
         return answers
 
     def _publish_one(self, publish: _Publish) -> PublishRefused | None:
@@ -219,24 +221,20 @@ class Publisher:
         # None: this hook never asks botocore to retry; its retry handler decides.
 
 
-def _refused(reason: str, cause: Exception, *, certain: bool) -> PublishRefused:
+def _refused(reason: str, cause: BaseException | None, *, certain: bool) -> PublishRefused:
     """A refusal that keeps the botocore error it came from, as `raise ... from` would."""
     refusal = PublishRefused(reason, certain=certain)
     refusal.__cause__ = cause
     return refusal
 
 
-def _about(topic: str, publish: _Publish, result: PublishRefused | None) -> PublishRefused | None:
+def _about(publish: _Publish, result: PublishRefused | None) -> PublishRefused | None:
     """The refusal of one publish, saying which topic and copy it was."""
     if result is None:
         return None
-    name = topic.rsplit(":", 1)[-1]
-    refusal = PublishRefused(
-        f"{publish.rendering.value} topic {name} ({publish.copy.audience}): {result.reason}",
-        certain=result.certain,
-    )
-    refusal.__cause__ = result.__cause__
-    return refusal
+    name = publish.topic.rsplit(":", 1)[-1]
+    reason = f"{publish.rendering.value} topic {name} ({publish.copy.audience}): {result.reason}"
+    return _refused(reason, result.__cause__, certain=result.certain)
 
 
 def _after(before: PublishRefused | None, now: PublishRefused | None) -> PublishRefused | None:
@@ -244,9 +242,7 @@ def _after(before: PublishRefused | None, now: PublishRefused | None) -> Publish
     surely only if every attempt surely was."""
     if now is None or before is None:
         return now
-    refusal = PublishRefused(now.reason, certain=before.certain and now.certain)
-    refusal.__cause__ = now.__cause__
-    return refusal
+    return _refused(now.reason, now.__cause__, certain=before.certain and now.certain)
 
 
 def _answer(results: list[PublishRefused | None]) -> PublishRefused | None:
@@ -262,9 +258,7 @@ def _answer(results: list[PublishRefused | None]) -> PublishRefused | None:
         if len(refusals) > 1
         else ""
     )
-    answer = PublishRefused(first.reason + more, certain=certain)
-    answer.__cause__ = first.__cause__
-    return answer
+    return _refused(first.reason + more, first.__cause__, certain=certain)
 
 
 def _entry(publish: _Publish) -> dict[str, Any]:
