@@ -1,13 +1,14 @@
 """The copies of one message, one per audience it concerns (docs/messages.md, "Routes").
 
-The stack's own subscribers (audience `all`) get the whole notice; each route that matches part
-of it gets a copy of that part alone, rendered on its own, so its subject and counts are the
-route's. The copies are one message: SNS took it when it took every copy (docs/design.md rule 2).
+The stack's own subscribers (audience `all`) get the whole notice (or reminder digest); each
+route that matches part of it gets a copy of that part alone, rendered on its own, so its subject
+and counts are the route's. The copies are one message: SNS took it when it took every copy
+(docs/design.md rule 2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,16 +19,27 @@ from config_notifier.routing import Route, restrict
 from config_notifier.wording import Context
 
 
+def copies[T](
+    whole: T,
+    render: Callable[[T], Message],
+    part_for: Callable[[T, Route], T | None],
+    routes: Sequence[Route],
+) -> tuple[Message, ...]:
+    """The message about `whole` for everyone, then each route's copy: the part of it the route
+    matches (`part_for`; None: nothing), rendered on its own, with the route as its audience."""
+    routed = (
+        replace(render(part), audience=route.name)
+        for route in routes
+        if (part := part_for(whole, route)) is not None
+    )
+    return (render(whole), *routed)
+
+
 def copies_of(
     notice: Notice[Any], context: Context, routes: Sequence[Route]
 ) -> tuple[Message, ...]:
     """The message about `notice` for everyone, then each route's part of it."""
-    routed = []
-    for route in routes:
-        part = for_route(notice, route)
-        if part is not None:
-            routed.append(replace(render_notice(part, context), audience=route.name))
-    return (render_notice(notice, context), *routed)
+    return copies(notice, lambda part: render_notice(part, context), for_route, routes)
 
 
 def for_route(notice: Notice[Any], route: Route) -> Notice[Any] | None:

@@ -12,18 +12,18 @@ refused digest is tried again next run.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
 from config_notifier import SERVICE
+from config_notifier.audiences import copies
 from config_notifier.delivery import Letter
 from config_notifier.digest import render_digest
 from config_notifier.errors import SnapshotUnavailable
 from config_notifier.model import EntityId, Kind, Record
 from config_notifier.reminders import Policy, Reminder, latest
-from config_notifier.routing import restrict_reminder
+from config_notifier.routing import Route, restrict_reminder
 from config_notifier.scope import Scope
 from config_notifier.stored import Reminded
 from config_notifier.survey import Region
@@ -64,14 +64,13 @@ def _send(scope: Scope, listed: list[Reminder], policy: Policy) -> bool:
     """Publish the digest; True when SNS took it."""
     needs_names = any(r.deployment.admin_account or r.members for r in listed)
     context = scope.messages.with_names() if needs_names else scope.messages.base
-    message = render_digest(listed, context, interval=policy.interval)
     # Each route gets the digest of what it matches, as it got their transitions.
-    routed = []
-    for route in scope.settings.routes:
-        part = [r for reminder in listed if (r := restrict_reminder(reminder, route))]
-        if part:
-            copy = render_digest(part, context, interval=policy.interval)
-            routed.append(replace(copy, audience=route.name))
+    message, *routed = copies(
+        listed,
+        lambda part: render_digest(part, context, interval=policy.interval),
+        _part_for,
+        scope.settings.routes,
+    )
     letter = Letter(message, routed=tuple(routed))
     sent = scope.courier.deliver(
         ("", ""), REMINDER_DIGEST, [letter], told={}, loaded=None, context=context
@@ -82,6 +81,11 @@ def _send(scope: Scope, listed: list[Reminder], policy: Policy) -> bool:
     scope.report.published([None])
     scope.report.reminded(len(listed))
     return True
+
+
+def _part_for(listed: list[Reminder], route: Route) -> list[Reminder] | None:
+    """What of the digest's deployments `route` matches; None: nothing."""
+    return [r for reminder in listed if (r := restrict_reminder(reminder, route))] or None
 
 
 def _mark(scope: Scope, regions: list[Region], reminded: Reminded) -> None:
