@@ -238,20 +238,22 @@ def _attributes(fields: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 def _answers(exchange: Exchange) -> tuple[list[_Message], list[_Message], list[_Message]]:
     """The messages of a publish SNS took, may have taken (a 5xx: its answer may be lost), and
     surely refused (a 4xx, or an entry a PublishBatch answer lists as failed)."""
+    took, maybe, refused = _answered(exchange)
+    return [e.message for e in took], [e.message for e in maybe], [e.message for e in refused]
+
+
+def _answered(exchange: Exchange) -> tuple[list[_Entry], list[_Entry], list[_Entry]]:
+    """The entries of a publish, as `_answers` sorts their messages."""
     status, entries = _status(exchange), _entries(exchange.request.form())
     if status >= _SERVER_ERROR:
-        return [], [e.message for e in entries], []
+        return [], entries, []
     if status != _OK:
-        return [], [], [e.message for e in entries]
+        return [], [], entries
     if exchange.request.operation == "Publish":
-        return [e.message for e in entries], [], []
+        return entries, [], []
     assert exchange.response is not None  # noqa: S101 - a status came with it
     took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
-    return (
-        [e.message for e in entries if e.id in took],
-        [],
-        [e.message for e in entries if e.id not in took],
-    )
+    return [e for e in entries if e.id in took], [], [e for e in entries if e.id not in took]
 
 
 def _message_keys(exchanges: Iterable[Exchange]) -> Mapping[_Message, frozenset[Key]]:
@@ -271,14 +273,8 @@ def _message_keys(exchanges: Iterable[Exchange]) -> Mapping[_Message, frozenset[
 
 def _taken(exchange: Exchange) -> list[dict[str, Any]]:
     """The documents of the JSON topic's copies SNS took (a 200, and its entry not failed)."""
-    if _status(exchange) != _OK:
-        return []
-    entries = _entries(exchange.request.form())
-    if exchange.request.operation == "PublishBatch":
-        assert exchange.response is not None  # noqa: S101 - a status came with it
-        took = {entry_id for entry_id, _ in successful_entries(exchange.response.body)}
-        entries = [e for e in entries if e.id in took]
-    return [doc for e in entries if (doc := e.document) is not None]
+    took, _, _ = _answered(exchange)
+    return [doc for e in took if (doc := e.document) is not None]
 
 
 def _status(exchange: Exchange) -> int:
