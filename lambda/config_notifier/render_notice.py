@@ -115,19 +115,18 @@ def _headline_parts(
     failing = {(i.group.region, i.account_id) for i in items if i.severity is Severity.FAILURE}
     stuck = [i for i in items if i.severity is Severity.STUCK]
     regions = count(len(notice.regions), "region")
-    if notice.cause is Cause.ACCOUNTS:
+    if notice.cause is Cause.ACCOUNTS and not notice.accounts:
+        # A route's part of it: only the moves of the rules and packs themselves.
+        name, where = count(len(notice.deployments), "deployment"), f" in {regions}"
+        failed = {(i.group.region, i.group.name) for i in items if i.severity is Severity.FAILURE}
+        tail = f": {len(failed)} failing" if failed else ""
+    elif notice.cause is Cause.ACCOUNTS:
         accounts = notice.accounts
         name = (
             context.account(accounts[0]) if len(accounts) == 1 else count(len(accounts), "account")
         )
         where = f" in {count(len(notice.deployments), 'deployment')}, {regions}"
         tail = f": {len(failing)} failing" if failing else ""
-        if not accounts:  # a route's part of it: only the moves of the rules and packs themselves
-            name, where = count(len(notice.deployments), "deployment"), f" in {regions}"
-            failed = {
-                (i.group.region, i.group.name) for i in items if i.severity is Severity.FAILURE
-            }
-            tail = f": {len(failed)} failing" if failed else ""
     else:
         kind, name, admin = notice.deployments[0]
         what = SHORT.get(kind, kind.value) + (f", delegated admin {admin}" if admin else "")
