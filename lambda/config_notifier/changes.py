@@ -8,7 +8,7 @@ region's single messages (account packs, and rules or packs that are gone).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from config_notifier.diff import diff_told, for_baseline
@@ -50,6 +50,39 @@ class ParentChanges:
     to_publish: list[Transition]  # what the message tells
     member_changes: list[Transition]  # every member that moved, told or not (a baseline's)
     unresolved: Told  # what earlier runs told of members that could not be read this time
+    # Told by an earlier run's message that SNS took, and not moved since: committed, not told
+    # again (docs/design.md, "An outbox SNS took").
+    already_told: list[Transition] = field(default_factory=list)
+
+
+def already_told(
+    transitions: Sequence[Transition], loaded: Outbox | None
+) -> tuple[list[Transition], list[Transition]]:
+    """`transitions` split into those to tell and those an earlier run's message already told:
+    the outbox says SNS took the message telling the entity's status, and it has not moved since
+    (its transition is the outbox's status again, which diff_told makes only to repeat it)."""
+    delivered = loaded.delivered if loaded is not None else frozenset()
+    if not delivered:
+        return list(transitions), []
+    assert loaded is not None  # noqa: S101 (delivered is empty without it)
+    return split_told(transitions, loaded.told, delivered)
+
+
+def split_told(
+    transitions: Sequence[Transition], told: Told, delivered: frozenset[EntityId]
+) -> tuple[list[Transition], list[Transition]]:
+    """already_told, for what several outboxes told (`told`, of which `delivered` surely)."""
+    done = [t for t in transitions if t.entity in delivered and told[t.entity] == t.new]
+    return [t for t in transitions if t not in done], done
+
+
+def covered_by(
+    delivered: frozenset[EntityId], unresolved: Told, *telling: Sequence[Transition]
+) -> frozenset[EntityId]:
+    """The entries of a new outbox that subscribers surely have once SNS took its messages: what
+    they tell or already told (`telling`), and the unresolved entries the outboxes it replaces
+    say they surely have (`delivered`)."""
+    return frozenset({*(delivered & unresolved.keys()), *(t.entity for ts in telling for t in ts)})
 
 
 def parent_changes(view: ParentView, *, in_baseline: bool, mode: BaselineMode) -> ParentChanges:
@@ -70,7 +103,8 @@ def parent_changes(view: ParentView, *, in_baseline: bool, mode: BaselineMode) -
     to_publish = (for_baseline(parent_moves, mode) if in_baseline else parent_moves) + (
         for_baseline(member_changes, mode) if quiet_members else member_changes
     )
-    return ParentChanges(to_publish, member_changes, unresolved)
+    to_publish, done = already_told(to_publish, view.loaded)
+    return ParentChanges(to_publish, member_changes, unresolved, done)
 
 
 def parent_stalls(
@@ -116,8 +150,9 @@ def apply_mutes(
 @dataclass(frozen=True, slots=True)
 class SingleChanges:
     to_publish: list[Transition]  # one message each
-    quiet: list[Transition]  # a baseline's: committed as they are
+    quiet: list[Transition]  # committed as they are: a baseline's, and the already told
     unresolved: Told  # what earlier runs told of sources unread this time
+    already_told: list[Transition] = field(default_factory=list)  # as in ParentChanges
 
 
 def waiting_outboxes(region: Region, handled: set[str]) -> dict[str, Outbox]:
@@ -130,9 +165,12 @@ def waiting_outboxes(region: Region, handled: set[str]) -> dict[str, Outbox]:
     }
 
 
-def single_changes(region: Region, pending: Told, mode: BaselineMode) -> SingleChanges:
+def single_changes(
+    region: Region, pending: Told, mode: BaselineMode, delivered: frozenset[EntityId] = frozenset()
+) -> SingleChanges:
     """Account packs and removed rules and packs: what to publish, what to commit quietly, and
-    what earlier runs published of sources unread this time."""
+    what earlier runs published of sources unread this time (`pending`; of which subscribers
+    surely have `delivered`)."""
     to_publish: list[Transition] = []
     quiet: list[Transition] = []
     unresolved: dict[EntityId, Status | None] = {}
@@ -156,7 +194,8 @@ def single_changes(region: Region, pending: Told, mode: BaselineMode) -> SingleC
         told_now = for_baseline(changes, mode) if region.in_baseline(kind) else changes
         to_publish += told_now
         quiet += [t for t in changes if t not in told_now]
-    return SingleChanges(to_publish, quiet, unresolved)
+    to_publish, done = split_told(to_publish, pending, delivered)
+    return SingleChanges(to_publish, quiet + done, unresolved, done)
 
 
 def account_pack_stalls(region: Region, now: datetime, after: timedelta) -> list[Stuck]:
@@ -209,12 +248,22 @@ def stuck_group(s: Stuck) -> Group:
     )
 
 
-def told_by(outboxes: Mapping[str, Outbox], loaded: Outbox | None) -> dict[EntityId, Status | None]:
-    """What the region's singles outbox and the outboxes of gone rules and packs told."""
+def told_by(
+    outboxes: Mapping[str, Outbox], loaded: Outbox | None
+) -> tuple[dict[EntityId, Status | None], frozenset[EntityId]]:
+    """What the region's singles outbox and the outboxes of gone rules and packs told, and which
+    of it subscribers surely have (each entry as delivered as the outbox it was taken from)."""
     pending: dict[EntityId, Status | None] = dict(loaded.told) if loaded else {}
+    delivered = set(loaded.delivered) if loaded else set()
     for outbox in outboxes.values():
-        pending.update((e, s) for e, s in outbox.told.items() if e.kind in SOURCES)
-    return pending
+        for entity, status in outbox.told.items():
+            if entity.kind in SOURCES:
+                pending[entity] = status
+                if entity in outbox.delivered:
+                    delivered.add(entity)
+                else:
+                    delivered.discard(entity)
+    return pending, frozenset(delivered)
 
 
 def _gone(subject: str, region: Region) -> bool:

@@ -113,17 +113,26 @@ class Courier:
         return Delivered(accepted, refused, outbox, events)
 
     def record(
-        self, where: tuple[str, str], subject: str, told: Told, loaded: Outbox | None
+        self,
+        where: tuple[str, str],
+        subject: str,
+        told: Told,
+        loaded: Outbox | None,
+        covered: frozenset[EntityId] = frozenset(),
     ) -> Outbox | None:
-        """Step 1: record `told` in `subject`'s outbox in place of `loaded`; the outbox as it now
+        """Step 1: record `told` in `subject`'s outbox in place of `loaded`, with the entries
+        subscribers surely have once SNS took its messages (`covered`); the outbox as it now
         stands. Raises SnapshotUnavailable or OutboxTaken: then nothing of it may be published."""
         if not told:
             return loaded
         name, admin = where
-        write = OutboxWrite(subject, told, self._generation, loaded)
+        write = OutboxWrite(subject, told, self._generation, loaded, covered)
         keys = self._store.put_outbox(name, write, admin)
         return Outbox(
-            told, self._generation, tuple(sorted({*(loaded.keys if loaded else ()), *keys}))
+            told,
+            self._generation,
+            tuple(sorted({*(loaded.keys if loaded else ()), *keys})),
+            covered,
         )
 
     def publish(self, messages: Sequence[Sequence[Message]]) -> list[PublishRefused | None]:
@@ -155,20 +164,33 @@ class Courier:
         before = loaded.told if loaded is not None else {}
         told = {e: s for e, s in written.told.items() if e not in refused}
         told.update((e, before[e]) for e in refused if e in before)
-        return self.rewrite(where, subject, written, told, "after a certain refusal")
+        # What goes back to the earlier outbox's status is covered only if that one was taken.
+        earlier = loaded.delivered if loaded is not None else frozenset()
+        covered = (written.covered - refused) | (earlier & refused)
+        why = "after a certain refusal"
+        return self.rewrite(where, subject, written, told, why, covered=covered)
 
     def rewrite(
-        self, where: tuple[str, str], subject: str, written: Outbox, told: Told, why: str
+        self,
+        where: tuple[str, str],
+        subject: str,
+        written: Outbox,
+        told: Told,
+        why: str,
+        *,
+        covered: frozenset[EntityId] | None = None,
     ) -> Outbox | None:
-        """`subject`'s outbox, as `written`, made to say `told` instead (`why`, for the log); None
-        when nothing is left of it. Left as written when it cannot be: the next run may then
-        repeat a transition, never lose one."""
+        """`subject`'s outbox, as `written`, made to say `told` instead (`why`, for the log), its
+        entries as covered as they were unless `covered` says otherwise; None when nothing is
+        left of it. Left as written when it cannot be: the next run may then repeat a
+        transition, never lose one."""
         name, admin = where
+        covered = (written.covered if covered is None else covered) & told.keys()
         try:
             if not told:
                 self._store.delete_outbox(name, subject, written, admin)
                 return None
-            write = OutboxWrite(subject, told, self._generation, written)
+            write = OutboxWrite(subject, told, self._generation, written, frozenset(covered))
             keys = self._store.put_outbox(name, write, admin)
         except SnapshotUnavailable as exc:
             logger.warning(
@@ -178,7 +200,24 @@ class Courier:
             return written
         except OutboxTaken:
             return written  # another run wrote it since: left to that run and the next
-        return Outbox(told, self._generation, tuple(sorted({*written.keys, *keys})))
+        keys = tuple(sorted({*written.keys, *keys}))
+        # Same generation: a mark that SNS took its messages still holds.
+        return Outbox(told, self._generation, keys, frozenset(covered), written.taken)
+
+    def mark_taken(self, where: tuple[str, str], subject: str, outbox: Outbox | None) -> None:
+        """Mark that SNS took every message of this run's `outbox`, whose commit then failed:
+        the next run commits what it covers without telling it again (docs/design.md, "An
+        outbox SNS took"). An outbox this run did not write is left alone: it speaks of
+        messages of another run. Unmarked when it cannot be: a repeat, never a loss."""
+        if outbox is None or outbox.generation != self._generation or not outbox.covered:
+            return
+        name, admin = where
+        try:
+            self._store.mark_taken(name, subject, outbox, admin)
+        except SnapshotUnavailable as exc:
+            logger.warning(
+                "outbox not marked taken", extra={"subject": subject, "error": exc.reason}
+            )
 
 
 class MessageContext:

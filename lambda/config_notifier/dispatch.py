@@ -49,6 +49,7 @@ class Piece:
     loaded: Outbox | None
     groups: tuple[Group, ...]
     answers: tuple[frozenset[EntityId], ...]  # per group
+    covered: frozenset[EntityId] = frozenset()  # the entries of `told` SNS took once it took these
 
 
 @dataclass(slots=True)
@@ -104,7 +105,9 @@ class Dispatch:
         """Record the piece's outbox; the groups that may go out."""
         everything = list(range(len(piece.groups)))
         try:
-            sent.outbox = self._courier.record(piece.where, piece.subject, piece.told, piece.loaded)
+            sent.outbox = self._courier.record(
+                piece.where, piece.subject, piece.told, piece.loaded, piece.covered
+            )
         except OutboxTaken as exc:
             logger.info(
                 "another run is publishing this; left to it and the next run",

@@ -9,7 +9,7 @@ follows the rules and packs that moved, and rules and packs are worked on side b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,6 +21,7 @@ from config_notifier.changes import (
     ParentChanges,
     ParentView,
     apply_mutes,
+    covered_by,
     parent_changes,
     parent_group,
     parent_stalls,
@@ -58,6 +59,8 @@ class ParentOutcome:
     record: Record | None = None  # the rule's or pack's record to commit, if it is to change
     outbox: Outbox | None = None  # to remove once the region's commit holds what it says
     failing_members: int = 0
+    # This run's outbox of it, whose message SNS took: marked so should the region's commit fail.
+    published: Outbox | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +90,15 @@ class Pending:
             detail_read=view.members_now is not None,
             stuck=muting.kept_stuck,
         )
-        told = {**self.changes.unresolved, **{t.entity: t.new for t in muting.kept}}
+        changes = self.changes
+        told = {
+            **changes.unresolved,
+            **{t.entity: t.new for t in changes.already_told},
+            **{t.entity: t.new for t in muting.kept},
+        }
         # The outbox holds this rule's or pack's message alone: a refusal takes all of it back.
         answers = frozenset({*told, *(view.loaded.told if view.loaded else {})})
+        delivered = view.loaded.delivered if view.loaded else frozenset()
         return Piece(
             (entity.region, entity.admin_account),
             outbox_subject(entity),
@@ -97,6 +106,7 @@ class Pending:
             view.loaded,
             (group,),
             (answers,),
+            covered_by(delivered, changes.unresolved, changes.already_told, muting.kept),
         )
 
 
@@ -168,6 +178,12 @@ class ParentWork:
         left = left or (Left.CONFLICT if saved.conflicts else None)
         failure = commit_failure or failure
         scope.report.held_by_mutes(len(pending.muting.held))
+        log_already_told(changes.already_told)
+        if left is not None and sent is not None:
+            # SNS took the message and the commit failed: the next run commits, not repeats it.
+            scope.courier.mark_taken(
+                (entity.region, entity.admin_account), outbox_subject(entity), outbox
+            )
         return ParentOutcome(
             entity,
             left,
@@ -183,6 +199,7 @@ class ParentWork:
             # Its outbox goes once the region's commit holds this; not while members are unknown.
             outbox=None if changes.unresolved else outbox,
             failing_members=sum(1 for o in view.members_now or [] if o.status.is_failed),
+            published=outbox if sent is not None else None,
         )
 
     def _not_recorded(
@@ -243,5 +260,19 @@ def log_muted(muting: Muting) -> None:
                 "entity_name": entity.name,
                 "account_id": entity.account_id or None,
                 "severity": severity.value,
+            },
+        )
+
+
+def log_already_told(transitions: Sequence[Transition]) -> None:
+    """Each transition an earlier run's message told, which SNS took: committed, not repeated."""
+    for t in transitions:
+        logger.info(
+            "told by an earlier run: committed, not published again",
+            extra={
+                "region": t.entity.region,
+                "kind": t.entity.kind.value,
+                "entity_name": t.entity.name,
+                "account_id": t.entity.account_id or None,
             },
         )

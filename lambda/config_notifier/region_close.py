@@ -16,6 +16,7 @@ from config_notifier.changes import (
     SingleChanges,
     account_pack_stalls,
     apply_mutes,
+    covered_by,
     single_changes,
     single_group,
     stuck_group,
@@ -26,7 +27,7 @@ from config_notifier.delivery import Letter
 from config_notifier.dispatch import Piece, Sent
 from config_notifier.errors import NotifierError, OutboxTaken, SnapshotUnavailable
 from config_notifier.model import EntityId, Stuck, Transition
-from config_notifier.parent_work import ParentOutcome, log_muted
+from config_notifier.parent_work import ParentOutcome, log_already_told, log_muted
 from config_notifier.scope import Scope
 from config_notifier.stored import SINGLES, Outbox, outbox_subject
 from config_notifier.summary import render_baseline_summary
@@ -45,6 +46,7 @@ class Singles:
     changes: SingleChanges
     stalls: list[Stuck]
     muting: Muting
+    delivered: frozenset[EntityId] = frozenset()  # what subscribers surely have of the outboxes
 
     def piece(self, region: Region) -> Piece | None:
         """Their share of the run's messages, in the region's singles outbox; None: nothing."""
@@ -53,14 +55,20 @@ class Singles:
         if not kept and not stuck:
             return None
         groups = [single_group(t) for t in kept] + [stuck_group(s) for s in stuck]
-        told = {**self.changes.unresolved, **{t.entity: t.new for t in kept}} if kept else {}
+        changes = self.changes
+        told = {
+            **changes.unresolved,
+            **{t.entity: t.new for t in changes.already_told},
+            **{t.entity: t.new for t in kept},
+        }
         return Piece(
             region.where,
             SINGLES,
-            told,
+            told if kept else {},
             region.snapshot.outbox.get(SINGLES),
             tuple(groups),
             tuple(frozenset(t.entity for t in g.transitions) for g in groups),
+            covered_by(self.delivered, changes.unresolved, changes.already_told, kept),
         )
 
 
@@ -76,16 +84,14 @@ class RegionClose:
             return None
         # What earlier runs published of account packs and removed rules and packs, uncommitted.
         gone = waiting_outboxes(region, {outbox_subject(p) for p in parents})
-        changes = single_changes(
-            region,
-            told_by(gone, region.snapshot.outbox.get(SINGLES)),
-            scope.settings.baseline_mode,
-        )
+        told, delivered = told_by(gone, region.snapshot.outbox.get(SINGLES))
+        changes = single_changes(region, told, scope.settings.baseline_mode, delivered)
         stalls = account_pack_stalls(region, scope.now, scope.stuck_after)
         muting = apply_mutes(scope.settings.mutes, scope.now, changes.to_publish, stalls)
         log_muted(muting)
+        log_already_told(changes.already_told)
         scope.report.held_by_mutes(len(muting.held))
-        return Singles(gone, changes, stalls, muting)
+        return Singles(gone, changes, stalls, muting, delivered)
 
     def close(
         self,
@@ -120,6 +126,9 @@ class RegionClose:
                 self._write_failed(region, "outbox cleanup", exc)
         else:
             self._release_members(region, outcomes)
+            if sent is not None and sent.accepted:
+                # SNS took what the singles outbox covers: the next run commits, not repeats it.
+                self._scope.courier.mark_taken(region.where, SINGLES, singles_outbox)
         self._baseline_summary(region, outcomes)
 
     def _release_members(self, region: Region, outcomes: Sequence[ParentOutcome]) -> None:
@@ -127,20 +136,24 @@ class RegionClose:
         each rule or pack committed this run are in the snapshot already, so its outbox keeps only
         the rule's or pack's own status (docs/design.md rule 2). Left in it, a member told
         healthy, which the snapshot does not keep (rule 7), would read as never told and be told
-        again."""
+        again. An outbox whose message SNS took this run is marked so: the next run commits what
+        it told without telling it again."""
+        courier = self._scope.courier
         for outcome in outcomes:
-            outbox = outcome.outbox
-            if outcome.left is not None or outbox is None:
+            if outcome.left is not None:
                 continue
-            own = {e: s for e, s in outbox.told.items() if not e.kind.is_member}
-            if len(own) < len(outbox.told):
-                self._scope.courier.rewrite(
-                    region.where,
-                    outbox_subject(outcome.parent),
-                    outbox,
-                    own,
-                    "after the region's commit failed",
-                )
+            subject = outbox_subject(outcome.parent)
+            outbox = outcome.outbox
+            if outbox is not None:
+                own = {e: s for e, s in outbox.told.items() if not e.kind.is_member}
+                if len(own) < len(outbox.told):
+                    outbox = courier.rewrite(
+                        region.where, subject, outbox, own, "after the region's commit failed"
+                    )
+            else:
+                outbox = outcome.published  # its members are unresolved: all of it stays
+            if outcome.published is not None:
+                courier.mark_taken(region.where, subject, outbox)
 
     def _singles_sent(
         self, region: Region, singles: Singles, sent: Sent | None

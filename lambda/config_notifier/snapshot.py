@@ -7,6 +7,7 @@ Layout (pk / sk):
   "R#<region>"                / "#baseline#<source>"  the region's first run of that source is done
   "R#<region>"                / "outbox#<subject>"     statuses published, not yet committed
   "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
+  "R#<region>"                / "taken#<subject>"      SNS took the messages of that outbox
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
   "R#<region>"                / "#reminded"            when a reminder digest last went out
 
@@ -51,6 +52,7 @@ from config_notifier.stored import (
     OUTBOX_PART_CHARS,
     REGION_CHUNK,
     REMINDED,
+    TAKEN,
     ChunkCommit,
     Chunked,
     Fields,
@@ -67,6 +69,7 @@ from config_notifier.stored import (
     outbox_from_items,
     region_key,
     region_pk,
+    taken_key,
     to_fields,
 )
 
@@ -119,7 +122,7 @@ class SnapshotStore:
             if sk.startswith(BASELINE):
                 baselined.add(sk.removeprefix(BASELINE))
                 continue
-            if sk.startswith(OUTBOX):
+            if sk.startswith((OUTBOX, TAKEN)):
                 subject = item["subject"]["S"]
                 if "generation" in item:
                     heads[subject] = item
@@ -226,7 +229,7 @@ class SnapshotStore:
         a write that fails halfway leaves the previous head, and what it says, as it was.
         """
         subject, generation = write.subject, write.generation
-        text = dump_told(write.told)
+        text = dump_told(write.told, write.covered)
         chunks = [text[i : i + OUTBOX_PART_CHARS] for i in range(0, len(text), OUTBOX_PART_CHARS)]
         keys = [f"{OUTBOX}{subject}"] + [
             f"{OUTBOX}{subject}#{generation}#{i:04d}" for i in range(1, len(chunks))
@@ -263,6 +266,22 @@ class SnapshotStore:
         ):
             raise OutboxTaken(f"another run is publishing {subject} in {region_pk(region, admin)}")
         return tuple(keys)
+
+    @_aws_errors_unavailable
+    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
+        """Mark that SNS took every message of `outbox`'s generation.
+
+        Unconditional: the mark names its generation and counts only while the head is that
+        generation, so a newer run's outbox is never touched by it. It goes with the outbox."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": region_pk(region, admin)},
+                "sk": {"S": taken_key(subject)},
+                "subject": {"S": subject},
+                "taken_of": {"S": outbox.generation or ""},
+            },
+        )
 
     @_aws_errors_unavailable
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:

@@ -23,6 +23,7 @@ BASELINE = "#baseline#"
 REGION_CHUNK = "records#"
 MEMBER_CHUNK = "chunk#"
 OUTBOX = "outbox#"
+TAKEN = "taken#"  # taken#<subject>: SNS took every message of the subject's outbox's generation
 EVENTS_PENDING = "#events-pending"  # written by the event outbox (events.PENDING_MARKER)
 REMINDED = "#reminded"  # the reminder digest's marker (Reminded)
 OUTBOX_PART_CHARS = 90_000  # at most 4 bytes a character: a part stays under the item limit
@@ -44,11 +45,23 @@ Told = Mapping[EntityId, Status | None]  # what a subscriber may have been told 
 
 @dataclass(frozen=True, slots=True)
 class Outbox:
-    """One subject's outbox as stored: what it says, its generation, and every item it left."""
+    """One subject's outbox as stored: what it says, its generation, and every item it left.
+
+    `covered` are the entries subscribers surely have once SNS took the generation's messages:
+    what those messages told, and what earlier messages SNS took told (docs/design.md rule 2,
+    "An outbox SNS took"). `taken`: a run marked that SNS took every one of them."""
 
     told: Told
     generation: str | None  # None: only pieces of an unfinished write, no head
     keys: tuple[str, ...]
+    covered: frozenset[EntityId] = frozenset()
+    taken: bool = False
+
+    @property
+    def delivered(self) -> frozenset[EntityId]:
+        """The entries whose told status subscribers surely have: nothing left to tell of them
+        while they keep it."""
+        return self.covered if self.taken else frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,7 @@ class OutboxWrite:
     told: Told
     generation: str
     replaces: Outbox | None
+    covered: frozenset[EntityId] = frozenset()  # see Outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +117,23 @@ def outbox_subject(entity: EntityId) -> str:
 SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
 
 
+def taken_key(subject: str) -> str:
+    """The item marking that SNS took an outbox's messages (its own prefix: whatever a rule's
+    name holds, it never meets a head or a piece)."""
+    return f"{TAKEN}{subject}"
+
+
 def outbox_from_items(
-    region: str, admin: str, head: dict[str, Any] | None, pieces: list[dict[str, Any]]
+    region: str, admin: str, head: dict[str, Any] | None, items: list[dict[str, Any]]
 ) -> Outbox:
-    """An outbox from its stored items; the pieces of other generations are left-overs."""
-    keys = tuple(p["sk"]["S"] for p in pieces)
+    """An outbox from its stored items; the pieces and marks of other generations are
+    left-overs."""
+    keys = tuple(p["sk"]["S"] for p in items)
     if head is None:
         return Outbox({}, None, keys)
     generation, parts = head["generation"]["S"], int(head["parts"]["N"])
+    taken = any(p.get("taken_of", {}).get("S") == generation for p in items)
+    pieces = [p for p in items if "piece_of" in p]
     # A run that puts a shorter outbox in place of its own (same generation) leaves the longer
     # one's last pieces behind: only those numbered below the head's count are its own.
     mine = sorted(
@@ -123,19 +146,30 @@ def outbox_from_items(
         # it, an unreadable outbox must not stop the region: it is cleared with the next commit.
         return Outbox({}, generation, (head["sk"]["S"], *keys))
     text = head["told"]["S"] + "".join(chunk for _, chunk in mine)
-    return Outbox(load_told(region, admin, text), generation, (head["sk"]["S"], *keys))
+    told, covered = load_told(region, admin, text)
+    return Outbox(told, generation, (head["sk"]["S"], *keys), covered, taken)
 
 
-def dump_told(told: Told) -> str:
-    rows = [[e.kind.value, e.name, e.account_id, _status(status)] for e, status in told.items()]
+def dump_told(told: Told, covered: frozenset[EntityId] = frozenset()) -> str:
+    """Rows of [kind, name, account, status], with a fifth field 1 for a covered entry (an
+    outbox written before marks existed has none: nothing in it counts as delivered)."""
+    rows = [
+        [e.kind.value, e.name, e.account_id, _status(status), *([1] if e in covered else [])]
+        for e, status in told.items()
+    ]
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
 
 
-def load_told(region: str, admin: str, text: str) -> Told:
-    return {
-        EntityId(region, Kind(kind), name, account, admin): _unstatus(status)
-        for kind, name, account, status in json.loads(text)
-    }
+def load_told(region: str, admin: str, text: str) -> tuple[Told, frozenset[EntityId]]:
+    """What an outbox told, and which of its entries are covered."""
+    told: dict[EntityId, Status | None] = {}
+    covered: set[EntityId] = set()
+    for kind, name, account, status, *mark in json.loads(text):
+        entity = EntityId(region, Kind(kind), name, account, admin)
+        told[entity] = _unstatus(status)
+        if mark == [1]:
+            covered.add(entity)
+    return told, frozenset(covered)
 
 
 def _status(status: Status | None) -> Fields | None:

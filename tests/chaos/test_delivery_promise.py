@@ -24,6 +24,7 @@ FAILING = ACCOUNTS[3]
 # The snapshot's record chunks carry a revision; the outbox is written before publishing.
 COMMIT_WRITES = '"rev"'
 REGION_RECORDS = '"records#'  # the sort key of the region's record chunks, not member chunks
+TAKEN_MARKS = '"taken#'  # the sort key of the marks that SNS took an outbox's messages
 Change = tuple[str, str, str | None, Any]  # (kind, name, account id, new status or None)
 
 
@@ -180,7 +181,9 @@ def test_an_answer_lost_after_sns_accepted_is_a_duplicate_in_the_same_run(failin
     assert told(failing, "next") == []
 
 
-def test_a_conflicting_commit_repeats_the_transition_once(failing, fault_proxy):
+def test_a_message_sns_took_whose_commit_fails_is_committed_next_run_not_repeated(
+    failing, config_sim, fault_proxy
+):
     # Given a baselined organization, and a member account that fails
     # When every commit of a snapshot chunk is refused as another writer's
     fault_proxy.add_fault(
@@ -190,7 +193,93 @@ def test_a_conflicting_commit_repeats_the_transition_once(failing, fault_proxy):
     # Then the failure is delivered, and the run counts the conflict
     assert changes(failing).count(MEMBER_FAILED) == 1
     assert summary["write_conflicts"] >= 1
-    # And the next run, without conflict, delivers it again (a duplicate) and commits it
+    # And the next run, without conflict, commits it without telling it again: SNS took it
+    fault_proxy.clear_faults()
+    assert told(failing, "next") == []
+    assert told(failing, "after") == []
+    # And the snapshot holds the failure: its recovery is told, once
+    fix_member(config_sim)
+    assert told(failing, "fixed").count(MEMBER_FIXED) == 1
+
+
+def test_a_message_whose_commit_fails_two_runs_in_a_row_is_delivered_once(failing, fault_proxy):
+    # Given a baselined organization, and a member account that fails
+    # When every commit is refused as another writer's, in this run and the next
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+    )
+    first = told(failing, "conflict")
+    second = told(failing, "conflict-again")
+    # Then the failure was delivered once, by the first run; the second told nothing
+    assert first.count(MEMBER_FAILED) == 1
+    assert second == []
+    # And once the commits go through, nothing is told again
+    fault_proxy.clear_faults()
+    assert told(failing, "next") == []
+    assert told(failing, "after") == []
+
+
+def test_what_sns_took_stays_known_when_the_next_run_tells_something_new(
+    failing, config_sim, fault_proxy
+):
+    # Given a member's failure delivered by a run whose commit was refused
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+    )
+    assert MEMBER_FAILED in told(failing, "conflict")
+    # When another member fails, and the next run's commit is refused too
+    second = ACCOUNTS[4]
+    config_sim.region(REGION).set_member_status(
+        "pack", PACK, second, "CREATE_FAILED", "NoAvailableConfigurationRecorderException", "no"
+    )
+    again = told(failing, "conflict-again")
+    # Then that run tells the new failure alone
+    assert ("organization-pack-member", PACK, second, "CREATE_FAILED") in again
+    assert MEMBER_FAILED not in again
+    # And once the commits go through, neither failure is told again: the new outbox kept
+    # what SNS took of the first one
+    fault_proxy.clear_faults()
+    assert told(failing, "next") == []
+
+
+def test_a_message_sns_took_whose_region_commit_fails_is_not_repeated(failing, fault_proxy):
+    # Given a baselined organization, and a member account that fails
+    # When the run delivers it and commits the pack's members, but every write of the region's
+    # records is refused as another writer's
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=REGION_RECORDS
+    )
+    assert MEMBER_FAILED in told(failing, "region-conflict")
+    # Then the next run, without conflict, tells nothing again: neither the member's failure
+    # (its commit held) nor the pack's own move (SNS took it)
+    fault_proxy.clear_faults()
+    assert told(failing, "next") == []
+    assert told(failing, "after") == []
+
+
+def test_account_packs_sns_took_whose_commit_fails_are_not_repeated(two_account_packs, fault_proxy):
+    # Given a baselined organization whose two account packs fail
+    # When the run delivers both, and every write of the region's records is refused
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+    )
+    failed = told(two_account_packs, "conflict")
+    assert {c[1] for c in failed if c[3] == "CREATE_FAILED"} == {LOCAL, EXTRA}
+    # Then the next run, without conflict, commits them without telling them again
+    fault_proxy.clear_faults()
+    assert told(two_account_packs, "next") == []
+    assert told(two_account_packs, "after") == []
+
+
+def test_a_mark_that_cannot_be_written_leaves_a_repeat_never_a_loss(failing, fault_proxy):
+    # Given a baselined organization, and a member account that fails
+    # When every commit is refused, and so is every write of the mark that SNS took it
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+    )
+    fault_proxy.add_fault("dynamodb", "PutItem", "InternalServerError", contains=TAKEN_MARKS)
+    assert told(failing, "conflict").count(MEMBER_FAILED) == 1
+    # Then the next run, not knowing SNS took it, tells it again (at least once), then nothing
     fault_proxy.clear_faults()
     assert told(failing, "next").count(MEMBER_FAILED) == 1
     assert told(failing, "after") == []

@@ -234,3 +234,41 @@ def test_a_run_replaces_the_outbox_it_loaded_and_a_stale_delete_keeps_the_newer(
     # And deleting what is there now leaves nothing
     store.delete_outbox(OUTBOX_REGION, subject, store.load_region(OUTBOX_REGION).outbox[subject])
     assert store.load_region(OUTBOX_REGION).outbox == {}
+
+
+def test_an_outbox_marked_taken_says_which_of_its_entries_subscribers_have(store) -> None:
+    # Given an outbox spanning several items, a third of whose entries its messages cover
+    subject = "organization-pack#ops-baseline"
+    written = told(3_000)
+    covered = frozenset(list(written)[::3])
+    write = OutboxWrite(subject, written, "g1", None, covered)
+    store.put_outbox(OUTBOX_REGION, write)
+    unmarked = store.load_region(OUTBOX_REGION).outbox[subject]
+    # Then, before SNS is known to have taken them, none counts as delivered
+    assert unmarked.covered == covered
+    assert unmarked.delivered == frozenset()
+    # When the run marks that SNS took its messages
+    store.mark_taken(OUTBOX_REGION, subject, unmarked)
+    # Then the covered entries, and only those, read back as delivered
+    marked = store.load_region(OUTBOX_REGION).outbox[subject]
+    assert marked.told == written
+    assert marked.delivered == covered
+    # And removing the outbox takes the mark with it
+    store.delete_outbox(OUTBOX_REGION, subject, marked)
+    assert subject not in store.load_region(OUTBOX_REGION).outbox
+
+
+def test_a_mark_of_an_older_generation_says_nothing_of_the_newer_outbox(store) -> None:
+    # Given an outbox whose messages SNS took, marked so
+    subject = "organization-pack#ops-baseline"
+    everything = frozenset(told(2))
+    store.put_outbox(OUTBOX_REGION, OutboxWrite(subject, told(2), "g1", None, everything))
+    first = store.load_region(OUTBOX_REGION).outbox[subject]
+    store.mark_taken(OUTBOX_REGION, subject, first)
+    # When the next run puts its own outbox in its place, its messages not yet taken
+    later = told(2, "CREATE_SUCCESSFUL")
+    store.put_outbox(OUTBOX_REGION, OutboxWrite(subject, later, "g2", first, everything))
+    # Then nothing of the newer outbox counts as delivered
+    loaded = store.load_region(OUTBOX_REGION).outbox[subject]
+    assert loaded.told == later
+    assert loaded.delivered == frozenset()

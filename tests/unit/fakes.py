@@ -7,7 +7,7 @@ outbox heads, chunk revisions that conflict when another writer moved them, type
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config_notifier.errors import OutboxTaken, PublishRefused, SnapshotUnavailable
@@ -88,8 +88,15 @@ class MemorySnapshot:
         if (current.generation if current else None) != expected:
             raise OutboxTaken(f"another run is publishing {write.subject}")
         keys = (f"outbox#{write.subject}",)
-        self.outboxes[key] = Outbox(dict(write.told), write.generation, keys)
+        self.outboxes[key] = Outbox(dict(write.told), write.generation, keys, write.covered)
         return keys
+
+    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
+        self._call("mark_taken")
+        key = (region, admin, subject)
+        current = self.outboxes.get(key)
+        if current is not None and current.generation == outbox.generation:
+            self.outboxes[key] = replace(current, taken=True)
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
         self._call("delete_outbox")
