@@ -38,7 +38,7 @@ from chaos.score import Unconfirmed, deliveries
 from chaos.timeline import Fault
 from chaos.world import MEMBER_KIND, PARENT_KIND, Key
 from config_notifier.render_notice import NOTICE_SCHEMA
-from config_notifier.stored import MEMBER_CHUNK, OUTBOX, REGION_CHUNK, SINGLES
+from config_notifier.stored import MEMBER_CHUNK, OUTBOX, REGION_CHUNK, SINGLES, TAKEN
 from config_notifier.wording import SCHEMA
 from sandbox.fault_proxy import Exchange, successful_entries
 
@@ -164,9 +164,10 @@ def confirms(pk: str, sk: str, key: Key) -> bool:
         return False
     if sk.startswith(REGION_CHUNK):
         return not member
-    if not sk.startswith(OUTBOX):
+    if not sk.startswith((OUTBOX, TAKEN)):
         return False
-    subject = sk.removeprefix(OUTBOX)
+    # An outbox, or the mark that SNS took its messages: either tells the next run about them.
+    subject = sk.removeprefix(OUTBOX).removeprefix(TAKEN)
     if subject.startswith(SINGLES):
         return not member  # account packs, and rules and packs removed
     parent_kind, _, rest = subject.partition("#")
@@ -310,7 +311,7 @@ def _outbox_keys(item: Mapping[str, Any], exchanges: Iterable[Exchange]) -> froz
     text = item["told"]["S"] + "".join(chunk for _, chunk in pieces)
     region = _region(item["pk"]["S"].removeprefix("R#"))
     return frozenset(
-        (region, kind, name, account or "") for kind, name, account, _ in json.loads(text)
+        (region, kind, name, account or "") for kind, name, account, *_ in json.loads(text)
     )
 
 

@@ -253,11 +253,14 @@ def told_by(
 ) -> tuple[dict[EntityId, Status | None], frozenset[EntityId]]:
     """What the region's singles outbox and the outboxes of gone rules and packs told, and which
     of it subscribers surely have (each entry as delivered as the outbox it was taken from)."""
-    pending: dict[EntityId, Status | None] = dict(loaded.told) if loaded else {}
-    delivered = set(loaded.delivered) if loaded else set()
-    for outbox in outboxes.values():
+    pending: dict[EntityId, Status | None] = {}
+    delivered: set[EntityId] = set()
+    # The newest outbox says what subscribers may have heard last (generations begin with their
+    # run's time): a rule or pack removed after its own outbox was left tells its removal last.
+    newest_last = sorted([*outboxes.values(), *([loaded] if loaded else [])], key=_generation)
+    for outbox in newest_last:
         for entity, status in outbox.told.items():
-            if entity.kind in SOURCES:
+            if outbox is loaded or entity.kind in SOURCES:
                 pending[entity] = status
                 if entity in outbox.delivered:
                     delivered.add(entity)
@@ -271,3 +274,7 @@ def _gone(subject: str, region: Region) -> bool:
     kind, _, name = subject.partition("#")
     current = region.current.get(Kind(kind))
     return current is not None and all(o.entity.name != name for o in current)
+
+
+def _generation(outbox: Outbox) -> str:
+    return outbox.generation or ""

@@ -199,20 +199,24 @@ class Committer:
         self._report.committed(saved)
         return _plus(total, saved)
 
-    def clean_outboxes(self, where: tuple[str, str], done: Mapping[str, Outbox]) -> None:
+    def clean_outboxes(
+        self, where: tuple[str, str], done: Mapping[str, Outbox]
+    ) -> tuple[dict[str, Outbox], list[str]]:
         """Remove the outboxes whose statuses the snapshot now holds: each one, whatever became
         of the others. An outbox left behind makes the next run tell again what it names (a
         member told healthy is absent from the snapshot, rule 7), so one failure must not keep
-        the rest. Raises SnapshotUnavailable naming every one that stayed."""
+        the rest. Returns those that stayed, and the write errors that kept some of them."""
         name, admin = where
-        stayed: list[str] = []
+        stayed: dict[str, Outbox] = {}
+        errors: list[str] = []
         for subject, outbox in done.items():
             try:
-                self._store.delete_outbox(name, subject, outbox, admin)
+                if self._store.delete_outbox(name, subject, outbox, admin):
+                    continue
             except SnapshotUnavailable as exc:
-                stayed.append(f"{subject}: {exc.reason}")
-        if stayed:
-            raise SnapshotUnavailable("; ".join(stayed))
+                errors.append(f"{subject}: {exc.reason}")
+            stayed[subject] = outbox
+        return stayed, errors
 
 
 def _plus(a: ChunkCommit, b: ChunkCommit) -> ChunkCommit:

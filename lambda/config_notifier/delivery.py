@@ -180,44 +180,57 @@ class Courier:
         *,
         covered: frozenset[EntityId] | None = None,
     ) -> Outbox | None:
-        """`subject`'s outbox, as `written`, made to say `told` instead (`why`, for the log), its
-        entries as covered as they were unless `covered` says otherwise; None when nothing is
-        left of it. Left as written when it cannot be: the next run may then repeat a
-        transition, never lose one."""
+        """`subject`'s outbox, as `written`, made to say `told` instead (`why`, for the log);
+        None when nothing is left of it. Its entries stay as covered as they were, unless
+        `covered` says otherwise. Left as written when it cannot be, and then vouching for
+        nothing: the next run may repeat a transition, never lose one."""
         name, admin = where
-        covered = (written.covered if covered is None else covered) & told.keys()
+        own = written.generation == self._generation
+        if covered is None:
+            # Another run's outbox, rewritten under this run's generation, which has no message
+            # of its own: it covers what subscribers surely have, and is marked so at once.
+            covered = written.covered if own else written.delivered
+        covered &= told.keys()
         try:
             if not told:
-                self._store.delete_outbox(name, subject, written, admin)
-                return None
-            write = OutboxWrite(subject, told, self._generation, written, frozenset(covered))
+                if self._store.delete_outbox(name, subject, written, admin):
+                    return None
+                return replace(written, covered=frozenset())  # a newer run's stands
+            write = OutboxWrite(subject, told, self._generation, written, covered)
             keys = self._store.put_outbox(name, write, admin)
         except SnapshotUnavailable as exc:
             logger.warning(
                 "outbox not rewritten",
                 extra={"subject": subject, "why": why, "error": exc.reason},
             )
-            return written
+            return replace(written, covered=frozenset())
         except OutboxTaken:
-            return written  # another run wrote it since: left to that run and the next
+            # Another run wrote it since: left to that run and the next.
+            return replace(written, covered=frozenset())
         keys = tuple(sorted({*written.keys, *keys}))
         # Same generation: a mark that SNS took its messages still holds.
-        return Outbox(told, self._generation, keys, frozenset(covered), written.taken)
+        outbox = Outbox(told, self._generation, keys, covered, own and written.taken)
+        return outbox if own else self.mark_taken(where, subject, outbox)
 
-    def mark_taken(self, where: tuple[str, str], subject: str, outbox: Outbox | None) -> None:
-        """Mark that SNS took every message of this run's `outbox`, whose commit then failed:
+    def mark_taken(
+        self, where: tuple[str, str], subject: str, outbox: Outbox | None
+    ) -> Outbox | None:
+        """Mark that SNS took every message of this run's `outbox` that tells what it covers:
         the next run commits what it covers without telling it again (docs/design.md, "An
-        outbox SNS took"). An outbox this run did not write is left alone: it speaks of
-        messages of another run. Unmarked when it cannot be: a repeat, never a loss."""
+        outbox SNS took"). Only on the failure paths: the commit failed, or a refusal was taken
+        back. An outbox this run did not write is left alone: it speaks of another run's
+        messages. Unmarked when it cannot be: a repeat, never a loss. The outbox as it stands."""
         if outbox is None or outbox.generation != self._generation or not outbox.covered:
-            return
+            return outbox
         name, admin = where
         try:
-            self._store.mark_taken(name, subject, outbox, admin)
+            key = self._store.mark_taken(name, subject, outbox, admin)
         except SnapshotUnavailable as exc:
             logger.warning(
                 "outbox not marked taken", extra={"subject": subject, "error": exc.reason}
             )
+            return outbox
+        return replace(outbox, taken=True, keys=tuple(sorted({*outbox.keys, key})))
 
 
 class MessageContext:

@@ -145,3 +145,6 @@ class Dispatch:
             sent.outbox = self._courier.take_back(
                 piece.where, piece.subject, sent.outbox, piece.loaded, entities
             )
+            if not sent.unconfirmed:
+                # Its every other message SNS took: what it still covers, subscribers have.
+                sent.outbox = self._courier.mark_taken(piece.where, piece.subject, sent.outbox)

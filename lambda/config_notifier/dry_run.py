@@ -171,8 +171,11 @@ class ReadOnlySnapshot(SnapshotStore):
     def put_outbox(self, region: str, write: OutboxWrite, admin: str = "") -> tuple[str, ...]:
         return ()
 
-    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
-        return None
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> bool:
+        return True
+
+    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> str:
+        return ""
 
     def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None:
         return None

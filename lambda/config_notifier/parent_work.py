@@ -179,10 +179,11 @@ class ParentWork:
         failure = commit_failure or failure
         scope.report.held_by_mutes(len(pending.muting.held))
         log_already_told(changes.already_told)
-        if left is not None and sent is not None:
+        published = outbox if sent is not None and pending.muting.kept else None
+        if left is not None and published is not None:
             # SNS took the message and the commit failed: the next run commits, not repeats it.
-            scope.courier.mark_taken(
-                (entity.region, entity.admin_account), outbox_subject(entity), outbox
+            outbox = scope.courier.mark_taken(
+                (entity.region, entity.admin_account), outbox_subject(entity), published
             )
         return ParentOutcome(
             entity,
@@ -199,7 +200,7 @@ class ParentWork:
             # Its outbox goes once the region's commit holds this; not while members are unknown.
             outbox=None if changes.unresolved else outbox,
             failing_members=sum(1 for o in view.members_now or [] if o.status.is_failed),
-            published=outbox if sent is not None else None,
+            published=published,
         )
 
     def _not_recorded(

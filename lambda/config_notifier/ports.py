@@ -52,11 +52,13 @@ class SnapshotPort(Protocol):
         """The keys written; raises OutboxTaken when another run wrote it since it was loaded."""
         ...
 
-    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
-        """Mark that SNS took every message of `outbox`'s generation."""
+    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> str:
+        """Mark that SNS took every message of `outbox`'s generation; the key written."""
         ...
 
-    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None: ...
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> bool:
+        """False when a newer generation's head stands (then nothing of it is removed)."""
+        ...
 
     def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None: ...
 

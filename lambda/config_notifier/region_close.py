@@ -119,11 +119,13 @@ class RegionClose:
                 for o in outcomes
                 if o.left is None and o.outbox
             )
-            try:
-                self._scope.committer.clean_outboxes(region.where, done)
-            except SnapshotUnavailable as exc:
-                # Left behind, they are published again next run: a duplicate, never a loss.
-                self._write_failed(region, "outbox cleanup", exc)
+            stayed, errors = self._scope.committer.clean_outboxes(region.where, done)
+            for subject, outbox in stayed.items():
+                # Its statuses are committed: marked, the next run has nothing to tell of them
+                # (only this run's outboxes can be; another's is told again, never lost).
+                self._scope.courier.mark_taken(region.where, subject, outbox)
+            if errors:
+                self._write_failed(region, "outbox cleanup", SnapshotUnavailable("; ".join(errors)))
         else:
             self._release_members(region, outcomes)
             if sent is not None and sent.accepted:

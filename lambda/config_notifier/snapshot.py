@@ -268,35 +268,41 @@ class SnapshotStore:
         return tuple(keys)
 
     @_aws_errors_unavailable
-    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
-        """Mark that SNS took every message of `outbox`'s generation.
+    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> str:
+        """Mark that SNS took every message of `outbox`'s generation; the key written.
 
         Unconditional: the mark names its generation and counts only while the head is that
         generation, so a newer run's outbox is never touched by it. It goes with the outbox."""
+        key = taken_key(subject)
         self._client.put_item(
             TableName=self._table,
             Item={
                 "pk": {"S": region_pk(region, admin)},
-                "sk": {"S": taken_key(subject)},
+                "sk": {"S": key},
                 "subject": {"S": subject},
                 "taken_of": {"S": outbox.generation or ""},
             },
         )
+        return key
 
     @_aws_errors_unavailable
-    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
-        """Remove an outbox: the snapshot now holds what it said. The head goes only if it is
-        still this generation, so a newer run's outbox stays."""
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> bool:
+        """Remove an outbox: the snapshot now holds what it said. The head goes first, and only
+        if it is still this generation; False when it is not (a newer run's outbox, or a write
+        refused as one): then its pieces and its mark stay with it."""
         head = f"{OUTBOX}{subject}"
-        for key in outbox.keys:
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "Key": {"pk": {"S": region_pk(region, admin)}, "sk": {"S": key}},
-            }
-            if key == head and outbox.generation is not None:
+        pk = {"pk": {"S": region_pk(region, admin)}}
+        if head in outbox.keys:
+            request: dict[str, Any] = {"TableName": self._table, "Key": {**pk, "sk": {"S": head}}}
+            if outbox.generation is not None:
                 request["ConditionExpression"] = "generation = :g"
                 request["ExpressionAttributeValues"] = {":g": {"S": outbox.generation}}
-            self._conditional(self._client.delete_item, **request)
+            if not self._conditional(self._client.delete_item, **request):
+                return False
+        for key in outbox.keys:
+            if key != head:
+                self._client.delete_item(TableName=self._table, Key={**pk, "sk": {"S": key}})
+        return True
 
     def _save(
         self,

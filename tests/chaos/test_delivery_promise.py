@@ -257,6 +257,44 @@ def test_a_message_sns_took_whose_region_commit_fails_is_not_repeated(failing, f
     assert told(failing, "after") == []
 
 
+def test_what_sns_took_stays_known_when_a_later_run_trims_its_outbox(failing, fault_proxy):
+    # Given a member's failure delivered by a run whose every commit was refused
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+    )
+    assert MEMBER_FAILED in told(failing, "conflict")
+    # When the next run commits the members but its region's records are refused again (it
+    # trims the outbox it found to the pack's own status)
+    fault_proxy.clear_faults()
+    fault_proxy.add_fault(
+        "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=REGION_RECORDS
+    )
+    assert told(failing, "region-conflict") == []
+    # Then the run after it, without conflict, still tells nothing again
+    fault_proxy.clear_faults()
+    assert told(failing, "next") == []
+    assert told(failing, "after") == []
+
+
+def test_a_recovery_whose_outbox_stays_after_its_commit_is_not_repeated(
+    failing, config_sim, fault_proxy
+):
+    # Given a member account whose failure was told and committed
+    assert MEMBER_FAILED in told(failing, "failed")
+    # When it recovers, the run commits that (the healthy member leaves the snapshot, rule 7),
+    # and the removal of the pack's outbox is refused as another writer's
+    fix_member(config_sim)
+    outbox = f"outbox#organization-pack#{PACK}"
+    fault_proxy.add_fault(
+        "dynamodb", "DeleteItem", "ConditionalCheckFailedException", contains=outbox
+    )
+    assert MEMBER_FIXED in told(failing, "cleanup-refused")
+    # Then the next run does not tell the recovery again: the outbox that stayed was marked
+    fault_proxy.clear_faults()
+    assert told(failing, "next") == []
+    assert told(failing, "after") == []
+
+
 def test_account_packs_sns_took_whose_commit_fails_are_not_repeated(two_account_packs, fault_proxy):
     # Given a baselined organization whose two account packs fail
     # When the run delivers both, and every write of the region's records is refused

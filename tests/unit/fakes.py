@@ -91,19 +91,22 @@ class MemorySnapshot:
         self.outboxes[key] = Outbox(dict(write.told), write.generation, keys, write.covered)
         return keys
 
-    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
+    def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> str:
         self._call("mark_taken")
         key = (region, admin, subject)
         current = self.outboxes.get(key)
         if current is not None and current.generation == outbox.generation:
             self.outboxes[key] = replace(current, taken=True)
+        return f"taken#{subject}"
 
-    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> None:
+    def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> bool:
         self._call("delete_outbox")
         key = (region, admin, subject)
         current = self.outboxes.get(key)
-        if current is not None and current.generation == outbox.generation:
-            del self.outboxes[key]
+        if current is not None and current.generation != outbox.generation:
+            return False
+        self.outboxes.pop(key, None)
+        return True
 
     def mark_reminded(self, region: str, reminded: Reminded, admin: str = "") -> None:
         self._call("mark_reminded")

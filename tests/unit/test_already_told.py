@@ -15,8 +15,14 @@ B = EntityId("us-east-1", Kind.ORG_PACK_MEMBER, "ops", "222222222222")
 LOCAL = EntityId("us-east-1", Kind.ACCOUNT_PACK, "local")
 
 
-def outbox(told: dict[EntityId, Status | None], covered: set[EntityId], *, taken: bool) -> Outbox:
-    return Outbox(told, "g1", ("outbox#x",), frozenset(covered), taken)
+def outbox(
+    told: dict[EntityId, Status | None],
+    covered: set[EntityId],
+    *,
+    taken: bool,
+    generation: str = "2026-11-30T05:00:00+00:00~a",
+) -> Outbox:
+    return Outbox(told, generation, ("outbox#x",), frozenset(covered), taken)
 
 
 def test_a_status_sns_took_and_unchanged_since_is_not_told_again() -> None:
@@ -60,13 +66,29 @@ def test_a_new_outbox_covers_what_it_tells_and_what_subscribers_surely_have() ->
     assert covered == frozenset({A, LOCAL})
 
 
-def test_an_entry_is_as_delivered_as_the_outbox_whose_status_counts() -> None:
-    # Given the singles outbox told LOCAL failed, SNS having taken it, and a gone rule's outbox
-    # that told LOCAL otherwise, unmarked (and read after it)
-    singles = outbox({LOCAL: FAILED}, {LOCAL}, taken=True)
-    gone = {"organization-rule#r": outbox({LOCAL: OK}, {LOCAL}, taken=False)}
+def test_the_newest_outbox_says_what_subscribers_heard_last() -> None:
+    # Given a gone rule's outbox that told R failed (SNS took it), left when its commit failed
+    rule = EntityId("us-east-1", Kind.ORG_RULE, "r")
+    gone = {"organization-rule#r": outbox({rule: FAILED}, {rule}, taken=True)}
+    # And the singles outbox of a later run that told R removed (SNS took it), commit failed too
+    later = "2026-11-30T06:00:00+00:00~b"
+    singles = outbox({rule: None}, {rule}, taken=True, generation=later)
     # When what they told is merged
     told, delivered = told_by(gone, singles)
-    # Then LOCAL counts as told OK, which nothing says subscribers surely have
-    assert told == {LOCAL: OK}
+    # Then R counts as told removed, which subscribers surely have: its removal is not repeated
+    assert told == {rule: None}
+    assert delivered == frozenset({rule})
+
+
+def test_an_entry_is_as_delivered_as_the_outbox_whose_status_counts() -> None:
+    # Given the singles outbox told R failed (SNS took it), and a newer outbox of R, unmarked,
+    # that told it succeeded
+    rule = EntityId("us-east-1", Kind.ORG_RULE, "r")
+    singles = outbox({rule: FAILED}, {rule}, taken=True)
+    newer = "2026-11-30T06:00:00+00:00~b"
+    gone = {"organization-rule#r": outbox({rule: OK}, {rule}, taken=False, generation=newer)}
+    # When what they told is merged
+    told, delivered = told_by(gone, singles)
+    # Then R counts as told OK, which nothing says subscribers surely have
+    assert told == {rule: OK}
     assert delivered == frozenset()

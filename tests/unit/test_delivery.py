@@ -144,3 +144,36 @@ def test_a_message_that_cannot_be_recorded_is_not_published() -> None:
     with pytest.raises(SnapshotUnavailable):
         deliver_failure(deliver)
     assert publisher.accepted == []
+
+
+def test_an_outbox_whose_take_back_could_not_be_written_vouches_for_nothing() -> None:
+    # Given a run that records two account packs' failures, covered by its messages
+    store = MemorySnapshot()
+    deliver, _ = courier(store, ScriptedPublisher())
+    told = {PACK: FAILED, OTHER: FAILED}
+    written = deliver.record(REGION, "#singles", told, None, frozenset(told))
+    assert written is not None
+    # When SNS surely refused OTHER's message, and putting it back fails
+    store.unavailable = True
+    after = deliver.take_back(REGION, "#singles", written, None, {OTHER})
+    # Then the outbox as it stands covers nothing, so nothing can mark OTHER as delivered
+    assert after is not None
+    assert after.covered == frozenset()
+    store.unavailable = False
+    deliver.mark_taken(REGION, "#singles", after)
+    assert store.outboxes[("us-east-1", "", "#singles")].delivered == frozenset()
+
+
+def test_a_take_back_keeps_what_sns_took_covered_and_marks_it() -> None:
+    # Given the same two failures, and SNS taking PACK's message and surely refusing OTHER's
+    store = MemorySnapshot()
+    deliver, _ = courier(store, ScriptedPublisher())
+    told = {PACK: FAILED, OTHER: FAILED}
+    written = deliver.record(REGION, "#singles", told, None, frozenset(told))
+    assert written is not None
+    # When OTHER is taken back and the outbox marked
+    after = deliver.take_back(REGION, "#singles", written, None, {OTHER})
+    marked = deliver.mark_taken(REGION, "#singles", after)
+    # Then only PACK counts as delivered: OTHER is told by the next run
+    assert marked is not None
+    assert store.outboxes[("us-east-1", "", "#singles")].delivered == frozenset({PACK})
