@@ -167,7 +167,10 @@ def confirms(pk: str, sk: str, key: Key) -> bool:
     if not sk.startswith((OUTBOX, TAKEN)):
         return False
     # An outbox, or the mark that SNS took its messages: either tells the next run about them.
-    subject = sk.removeprefix(OUTBOX).removeprefix(TAKEN)
+    if sk.startswith(OUTBOX):
+        subject = sk.removeprefix(OUTBOX)
+    else:
+        subject = sk.removeprefix(TAKEN).rpartition("@")[0]
     if subject.startswith(SINGLES):
         return not member  # account packs, and rules and packs removed
     parent_kind, _, rest = subject.partition("#")

@@ -110,8 +110,10 @@ class RegionClose:
         quiet = changes.quiet + [t for t in changes.to_publish if t not in muting.kept]
         reported += [s.entity for s in singles.stalls if s not in muting.kept_stuck]
         if self._commit(region, outcomes, quiet + delivered, reported):
-            # The snapshot now holds what these outboxes said.
-            done = dict(singles.gone)
+            # The snapshot now holds what these outboxes said. Not the singles' when a message
+            # of theirs was refused: what it took back is not committed. Nor then the gone rules'
+            # and packs': theirs may be the only record of a removal not yet told.
+            done = dict(singles.gone) if singles_outbox is not None else {}
             if singles_outbox is not None and not changes.unresolved:
                 done[SINGLES] = singles_outbox
             done.update(
@@ -175,10 +177,13 @@ class RegionClose:
         for group, _ in sent.refused:
             if group.parent is not None:
                 region.unfinished.add(group.kind)
+        # A refused message's entries went back to what an earlier run told, which the commit
+        # does not hold: its outbox must stay to tell the next run.
+        refused = any(group.transitions for group, _ in sent.refused)
         return (
             [t for g in sent.accepted for t in g.transitions],
             [s.entity for g in sent.accepted for s in g.stuck],
-            None if sent.unconfirmed or sent.not_recorded else sent.outbox,
+            None if sent.unconfirmed or sent.not_recorded or refused else sent.outbox,
         )
 
     def _commit(

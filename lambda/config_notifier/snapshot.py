@@ -7,7 +7,7 @@ Layout (pk / sk):
   "R#<region>"                / "#baseline#<source>"  the region's first run of that source is done
   "R#<region>"                / "outbox#<subject>"     statuses published, not yet committed
   "R#<region>"                / "outbox#<subject>#<generation>#<nnnn>"  the rest of a large one
-  "R#<region>"                / "taken#<subject>"      SNS took the messages of that outbox
+  "R#<region>"                / "taken#<subject>@<generation>"  SNS took that outbox's messages
   "M#<region>#<kind>#<name>"  / "chunk#<nnnn>"        member accounts of one rule or pack
   "R#<region>"                / "#reminded"            when a reminder digest last went out
 
@@ -271,9 +271,10 @@ class SnapshotStore:
     def mark_taken(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> str:
         """Mark that SNS took every message of `outbox`'s generation; the key written.
 
-        Unconditional: the mark names its generation and counts only while the head is that
-        generation, so a newer run's outbox is never touched by it. It goes with the outbox."""
-        key = taken_key(subject)
+        Unconditional: the mark is keyed by its generation and counts only while the head is
+        that generation, so a newer run's outbox is never touched by it. It goes with the
+        outbox."""
+        key = taken_key(subject, outbox.generation or "")
         self._client.put_item(
             TableName=self._table,
             Item={

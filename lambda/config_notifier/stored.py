@@ -23,7 +23,7 @@ BASELINE = "#baseline#"
 REGION_CHUNK = "records#"
 MEMBER_CHUNK = "chunk#"
 OUTBOX = "outbox#"
-TAKEN = "taken#"  # taken#<subject>: SNS took every message of the subject's outbox's generation
+TAKEN = "taken#"  # taken#<subject>@<generation>: SNS took that outbox's messages
 EVENTS_PENDING = "#events-pending"  # written by the event outbox (events.PENDING_MARKER)
 REMINDED = "#reminded"  # the reminder digest's marker (Reminded)
 OUTBOX_PART_CHARS = 90_000  # at most 4 bytes a character: a part stays under the item limit
@@ -117,10 +117,12 @@ def outbox_subject(entity: EntityId) -> str:
 SINGLES = "#singles"  # the outbox of a region's account-pack and removed-rule-or-pack messages
 
 
-def taken_key(subject: str) -> str:
-    """The item marking that SNS took an outbox's messages (its own prefix: whatever a rule's
-    name holds, it never meets a head or a piece)."""
-    return f"{TAKEN}{subject}"
+def taken_key(subject: str, generation: str) -> str:
+    """The item marking that SNS took the messages of `subject`'s outbox of `generation`. Its own
+    prefix: whatever a rule's name holds, it never meets a head or a piece. One per generation:
+    a run marking its own outbox, or removing the items it loaded, never touches a newer run's
+    mark."""
+    return f"{TAKEN}{subject}@{generation}"
 
 
 def outbox_from_items(

@@ -309,6 +309,33 @@ def test_account_packs_sns_took_whose_commit_fails_are_not_repeated(two_account_
     assert told(two_account_packs, "after") == []
 
 
+@pytest.mark.parametrize("first", ["taken, commit refused", "maybe taken (5xx)"])
+def test_a_recovery_sns_surely_refused_after_a_failure_it_may_have_told_is_told_next_run(
+    first, two_account_packs, config_sim, fault_proxy
+):
+    # Given two account packs whose failure SNS took (the commit refused) or may have taken
+    if first == "taken, commit refused":
+        fault_proxy.add_fault(
+            "dynamodb", "PutItem", "ConditionalCheckFailedException", contains=COMMIT_WRITES
+        )
+    else:
+        fault_proxy.add_fault("sns", "PublishBatch", "InternalError", applied=True)
+    two_account_packs.run("failed")
+    assert ("account-pack", LOCAL, None, "CREATE_FAILED") in changes(two_account_packs)
+    # When both are back to complete, and SNS throttles their recovery on every attempt (a
+    # certain refusal), the run's commit going through
+    fault_proxy.clear_faults()
+    set_account_packs(config_sim, "CREATE_COMPLETE")
+    fault_proxy.add_fault("sns", None, "Throttled")
+    assert told(two_account_packs, "throttled") == []
+    # Then the next run tells the recovery: the outbox that says they may have heard the
+    # failure stayed, though the commit held
+    fault_proxy.clear_faults()
+    recovered = told(two_account_packs, "next")
+    assert ("account-pack", LOCAL, None, "CREATE_COMPLETE") in recovered
+    assert ("account-pack", EXTRA, None, "CREATE_COMPLETE") in recovered
+
+
 def test_a_mark_that_cannot_be_written_leaves_a_repeat_never_a_loss(failing, fault_proxy):
     # Given a baselined organization, and a member account that fails
     # When every commit is refused, and so is every write of the mark that SNS took it

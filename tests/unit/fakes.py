@@ -97,7 +97,7 @@ class MemorySnapshot:
         current = self.outboxes.get(key)
         if current is not None and current.generation == outbox.generation:
             self.outboxes[key] = replace(current, taken=True)
-        return f"taken#{subject}"
+        return f"taken#{subject}@{outbox.generation}"
 
     def delete_outbox(self, region: str, subject: str, outbox: Outbox, admin: str = "") -> bool:
         self._call("delete_outbox")
