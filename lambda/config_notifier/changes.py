@@ -61,19 +61,33 @@ def already_told(
     """`transitions` split into those to tell and those an earlier run's message already told:
     the outbox says SNS took the message telling the entity's status, and it has not moved since
     (its transition is the outbox's status again, which diff_told makes only to repeat it)."""
-    delivered = loaded.delivered if loaded is not None else frozenset()
-    if not delivered:
+    if loaded is None or not loaded.delivered:
         return list(transitions), []
-    assert loaded is not None  # noqa: S101 (delivered is empty without it)
-    return split_told(transitions, loaded.told, delivered)
+    return split_told(transitions, loaded.told, loaded.delivered)
 
 
 def split_told(
     transitions: Sequence[Transition], told: Told, delivered: frozenset[EntityId]
 ) -> tuple[list[Transition], list[Transition]]:
     """already_told, for what several outboxes told (`told`, of which `delivered` surely)."""
-    done = [t for t in transitions if t.entity in delivered and told[t.entity] == t.new]
+    done = [
+        t
+        for t in transitions
+        if t.entity in delivered and t.entity in told and told[t.entity] == t.new
+    ]
     return [t for t in transitions if t not in done], done
+
+
+def outbox_told(
+    unresolved: Told, already: Sequence[Transition], kept: Sequence[Transition]
+) -> Told:
+    """What a new outbox says: what earlier runs told of what is unread now, what they told and
+    SNS took (so that stays known should this run's commit fail too), and what it tells."""
+    return {
+        **unresolved,
+        **{t.entity: t.new for t in already},
+        **{t.entity: t.new for t in kept},
+    }
 
 
 def covered_by(

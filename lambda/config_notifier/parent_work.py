@@ -22,6 +22,7 @@ from config_notifier.changes import (
     ParentView,
     apply_mutes,
     covered_by,
+    outbox_told,
     parent_changes,
     parent_group,
     parent_stalls,
@@ -91,11 +92,7 @@ class Pending:
             stuck=muting.kept_stuck,
         )
         changes = self.changes
-        told = {
-            **changes.unresolved,
-            **{t.entity: t.new for t in changes.already_told},
-            **{t.entity: t.new for t in muting.kept},
-        }
+        told = outbox_told(changes.unresolved, changes.already_told, muting.kept)
         # The outbox holds this rule's or pack's message alone: a refusal takes all of it back.
         answers = frozenset({*told, *(view.loaded.told if view.loaded else {})})
         delivered = view.loaded.delivered if view.loaded else frozenset()

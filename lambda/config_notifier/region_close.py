@@ -17,6 +17,7 @@ from config_notifier.changes import (
     account_pack_stalls,
     apply_mutes,
     covered_by,
+    outbox_told,
     single_changes,
     single_group,
     stuck_group,
@@ -56,11 +57,7 @@ class Singles:
             return None
         groups = [single_group(t) for t in kept] + [stuck_group(s) for s in stuck]
         changes = self.changes
-        told = {
-            **changes.unresolved,
-            **{t.entity: t.new for t in changes.already_told},
-            **{t.entity: t.new for t in kept},
-        }
+        told = outbox_told(changes.unresolved, changes.already_told, kept)
         return Piece(
             region.where,
             SINGLES,
