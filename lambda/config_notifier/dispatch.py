@@ -49,7 +49,7 @@ class Piece:
     loaded: Outbox | None
     groups: tuple[Group, ...]
     answers: tuple[frozenset[EntityId], ...]  # per group
-    covered: frozenset[EntityId] = frozenset()  # the entries of `told` SNS took once it took these
+    covered: frozenset[EntityId] = frozenset()  # of `told`, had once SNS took its groups
 
 
 @dataclass(slots=True)
