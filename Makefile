@@ -108,7 +108,7 @@ sandbox: $(PY_STAMP) ## Run the local AWS sandbox in the foreground and print th
 build: $(PY_STAMP) ## Build the function's deployment package into build/lambda (pip, no docker)
 	@$(PY) -c 'from infra import bundle; p = bundle.build(); b, n = bundle.package_size(p); print(f"{p}: {b / 1e6:.1f} MB unzipped, {n:,} files")'
 
-bench: $(PY_STAMP) ## Scale and speed benchmark S1-S5 (a few minutes; exits 1 if a target is missed)
+bench: $(PY_STAMP) ## Scale and speed benchmark S1-S5 (about a minute; exits 1 if a target is missed)
 	PYTHONPATH=lambda:. $(PY) -m bench $(BENCH_ARGS)
 
 synth: setup ## Synthesize the CDK app offline with the pinned CLI (no credentials needed)
