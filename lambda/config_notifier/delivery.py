@@ -190,12 +190,13 @@ class Courier:
             # Another run's outbox, rewritten under this run's generation, which has no message
             # of its own: it covers what subscribers surely have, and is marked so at once.
             covered = written.covered if own else written.delivered
-        covered &= told.keys()
+        covered = frozenset(covered & told.keys())
+        left_as_written = replace(written, covered=frozenset())
         try:
             if not told:
                 if self._store.delete_outbox(name, subject, written, admin):
                     return None
-                return replace(written, covered=frozenset())  # a newer run's stands
+                return left_as_written  # a newer run's head stands
             write = OutboxWrite(subject, told, self._generation, written, covered)
             keys = self._store.put_outbox(name, write, admin)
         except SnapshotUnavailable as exc:
@@ -203,10 +204,9 @@ class Courier:
                 "outbox not rewritten",
                 extra={"subject": subject, "why": why, "error": exc.reason},
             )
-            return replace(written, covered=frozenset())
+            return left_as_written
         except OutboxTaken:
-            # Another run wrote it since: left to that run and the next.
-            return replace(written, covered=frozenset())
+            return left_as_written  # another run wrote it since: left to that run and the next
         keys = tuple(sorted({*written.keys, *keys}))
         # Same generation: a mark that SNS took its messages still holds.
         outbox = Outbox(told, self._generation, keys, covered, own and written.taken)
@@ -217,9 +217,10 @@ class Courier:
     ) -> Outbox | None:
         """Mark that SNS took every message of this run's `outbox` that tells what it covers:
         the next run commits what it covers without telling it again (docs/design.md, "An
-        outbox SNS took"). Only on the failure paths: the commit failed, or a refusal was taken
-        back. An outbox this run did not write is left alone: it speaks of another run's
-        messages. Unmarked when it cannot be: a repeat, never a loss. The outbox as it stands."""
+        outbox SNS took"). Only where the outbox outlives the run: its commit or its removal
+        failed, or a refusal was taken back. An outbox this run did not write is left alone: it
+        speaks of another run's messages. Unmarked when it cannot be: a repeat, never a loss.
+        Returns the outbox as it stands."""
         if outbox is None or outbox.generation != self._generation or not outbox.covered:
             return outbox
         name, admin = where

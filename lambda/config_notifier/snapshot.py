@@ -235,23 +235,11 @@ class SnapshotStore:
             f"{OUTBOX}{subject}#{generation}#{i:04d}" for i in range(1, len(chunks))
         ]
         for key, chunk in list(zip(keys, chunks, strict=True))[1:]:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": region_pk(region, admin)},
-                    "sk": {"S": key},
-                    "subject": {"S": subject},
-                    "piece_of": {"S": generation},
-                    "told": {"S": chunk},
-                },
-            )
+            piece = _outbox_item(region, admin, key, subject, piece_of=generation, told=chunk)
+            self._client.put_item(TableName=self._table, Item=piece)
         head = {
-            "pk": {"S": region_pk(region, admin)},
-            "sk": {"S": keys[0]},
-            "subject": {"S": subject},
-            "generation": {"S": generation},
+            **_outbox_item(region, admin, keys[0], subject, generation=generation, told=chunks[0]),
             "parts": {"N": str(len(chunks))},
-            "told": {"S": chunks[0]},
         }
         previous = write.replaces.generation if write.replaces is not None else None
         if previous is None:
@@ -274,16 +262,10 @@ class SnapshotStore:
         Unconditional: the mark is keyed by its generation and counts only while the head is
         that generation, so a newer run's outbox is never touched by it. It goes with the
         outbox."""
-        key = taken_key(subject, outbox.generation or "")
-        self._client.put_item(
-            TableName=self._table,
-            Item={
-                "pk": {"S": region_pk(region, admin)},
-                "sk": {"S": key},
-                "subject": {"S": subject},
-                "taken_of": {"S": outbox.generation or ""},
-            },
-        )
+        generation = outbox.generation or ""
+        key = taken_key(subject, generation)
+        mark = _outbox_item(region, admin, key, subject, taken_of=generation)
+        self._client.put_item(TableName=self._table, Item=mark)
         return key
 
     @_aws_errors_unavailable
@@ -397,3 +379,13 @@ class SnapshotStore:
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _outbox_item(region: str, admin: str, key: str, subject: str, **text: str) -> dict[str, Any]:
+    """An item of `subject`'s outbox (its head, a piece, or its mark), with its text attributes."""
+    return {
+        "pk": {"S": region_pk(region, admin)},
+        "sk": {"S": key},
+        "subject": {"S": subject},
+        **{name: {"S": value} for name, value in text.items()},
+    }
